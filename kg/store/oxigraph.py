@@ -1,0 +1,256 @@
+"""Embedded, on-disk (or in-memory) Oxigraph store: the default backend.
+
+Parsing, query evaluation and result serialisation all happen in Oxigraph's Rust code; Python only
+moves bytes and small result sets.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pyoxigraph as ox
+
+from kg.errors import (
+    MalformedQueryError,
+    MalformedRDFError,
+    QueryTimeoutError,
+    ReadOnlyStoreError,
+    ResultTooLargeError,
+    StoreUnavailableError,
+)
+from kg.formats import QUAD_FORMATS, RdfFormatName, ResultsFormatName, guess_rdf_format, rdf_format_name
+from kg.namespaces import PREFIXES
+from kg.store.base import LoadReport, QueryResult, Store, StoreCapabilities, Term
+
+_RDF = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "nquads": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "n3": ox.RdfFormat.N3,
+}
+_RESULTS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+BULK_THRESHOLD_BYTES = 256 * 1024 * 1024
+"""Files above this size are validated in a streaming pass, then bulk-loaded (memory stays flat)."""
+
+
+def term_from_ox(node: Any) -> Term:
+    """Convert a pyoxigraph term to the backend-neutral :class:`Term`."""
+    if isinstance(node, ox.NamedNode):
+        return Term("uri", node.value)
+    if isinstance(node, ox.BlankNode):
+        return Term("bnode", node.value)
+    if isinstance(node, ox.Literal):
+        dt = node.datatype.value
+        if node.language:
+            return Term("literal", node.value, None, node.language)
+        return Term("literal", node.value, None if dt in (_XSD_STRING, _LANG_STRING) else dt)
+    if isinstance(node, ox.Triple):
+        return Term("triple", f"{node.subject} {node.predicate} {node.object}")
+    raise TypeError(f"unexpected term {node!r}")
+
+
+def _syntax_error_line(err: SyntaxError) -> int | None:
+    if err.lineno:
+        return int(err.lineno)
+    if len(err.args) > 1 and isinstance(err.args[1], tuple) and len(err.args[1]) > 1:
+        return int(err.args[1][1]) if err.args[1][1] is not None else None
+    return None
+
+
+class OxigraphStore(Store):
+    """A pyoxigraph store in a folder (``path``) or in memory (``path=None``)."""
+
+    def __init__(self, path: Path | str | None = None, *, create: bool = True, read_only: bool = False) -> None:
+        self.location = str(path) if path is not None else ":memory:"
+        self.read_only = read_only
+        self.capabilities = StoreCapabilities(
+            persistent=path is not None,
+            atomic_load=True,
+            atomic_update=True,
+            native_parsers=True,
+            graph_store_protocol=False,
+            query_cancellation=False,
+        )
+        self._write_lock = threading.Lock()
+        if path is None:
+            self._store = ox.Store()
+            return
+        folder = Path(path)
+        if not folder.exists() and (not create or read_only):
+            raise StoreUnavailableError(f"store folder {folder} does not exist; create it with `mcrag kg load`")
+        if folder.exists() and not folder.is_dir():
+            raise StoreUnavailableError(f"store location {folder} is a file, not a folder")
+        try:
+            if read_only:
+                self._store = ox.Store.read_only(str(folder))
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._store = ox.Store(str(folder))
+        except OSError as err:
+            text = str(err)
+            if "lock" in text.lower():
+                raise StoreUnavailableError(
+                    f"store folder {folder} is locked by another process (is `mcrag serve` running on it?); "
+                    "stop it or query that server with --store http://HOST:PORT/sparql"
+                ) from None
+            raise StoreUnavailableError(f"cannot open store folder {folder}: {text}") from None
+
+    # -- queries ---------------------------------------------------------------------------------
+    def _run(self, sparql: str, union_default_graph: bool) -> Any:
+        try:
+            return self._store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=union_default_graph)
+        except SyntaxError as err:
+            raise MalformedQueryError(f"SPARQL syntax error: {err.args[0] if err.args else err}") from None
+        except OSError as err:
+            raise StoreUnavailableError(f"store read failed: {err}") from None
+
+    def query(self, sparql: str, *, timeout: float | None = None, max_rows: int | None = None,
+              union_default_graph: bool = True) -> QueryResult:
+        deadline = time.monotonic() + timeout if timeout else None
+        raw = self._run(sparql, union_default_graph)
+        if isinstance(raw, ox.QueryBoolean):
+            return QueryResult("ask", boolean=bool(raw))
+        if isinstance(raw, ox.QueryTriples):
+            triples = []
+            for i, t in enumerate(raw):
+                self._check(i, deadline, max_rows)
+                triples.append((term_from_ox(t.subject), term_from_ox(t.predicate), term_from_ox(t.object)))
+            return QueryResult("graph", triples=triples)
+        variables = [v.value for v in raw.variables]
+        rows = []
+        for i, solution in enumerate(raw):
+            self._check(i, deadline, max_rows)
+            rows.append(tuple(term_from_ox(solution[v]) if solution[v] is not None else None for v in variables))
+        if deadline is not None and time.monotonic() > deadline:
+            raise QueryTimeoutError(f"query ran past its {timeout:g} s limit")
+        return QueryResult("select", variables=variables, rows=rows)
+
+    @staticmethod
+    def _check(i: int, deadline: float | None, max_rows: int | None) -> None:
+        if max_rows is not None and i >= max_rows:
+            raise ResultTooLargeError(f"query returned more than {max_rows} results; add a LIMIT")
+        if deadline is not None and i % 256 == 0 and time.monotonic() > deadline:
+            raise QueryTimeoutError("query ran past its time limit and was stopped")
+
+    def query_serialized(self, sparql: str, results_format: ResultsFormatName, *, timeout: float | None = None,
+                         union_default_graph: bool = True) -> tuple[bytes, str]:
+        raw = self._run(sparql, union_default_graph)
+        if isinstance(raw, ox.QueryTriples):
+            # CONSTRUCT/DESCRIBE: serialise as N-Triples (the graph analogue of a results format).
+            return raw.serialize(format=ox.RdfFormat.N_TRIPLES), "application/n-triples"
+        fmt = _RESULTS[results_format]
+        if isinstance(raw, ox.QueryBoolean) and results_format in ("csv", "tsv"):
+            fmt = ox.QueryResultsFormat.JSON
+        return raw.serialize(format=fmt), fmt.media_type
+
+    # -- writes ----------------------------------------------------------------------------------
+    def _writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyStoreError(f"store {self.location} is open read-only")
+
+    def update(self, sparql: str) -> None:
+        self._writable()
+        with self._write_lock:
+            try:
+                self._store.update(sparql, prefixes=PREFIXES)
+            except SyntaxError as err:
+                raise MalformedQueryError(f"SPARQL update syntax error: {err.args[0] if err.args else err}") from None
+
+    def load(self, source: Path | bytes | str, fmt: RdfFormatName | None = None, *, graph: str | None = None,
+             base_iri: str | None = None, source_name: str | None = None) -> LoadReport:
+        """Load one document as a single transaction; malformed input leaves the store unchanged."""
+        self._writable()
+        is_path = isinstance(source, Path)
+        name = source_name or (str(source) if is_path else "<input>")
+        if fmt is None:
+            if not is_path:
+                raise ValueError("format is required when loading bytes")
+            fmt = guess_rdf_format(source)  # type: ignore[arg-type]
+        fmt = rdf_format_name(fmt)
+        if is_path and not Path(source).is_file():  # type: ignore[arg-type]
+            raise MalformedRDFError("file not found", source=name)
+        to_graph = ox.NamedNode(graph) if graph and fmt not in QUAD_FORMATS else None
+        if graph and fmt in QUAD_FORMATS:
+            to_graph = ox.NamedNode(graph)  # triples in a quad file still go to the chosen graph
+        before = len(self._store)
+        kwargs: dict[str, Any] = {"format": _RDF[fmt], "base_iri": base_iri or "https://w3id.org/mcrag/base/"}
+        if to_graph is not None:
+            kwargs["to_graph"] = to_graph
+        with self._write_lock:
+            try:
+                if is_path and Path(source).stat().st_size > BULK_THRESHOLD_BYTES:  # type: ignore[arg-type]
+                    self._validate_stream(Path(source), kwargs, name)  # type: ignore[arg-type]
+                    self._store.bulk_load(path=str(source), **kwargs)
+                elif is_path:
+                    self._store.load(path=str(source), **kwargs)
+                else:
+                    self._store.load(source, **kwargs)
+            except SyntaxError as err:
+                msg = err.args[0] if err.args else str(err)
+                raise MalformedRDFError(f"{msg} (nothing was loaded)", source=name,
+                                        line=_syntax_error_line(err)) from None
+            except ValueError as err:
+                raise MalformedRDFError(f"{err} (nothing was loaded)", source=name) from None
+        return LoadReport(name, fmt, graph, before, len(self._store))
+
+    def _validate_stream(self, path: Path, kwargs: dict[str, Any], name: str) -> None:
+        """A full parse before a non-transactional bulk load, so a bad file writes nothing."""
+        for _ in ox.parse(path=str(path), format=kwargs["format"], base_iri=kwargs["base_iri"]):
+            pass
+
+    def export(self, out: BinaryIO, fmt: RdfFormatName, *, graph: str | None = None) -> None:
+        fmt = rdf_format_name(fmt)
+        if graph is not None:
+            self._store.dump(out, format=_RDF[fmt], from_graph=ox.NamedNode(graph))
+        elif fmt in QUAD_FORMATS:
+            self._store.dump(out, format=_RDF[fmt])
+        else:
+            # A triple format cannot hold named graphs: write the union of all graphs (streamed).
+            triples = (ox.Triple(q.subject, q.predicate, q.object) for q in self._store)
+            ox.serialize(triples, out, format=_RDF[fmt], prefixes=PREFIXES if fmt == "turtle" else None)
+
+    def named_graphs(self) -> list[str]:
+        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def count(self, graph: str | None = None) -> int:
+        if graph is None:
+            return len(self._store)
+        res = self._store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+        return int(next(iter(res))["n"].value)
+
+    def clear(self, graph: str | None = None) -> None:
+        self._writable()
+        with self._write_lock:
+            if graph is None:
+                self._store.clear()
+            else:
+                self._store.clear_graph(ox.NamedNode(graph))
+
+    def flush(self) -> None:
+        self._store.flush()
+
+    def close(self) -> None:
+        if hasattr(self, "_store") and not self.read_only and self.capabilities.persistent:
+            try:
+                self._store.flush()
+            except OSError:
+                pass
+        self.__dict__.pop("_store", None)
+
+    @property
+    def raw(self) -> ox.Store:
+        """The underlying pyoxigraph store, for callers that need Oxigraph-specific features."""
+        return self._store
