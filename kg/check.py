@@ -112,10 +112,16 @@ def _hermit_consistent(tbox_nt: bytes, abox_lines: Sequence[bytes]) -> bool:
     return True
 
 
+_FUNCTIONAL = tuple(f"<https://w3id.org/mcrag#{p}>".encode()
+                    for p in ("polarity", "certainty", "confidence", "status", "version"))
+
+
 def _is_suspect(lines: Sequence[bytes]) -> bool:
+    """Several rdf:type triples, or a functional property with several values."""
     predicates = [ln.split(b" ", 2)[1] for ln in lines]
-    types = predicates.count(f"<{_RDF_TYPE}>".encode())
-    return types > 1 or len(set(predicates)) < len(predicates) - max(types - 1, 0)
+    if predicates.count(f"<{_RDF_TYPE}>".encode()) > 1:
+        return True
+    return any(predicates.count(p) > 1 for p in _FUNCTIONAL)
 
 
 def check_owl(data_nt: bytes) -> tuple[bool, list[Violation]]:
