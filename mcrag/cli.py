@@ -1,0 +1,73 @@
+"""The ``mcrag`` command line: one Typer app with a sub-app (or command) per area.
+
+Errors a user can fix (bad input, a missing store or model) print one clear line and exit with 2;
+nothing else prints a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+from mcrag.errors import USER_ERRORS
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = typer.Typer(name="mcrag", help="MCRAG: causal knowledge graphs that ground medical vision-language models.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+
+
+def _register() -> None:
+    """Attach each area's commands; every module named here owns its own sub-commands."""
+    from mcrag.commands import kg as kg_cmd
+    from mcrag.commands import serve as serve_cmd
+
+    app.add_typer(kg_cmd.app, name="kg")
+    app.command("serve")(serve_cmd.serve)
+    for module_name in ("mine", "validate", "vlm", "evaluate", "pipeline"):
+        try:
+            module = __import__(f"mcrag.commands.{module_name}", fromlist=["register"])
+        except ModuleNotFoundError as err:
+            if err.name != f"mcrag.commands.{module_name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register()
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at INFO level.")) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except USER_ERRORS as err:
+        typer.secho(f"error: {err}", err=True, fg=typer.colors.RED)
+        sys.exit(2)
+    except typer.Abort:
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as err:  # click's own usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(2 if isinstance(err, click.UsageError) else err.exit_code)
+        raise
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

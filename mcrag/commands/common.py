@@ -1,0 +1,20 @@
+"""Options and helpers shared by the command modules."""
+
+from __future__ import annotations
+
+import typer
+
+from kg.store import Store, open_store
+from mcrag.settings import Settings, load_settings
+
+StoreOption = typer.Option(None, "--store", "-s", help="Store folder, ':memory:' or SPARQL endpoint URL "
+                           "(default: $MCRAG_STORE or var/store).")
+
+
+def settings_for(store: str | None = None) -> Settings:
+    return load_settings(store=store)
+
+
+def open_configured_store(settings: Settings, *, create: bool = True, read_only: bool = False) -> Store:
+    return open_store(settings.store_location, token=settings.token, read_only=read_only, create=create,
+                      update_url=settings.update_url, gsp_url=settings.gsp_url)
