@@ -237,7 +237,7 @@ class OxigraphStore(Store):
             if graph is None:
                 self._store.clear()
             else:
-                self._store.clear_graph(ox.NamedNode(graph))
+                self._store.remove_graph(ox.NamedNode(graph))
 
     def flush(self) -> None:
         self._store.flush()

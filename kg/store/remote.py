@@ -36,6 +36,11 @@ from kg.store.base import LoadReport, QueryResult, Store, StoreCapabilities, Ter
 from kg.store.oxigraph import _RDF, _syntax_error_line
 
 
+_ALL_QUADS = ("{ GRAPH ?g { ?s ?p ?o } } UNION "
+              "{ ?s ?p ?o FILTER NOT EXISTS { GRAPH ?g2 { ?s ?p ?o } } }")
+"""Every quad once, whether or not the endpoint's default graph is the union of its named graphs."""
+
+
 def _term(d: dict[str, Any]) -> Term:
     kind = d["type"]
     if kind == "typed-literal":
@@ -194,8 +199,7 @@ class RemoteSparqlStore(Store):
             quads = ox.parse(text.encode(), format=ox.RdfFormat.N_TRIPLES)
             ox.serialize(quads, out, format=_RDF[fmt])
             return
-        rows = self.query("SELECT ?s ?p ?o ?g WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
-                          union_default_graph=False).rows
+        rows = self.query(f"SELECT ?s ?p ?o ?g WHERE {{ {_ALL_QUADS} }}", union_default_graph=False).rows
         lines = []
         for s, p, o, g in rows:
             assert s is not None and p is not None and o is not None
@@ -215,7 +219,7 @@ class RemoteSparqlStore(Store):
         if graph:
             q = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
         else:
-            q = "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+            q = f"SELECT (COUNT(*) AS ?n) WHERE {{ {_ALL_QUADS} }}"
         value = self.query(q).column("n")[0]
         return int(value or 0)
 
