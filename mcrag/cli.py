@@ -51,7 +51,7 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at IN
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except USER_ERRORS as err:
         typer.secho(f"error: {err}", err=True, fg=typer.colors.RED)
         sys.exit(2)
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
             err.show()
             sys.exit(2 if isinstance(err, click.UsageError) else err.exit_code)
         raise
-    sys.exit(0)
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from kg.errors import MalformedQueryError, MalformedRDFError
 from kg.namespaces import NAMED_GRAPHS
 from kg.ontology import bootstrap
 from kg.store import OxigraphStore, RemoteSparqlStore, Store, open_store
-from tests.servers import oxigraph_binary, oxigraph_server
+from tests.servers import mcrag_server, oxigraph_binary, oxigraph_server
 
 G = "http://example.org/g1"
 TTL = b"""@prefix ex: <http://example.org/> .
@@ -23,21 +23,39 @@ ex:c ex:weight 0.5 .
 """
 
 
-@pytest.fixture(params=["embedded", "oxigraph-server"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "embedded":
-        st = open_store(tmp_path / "store")
-        assert isinstance(st, OxigraphStore)
-        yield st
-        st.close()
-        return
+TOKEN = "contract-test-token"
+
+
+@pytest.fixture(scope="module")
+def oxigraph_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if oxigraph_binary() is None:
         pytest.skip("oxigraph server binary not installed")
-    with oxigraph_server(tmp_path / "server") as root:
-        st = open_store(root)
-        assert isinstance(st, RemoteSparqlStore)
-        yield st
-        st.close()
+    with oxigraph_server(tmp_path_factory.mktemp("oxigraph")) as root:
+        yield root
+
+
+@pytest.fixture(scope="module")
+def mcrag_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with mcrag_server(tmp_path_factory.mktemp("mcrag") / "store", env={"MCRAG_TOKEN": TOKEN}) as root:
+        yield root
+
+
+@pytest.fixture(params=["embedded", "oxigraph-server", "mcrag-server"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The same suite against each backend; remote stores are emptied before each test."""
+    if request.param == "embedded":
+        st: Store = open_store(tmp_path / "store")
+        assert isinstance(st, OxigraphStore)
+    elif request.param == "oxigraph-server":
+        st = open_store(request.getfixturevalue("oxigraph_root"))
+        assert isinstance(st, RemoteSparqlStore) and st.capabilities.graph_store_protocol
+        st.clear()
+    else:
+        st = open_store(request.getfixturevalue("mcrag_root") + "/sparql", token=TOKEN)
+        assert isinstance(st, RemoteSparqlStore) and not st.capabilities.graph_store_protocol
+        st.clear()
+    yield st
+    st.close()
 
 
 def test_load_into_named_graph_and_count(store: Store) -> None:

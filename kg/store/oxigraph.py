@@ -121,6 +121,18 @@ class OxigraphStore(Store):
               union_default_graph: bool = True) -> QueryResult:
         deadline = time.monotonic() + timeout if timeout else None
         raw = self._run(sparql, union_default_graph)
+        failure: Exception | None = None
+        try:
+            return self._collect(raw, deadline, max_rows, timeout)
+        except (QueryTimeoutError, ResultTooLargeError) as err:
+            # pyoxigraph iterators are bound to the thread that made them: re-raise a fresh error so
+            # no traceback keeps the iterator alive until another thread collects it.
+            failure = type(err)(str(err))
+        del raw
+        raise failure
+
+    def _collect(self, raw: Any, deadline: float | None, max_rows: int | None,
+                 timeout: float | None) -> QueryResult:
         if isinstance(raw, ox.QueryBoolean):
             return QueryResult("ask", boolean=bool(raw))
         if isinstance(raw, ox.QueryTriples):
@@ -130,10 +142,11 @@ class OxigraphStore(Store):
                 triples.append((term_from_ox(t.subject), term_from_ox(t.predicate), term_from_ox(t.object)))
             return QueryResult("graph", triples=triples)
         variables = [v.value for v in raw.variables]
-        rows = []
+        rows: list[tuple[Term | None, ...]] = []
         for i, solution in enumerate(raw):
             self._check(i, deadline, max_rows)
-            rows.append(tuple(term_from_ox(solution[v]) if solution[v] is not None else None for v in variables))
+            values = [solution[v] for v in variables]
+            rows.append(tuple(term_from_ox(x) if x is not None else None for x in values))
         if deadline is not None and time.monotonic() > deadline:
             raise QueryTimeoutError(f"query ran past its {timeout:g} s limit")
         return QueryResult("select", variables=variables, rows=rows)

@@ -19,7 +19,7 @@ from mcrag.errors import UserInputError
 
 app = typer.Typer(help="Load, query, update, export, count and check the RDF knowledge graph.",
                   no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 
 
 def _read_text_arg(text: str | None, file: Path | None, what: str) -> str:

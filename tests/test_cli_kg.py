@@ -1,0 +1,111 @@
+"""``mcrag kg`` end to end through the real console entry point (exit codes included)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SAMPLE = """@prefix mcrag: <https://w3id.org/mcrag#> .
+@prefix ex: <http://example.org/> .
+ex:smoking mcrag:causes ex:emphysema .
+ex:emphysema mcrag:causes ex:hyperinflation .
+ex:emphysema mcrag:predisposesTo ex:pneumothorax .
+"""
+TWO_HOP = "SELECT ?c WHERE { <http://example.org/smoking> mcrag:causes/mcrag:causes ?c }"
+
+
+def mcrag(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mcrag.cli", *args], capture_output=True, text=True,
+                          input=stdin, timeout=300)
+
+
+@pytest.fixture()
+def loaded(tmp_path: Path) -> Path:
+    store = tmp_path / "store"
+    sample = tmp_path / "sample.ttl"
+    sample.write_text(SAMPLE)
+    r = mcrag("kg", "load", str(sample), "--graph", "curated", "--store", str(store))
+    assert r.returncode == 0, r.stderr
+    assert "+3 quads" in r.stdout
+    return store
+
+
+def test_load_then_two_hop_query_in_every_format(loaded: Path) -> None:
+    out = mcrag("kg", "query", TWO_HOP, "--format", "json", "--store", str(loaded))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [{"c": "http://example.org/hyperinflation"}]
+    csv = mcrag("kg", "query", TWO_HOP, "--format", "csv", "--store", str(loaded))
+    assert csv.stdout.splitlines() == ["c", "http://example.org/hyperinflation"]
+    sj = mcrag("kg", "query", TWO_HOP, "--format", "sparql-json", "--store", str(loaded))
+    assert json.loads(sj.stdout)["results"]["bindings"][0]["c"]["type"] == "uri"
+    xml = mcrag("kg", "query", TWO_HOP, "--format", "sparql-xml", "--store", str(loaded))
+    assert "<uri>http://example.org/hyperinflation</uri>" in xml.stdout
+    table = mcrag("kg", "query", "-", "--store", str(loaded), stdin=TWO_HOP)
+    assert "hyperinflation" in table.stdout and "1 row(s)" in table.stdout
+
+
+def test_malformed_sparql_exits_2(loaded: Path) -> None:
+    r = mcrag("kg", "query", "SELEC ?x", "--store", str(loaded))
+    assert r.returncode == 2
+    assert "syntax error" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_malformed_rdf_names_file_and_line_and_changes_nothing(loaded: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b \"oops .\n")
+    r = mcrag("kg", "load", str(bad), "--store", str(loaded))
+    assert r.returncode == 2
+    assert f"{bad}:3" in r.stderr and "nothing was loaded" in r.stderr
+    count = mcrag("kg", "query", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "-f", "csv", "--store", str(loaded))
+    assert count.stdout.splitlines()[1] == "3"
+
+
+def test_update_export_and_stats(loaded: Path, tmp_path: Path) -> None:
+    r = mcrag("kg", "update", "INSERT DATA { GRAPH <https://w3id.org/mcrag/graph/curated> "
+              "{ <http://example.org/x> mcrag:causes <http://example.org/y> } }", "--store", str(loaded))
+    assert r.returncode == 0 and "+1 quads" in r.stdout
+    for ext in ("ttl", "nt", "nq", "trig", "rdf", "jsonld"):
+        out = tmp_path / f"export.{ext}"
+        r = mcrag("kg", "export", str(out), "--store", str(loaded))
+        assert r.returncode == 0, r.stderr
+        assert out.stat().st_size > 0 and not out.with_name(out.name + ".part").exists()
+    stats = mcrag("kg", "stats", "--store", str(loaded))
+    assert "graph:curated" in stats.stdout and "4" in stats.stdout
+
+
+def test_missing_store_is_a_clear_message(tmp_path: Path) -> None:
+    r = mcrag("kg", "query", "ASK {}", "--store", str(tmp_path / "absent"))
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_unknown_format_and_missing_file_exit_2(loaded: Path, tmp_path: Path) -> None:
+    assert mcrag("kg", "load", str(tmp_path / "nope.ttl"), "--store", str(loaded)).returncode == 2
+    odd = tmp_path / "data.xyz"
+    odd.write_text("x")
+    r = mcrag("kg", "load", str(odd), "--store", str(loaded))
+    assert r.returncode == 2 and "--format" in r.stderr
+    assert mcrag("kg", "query", "ASK {}", "-f", "yaml", "--store", str(loaded)).returncode == 2
+
+
+def test_check_reports_planted_inconsistency_and_shacl_violation(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    assert mcrag("kg", "init", "--store", str(store)).returncode == 0
+    ok = mcrag("kg", "check", "--store", str(store))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "consistent" in ok.stdout and "conforms" in ok.stdout
+    planted = tmp_path / "planted.ttl"
+    planted.write_text("""@prefix mcrag: <https://w3id.org/mcrag#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix ex: <http://example.org/> .
+ex:lung_as_disease a mcrag:Disease , mcrag:AnatomicalSite ; skos:prefLabel "lung" .
+ex:claim1 a mcrag:CausalClaim ; mcrag:polarity "maybe" .
+""")
+    assert mcrag("kg", "load", str(planted), "--graph", "curated", "--store", str(store)).returncode == 0
+    bad = mcrag("kg", "check", "--store", str(store))
+    assert bad.returncode == 1
+    assert "INCONSISTENT" in bad.stdout and "[owl] http://example.org/lung_as_disease" in bad.stdout
+    assert "[shacl] http://example.org/claim1: polarity must be" in bad.stdout

@@ -1,0 +1,43 @@
+"""Imports flow one way: mcrag -> vlm -> reasoning -> kg. A layer never imports one above it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ORDER = ["kg", "reasoning", "vlm", "mcrag"]
+
+
+def imported_top_levels(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "__import__" and node.args:
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                names.add(arg.value.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("layer", ORDER[:-1])
+def test_layer_never_imports_a_layer_above(layer: str) -> None:
+    above = set(ORDER[ORDER.index(layer) + 1:])
+    offenders = []
+    for path in sorted((ROOT / layer).rglob("*.py")):
+        bad = imported_top_levels(path) & above
+        if bad:
+            offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_checker_sees_upward_imports(tmp_path: Path) -> None:
+    bad = tmp_path / "m.py"
+    bad.write_text("from vlm.model import X\nimport mcrag.cli\n")
+    assert imported_top_levels(bad) == {"vlm", "mcrag"}
