@@ -168,3 +168,17 @@ def test_claim_write_is_idempotent_and_keeps_provenance(store: Store) -> None:
         }""").dicts()
     assert row == [{"sentence": sentence, "start": "10", "end": str(10 + len(sentence)),
                     "agent": "test-extractor", "version": "1.0"}]
+
+
+def test_bound_parameters_cannot_inject(store: Store) -> None:
+    from kg.store import Term
+
+    store.load(TTL, "turtle", graph=G)
+    q = "SELECT ?o WHERE { ?s <http://example.org/causes> ?o }"
+    assert store.select(q, bindings={"s": Term.iri("http://example.org/a")}) == [{"o": "http://example.org/b"}]
+    hostile = 'x" } ; DROP ALL ; SELECT * WHERE { ?s ?p "'
+    assert store.select("SELECT ?s WHERE { ?s <http://example.org/label> ?l }",
+                        bindings={"l": Term.literal(hostile)}) == []
+    assert store.count() == 4
+    with pytest.raises(MalformedQueryError):
+        store.query(q, bindings={"s": Term.iri("not an iri> } DROP ALL {")})

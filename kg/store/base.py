@@ -7,7 +7,7 @@ Oxigraph folder and a remote SPARQL 1.1 endpoint are interchangeable by one sett
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -42,6 +42,21 @@ class Term:
     datatype: str | None = None
     lang: str | None = None
 
+    @classmethod
+    def iri(cls, value: str) -> Term:
+        """A named node; the IRI is validated when the query runs."""
+        return cls("uri", value)
+
+    @classmethod
+    def literal(cls, value: str | int | float | bool, datatype: str | None = None, lang: str | None = None) -> Term:
+        """A literal; Python numbers and booleans get their XSD datatype."""
+        xsd = "http://www.w3.org/2001/XMLSchema#"
+        if datatype is None and lang is None and not isinstance(value, str):
+            datatype = xsd + ("boolean" if isinstance(value, bool) else "integer" if isinstance(value, int)
+                              else "double")
+            value = str(value).lower() if isinstance(value, bool) else str(value)
+        return cls("literal", str(value), datatype, lang)
+
     def n3(self) -> str:
         """The term in Turtle/N-Triples syntax."""
         if self.kind == "uri":
@@ -70,6 +85,8 @@ class Term:
 
 
 Row = tuple[Term | None, ...]
+Bindings = Mapping[str, Term]
+"""Values for query variables, substituted by the store (never by string concatenation)."""
 
 
 @dataclass
@@ -125,8 +142,12 @@ class Store(ABC):
 
     @abstractmethod
     def query(self, sparql: str, *, timeout: float | None = None, max_rows: int | None = None,
-              union_default_graph: bool = True) -> QueryResult:
-        """Run a SPARQL query; by default the default graph is the union of all named graphs."""
+              union_default_graph: bool = True, bindings: Bindings | None = None) -> QueryResult:
+        """Run a SPARQL query; by default the default graph is the union of all named graphs.
+
+        ``bindings`` pre-binds variables (``{"claim": Term.iri(...)}``): the safe way to put user
+        input into a template query.
+        """
 
     @abstractmethod
     def query_serialized(self, sparql: str, results_format: ResultsFormatName, *,
@@ -168,8 +189,8 @@ class Store(ABC):
             raise ValueError("not an ASK query")
         return result.boolean
 
-    def select(self, sparql: str) -> list[dict[str, str | None]]:
-        return self.query(sparql).dicts()
+    def select(self, sparql: str, bindings: Bindings | None = None) -> list[dict[str, str | None]]:
+        return self.query(sparql, bindings=bindings).dicts()
 
     def iter_graph_sizes(self) -> Iterator[tuple[str, int]]:
         for g in self.named_graphs():

@@ -23,7 +23,7 @@ from kg.errors import (
 )
 from kg.formats import QUAD_FORMATS, RdfFormatName, ResultsFormatName, guess_rdf_format, rdf_format_name
 from kg.namespaces import PREFIXES
-from kg.store.base import LoadReport, QueryResult, Store, StoreCapabilities, Term
+from kg.store.base import Bindings, LoadReport, QueryResult, Store, StoreCapabilities, Term
 
 _RDF = {
     "turtle": ox.RdfFormat.TURTLE,
@@ -60,6 +60,35 @@ def term_from_ox(node: Any) -> Term:
     if isinstance(node, ox.Triple):
         return Term("triple", f"{node.subject} {node.predicate} {node.object}")
     raise TypeError(f"unexpected term {node!r}")
+
+
+def term_to_ox(term: Term) -> Any:
+    """A validated pyoxigraph term; a malformed IRI or language tag is a MalformedQueryError."""
+    try:
+        if term.kind == "uri":
+            return ox.NamedNode(term.value)
+        if term.kind == "bnode":
+            return ox.BlankNode(term.value)
+        if term.kind == "literal":
+            if term.lang:
+                return ox.Literal(term.value, language=term.lang)
+            if term.datatype:
+                return ox.Literal(term.value, datatype=ox.NamedNode(term.datatype))
+            return ox.Literal(term.value)
+    except ValueError as err:
+        raise MalformedQueryError(f"invalid value {term.value!r} for a query parameter: {err}") from None
+    raise MalformedQueryError(f"unsupported parameter term kind {term.kind!r}")
+
+
+def with_values(sparql: str, bindings: Bindings) -> str:
+    """Bind variables with a trailing VALUES clause of validated, escaped terms (SPARQL 1.1 §10.2).
+
+    Oxigraph's own substitution only binds projected variables; a VALUES clause binds any variable
+    and works on every SPARQL 1.1 endpoint, so both backends share it.
+    """
+    names = list(bindings)
+    values = " ".join(str(term_to_ox(bindings[n])) for n in names)
+    return f"{sparql}\nVALUES ({' '.join('?' + n for n in names)}) {{ ({values}) }}"
 
 
 def _syntax_error_line(err: SyntaxError) -> int | None:
@@ -109,7 +138,9 @@ class OxigraphStore(Store):
             raise StoreUnavailableError(f"cannot open store folder {folder}: {text}") from None
 
     # -- queries ---------------------------------------------------------------------------------
-    def _run(self, sparql: str, union_default_graph: bool) -> Any:
+    def _run(self, sparql: str, union_default_graph: bool, bindings: Bindings | None = None) -> Any:
+        if bindings:
+            sparql = with_values(sparql, bindings)
         try:
             return self._store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=union_default_graph)
         except SyntaxError as err:
@@ -118,9 +149,9 @@ class OxigraphStore(Store):
             raise StoreUnavailableError(f"store read failed: {err}") from None
 
     def query(self, sparql: str, *, timeout: float | None = None, max_rows: int | None = None,
-              union_default_graph: bool = True) -> QueryResult:
+              union_default_graph: bool = True, bindings: Bindings | None = None) -> QueryResult:
         deadline = time.monotonic() + timeout if timeout else None
-        raw = self._run(sparql, union_default_graph)
+        raw = self._run(sparql, union_default_graph, bindings)
         failure: Exception | None = None
         try:
             return self._collect(raw, deadline, max_rows, timeout)

@@ -32,8 +32,8 @@ from kg.formats import (
     rdf_media_type,
 )
 from kg.namespaces import sparql_prologue
-from kg.store.base import LoadReport, QueryResult, Store, StoreCapabilities, Term
-from kg.store.oxigraph import _RDF, _syntax_error_line
+from kg.store.base import Bindings, LoadReport, QueryResult, Store, StoreCapabilities, Term
+from kg.store.oxigraph import _RDF, _syntax_error_line, with_values
 
 
 _ALL_QUADS = ("{ GRAPH ?g { ?s ?p ?o } } UNION "
@@ -102,8 +102,10 @@ class RemoteSparqlStore(Store):
 
     # -- queries ---------------------------------------------------------------------------------
     def query(self, sparql: str, *, timeout: float | None = None, max_rows: int | None = None,
-              union_default_graph: bool = True) -> QueryResult:
+              union_default_graph: bool = True, bindings: Bindings | None = None) -> QueryResult:
         accept = f"{RESULTS_FORMATS['json']}, application/n-triples;q=0.9"
+        if bindings:
+            sparql = with_values(sparql, bindings)
         resp = self._post(self.query_url, timeout=timeout, data={"query": _with_prologue(sparql)},
                           headers={"Accept": accept})
         ctype = resp.headers.get("content-type", "")
