@@ -6,6 +6,7 @@ moves bytes and small result sets.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -80,15 +81,24 @@ def term_to_ox(term: Term) -> Any:
     raise MalformedQueryError(f"unsupported parameter term kind {term.kind!r}")
 
 
-def with_values(sparql: str, bindings: Bindings) -> str:
-    """Bind variables with a trailing VALUES clause of validated, escaped terms (SPARQL 1.1 §10.2).
+_WHERE_BRACE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
-    Oxigraph's own substitution only binds projected variables; a VALUES clause binds any variable
-    and works on every SPARQL 1.1 endpoint, so both backends share it.
+
+def with_values(sparql: str, bindings: Bindings) -> str:
+    """Bind variables with an inline VALUES block of validated, escaped terms.
+
+    The block opens the outermost WHERE group, so filters and optionals of that group see the
+    bound values. Oxigraph's own substitution only binds projected variables; VALUES binds any
+    variable and works on every SPARQL 1.1 endpoint, so both backends share it.
     """
     names = list(bindings)
     values = " ".join(str(term_to_ox(bindings[n])) for n in names)
-    return f"{sparql}\nVALUES ({' '.join('?' + n for n in names)}) {{ ({values}) }}"
+    block = f" VALUES ({' '.join('?' + n for n in names)}) {{ ({values}) }} "
+    m = _WHERE_BRACE.search(sparql)
+    at = m.end() if m else sparql.find("{") + 1
+    if at <= 0:
+        raise MalformedQueryError("cannot bind parameters: the query has no group pattern")
+    return sparql[:at] + block + sparql[at:]
 
 
 def _syntax_error_line(err: SyntaxError) -> int | None:
