@@ -131,7 +131,7 @@ def check_owl(data_nt: bytes) -> tuple[bool, list[Violation]]:
     bisection over the data grouped by subject (O(k log n) reasoner calls for k culprits).
     """
     tbox = ox.serialize(ox.parse(path=str(ontology_path()), format=ox.RdfFormat.TURTLE),
-                        format=ox.RdfFormat.N_TRIPLES)
+                        format=ox.RdfFormat.N_TRIPLES) or b""
     by_subject: dict[str, list[bytes]] = {}
     for line in data_nt.splitlines():
         if line.strip():

@@ -167,10 +167,8 @@ def concept_quads(concept: Concept, graph: ox.NamedNode) -> Iterator[ox.Quad]:
     for syn in concept.synonyms:
         yield ox.Quad(c, _nn(_SKOS + "altLabel"), _lit(syn, lang="en"), graph)
     for curie in concept.mappings:
-        try:
+        if curie.split(":", 1)[0].upper() in EXTERNAL_PREFIXES:
             yield ox.Quad(c, _nn(_SKOS + "exactMatch"), _nn(external_iri(curie)), graph)
-        except ValueError:
-            pass
         yield ox.Quad(c, _nn(_SKOS + "notation"), _lit(curie), graph)
 
 
@@ -245,7 +243,7 @@ def _span_quads(claim: CausalClaim, c: ox.NamedNode, activity: ox.NamedNode, g: 
 def claims_to_nquads(claims: Iterable[CausalClaim], graph: str) -> bytes:
     """Serialise claims to N-Quads with Oxigraph's serializer (correct escaping, no Python string games)."""
     quads = [q for claim in claims for q in claim_quads(claim, graph)]
-    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
 
 
 def existing_claim_ids(store: Store, claims: Iterable[CausalClaim]) -> set[str]:

@@ -7,9 +7,9 @@ mechanisms of the starter graph. Miners, validators and the VLM all normalise to
 
 from __future__ import annotations
 
-from kg.claims import Concept, concept_iri_for
+from kg.claims import Concept, ConceptKind, concept_iri_for
 
-_F = "ImagingFinding"
+_F: ConceptKind = "ImagingFinding"
 
 FINDING_CONCEPTS: dict[str, Concept] = {
     "Atelectasis": Concept(concept_iri_for("atelectasis"), "atelectasis", _F,

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.namespaces import PREFIXES
-from kg.starter import starter_claims
 from kg.claims import claim_quads
-from kg.namespaces import NAMED_GRAPHS
+from kg.namespaces import NAMED_GRAPHS, PREFIXES
+from kg.starter import starter_claims
 
 
 def main() -> None:

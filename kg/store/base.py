@@ -108,7 +108,7 @@ class QueryResult:
 
     def column(self, variable: str) -> list[str | None]:
         i = self.variables.index(variable)
-        return [row[i].value if row[i] is not None else None for row in self.rows]
+        return [t.value if (t := row[i]) is not None else None for row in self.rows]
 
     def __len__(self) -> int:
         if self.form == "select":

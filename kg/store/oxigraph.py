@@ -6,6 +6,7 @@ moves bytes and small result sets.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -204,11 +205,11 @@ class OxigraphStore(Store):
         raw = self._run(sparql, union_default_graph)
         if isinstance(raw, ox.QueryTriples):
             # CONSTRUCT/DESCRIBE: serialise as N-Triples (the graph analogue of a results format).
-            return raw.serialize(format=ox.RdfFormat.N_TRIPLES), "application/n-triples"
+            return raw.serialize(format=ox.RdfFormat.N_TRIPLES) or b"", "application/n-triples"
         fmt = _RESULTS[results_format]
         if isinstance(raw, ox.QueryBoolean) and results_format in ("csv", "tsv"):
             fmt = ox.QueryResultsFormat.JSON
-        return raw.serialize(format=fmt), fmt.media_type
+        return raw.serialize(format=fmt) or b"", fmt.media_type
 
     # -- writes ----------------------------------------------------------------------------------
     def _writable(self) -> None:
@@ -251,7 +252,7 @@ class OxigraphStore(Store):
                 elif is_path:
                     self._store.load(path=str(source), **kwargs)
                 else:
-                    self._store.load(source, **kwargs)
+                    self._store.load(source, **kwargs)  # type: ignore[arg-type]
             except SyntaxError as err:
                 msg = err.args[0] if err.args else str(err)
                 raise MalformedRDFError(f"{msg} (nothing was loaded)", source=name,
@@ -282,8 +283,9 @@ class OxigraphStore(Store):
     def count(self, graph: str | None = None) -> int:
         if graph is None:
             return len(self._store)
-        res = self._store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
-        return int(next(iter(res))["n"].value)
+        res = self.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+                         bindings={"g": Term.iri(graph)})
+        return int(res.column("n")[0] or 0)
 
     def clear(self, graph: str | None = None) -> None:
         self._writable()
@@ -298,10 +300,8 @@ class OxigraphStore(Store):
 
     def close(self) -> None:
         if hasattr(self, "_store") and not self.read_only and self.capabilities.persistent:
-            try:
+            with contextlib.suppress(OSError):
                 self._store.flush()
-            except OSError:
-                pass
         self.__dict__.pop("_store", None)
 
     @property

@@ -35,7 +35,6 @@ from kg.namespaces import sparql_prologue
 from kg.store.base import Bindings, LoadReport, QueryResult, Store, StoreCapabilities, Term
 from kg.store.oxigraph import _RDF, _syntax_error_line, with_values
 
-
 _ALL_QUADS = ("{ GRAPH ?g { ?s ?p ?o } } UNION "
               "{ ?s ?p ?o FILTER NOT EXISTS { GRAPH ?g2 { ?s ?p ?o } } }")
 """Every quad once, whether or not the endpoint's default graph is the union of its named graphs."""
@@ -119,11 +118,11 @@ class RemoteSparqlStore(Store):
         payload = json.loads(resp.content)
         if "boolean" in payload:
             return QueryResult("ask", boolean=bool(payload["boolean"]))
-        variables = list(payload["head"].get("vars", []))
-        bindings = payload["results"]["bindings"]
-        if max_rows is not None and len(bindings) > max_rows:
+        variables: list[str] = list(payload["head"].get("vars", []))
+        solutions: list[dict[str, dict[str, Any]]] = payload["results"]["bindings"]
+        if max_rows is not None and len(solutions) > max_rows:
             raise ResultTooLargeError(f"query returned more than {max_rows} results; add a LIMIT")
-        rows = [tuple(_term(b[v]) if v in b else None for v in variables) for b in bindings]
+        rows = [tuple(_term(b[v]) if v in b else None for v in variables) for b in solutions]
         return QueryResult("select", variables=variables, rows=rows)
 
     def query_serialized(self, sparql: str, results_format: ResultsFormatName, *, timeout: float | None = None,
@@ -153,7 +152,10 @@ class RemoteSparqlStore(Store):
                 raise ValueError("format is required when loading bytes")
             fmt = guess_rdf_format(source)  # type: ignore[arg-type]
         fmt = rdf_format_name(fmt)
-        data = Path(source).read_bytes() if is_path else (source.encode() if isinstance(source, str) else source)
+        if isinstance(source, Path):
+            data = source.read_bytes()
+        else:
+            data = source.encode() if isinstance(source, str) else source
         # Parse locally first (native parser): a malformed file is reported with its line and never sent.
         staging = ox.Store()
         try:
