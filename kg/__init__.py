@@ -5,7 +5,7 @@ This is the bottom layer: it imports nothing from ``reasoning``, ``vlm`` or the 
 
 from __future__ import annotations
 
-from kg.errors import KGError, MalformedRDFError, MalformedQueryError, StoreUnavailableError
+from kg.errors import KGError, MalformedQueryError, MalformedRDFError, StoreUnavailableError
 from kg.store import Store, StoreCapabilities, open_store
 
 __all__ = [
