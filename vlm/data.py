@@ -1,0 +1,308 @@
+"""Readers for the shared data sets and the IU-Xray layout, all into one record shape.
+
+Training, the exemplar index and the evaluation read data through these functions, so a user who
+has the IU-Xray images (``annotation.json`` + ``images/<id>/<n>.png``) gets them used everywhere by
+pointing one path at them. Every record carries a label vector over :data:`vlm.labels.LABELS`
+with ``-1`` for "not annotated", and the confounder strata the retrieval adjusts for (source, view,
+acquisition device).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vlm.labels import LABEL_INDEX, LABELS, UNKNOWN, findings_from_text
+
+SOURCES: tuple[str, ...] = ("pneumoniamnist", "cxr_covid", "vqa_rad", "iu_xray")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One image or one report (or both), with labels and strata."""
+
+    id: str
+    source: str
+    split: str
+    text: str = ""
+    labels: tuple[int, ...] = field(default=tuple([UNKNOWN] * len(LABELS)))
+    image_path: Path | None = None
+    pixels: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """In-memory image (PneumoniaMNIST); otherwise the image is read from ``image_path``."""
+    view: str = "unknown"
+    device: str = "unknown"
+    group: str = ""
+    """Patient or study id: records of one group never straddle splits."""
+
+    @property
+    def has_image(self) -> bool:
+        return self.pixels is not None or self.image_path is not None
+
+    @property
+    def image(self) -> np.ndarray | Path | None:
+        return self.pixels if self.pixels is not None else self.image_path
+
+    def positives(self) -> tuple[str, ...]:
+        return tuple(n for n, v in zip(LABELS, self.labels, strict=True) if v == 1)
+
+
+@dataclass(frozen=True)
+class QAPair:
+    """A visual question about one record's image."""
+
+    record_id: str
+    question: str
+    answer: str
+    closed: bool
+    split: str
+    source: str
+
+
+@dataclass
+class Corpus:
+    records: list[Record] = field(default_factory=list)
+    qa: list[QAPair] = field(default_factory=list)
+
+    def extend(self, other: Corpus) -> None:
+        self.records.extend(other.records)
+        self.qa.extend(other.qa)
+
+    def by_id(self) -> dict[str, Record]:
+        return {r.id: r for r in self.records}
+
+    def split(self, *names: str) -> list[Record]:
+        return [r for r in self.records if r.split in names]
+
+
+def _labels(values: dict[str, int]) -> tuple[int, ...]:
+    out = [UNKNOWN] * len(LABELS)
+    for k, v in values.items():
+        out[LABEL_INDEX[k]] = int(v)
+    return tuple(out)
+
+
+def group_split(group: str, val: float = 0.1, test: float = 0.1) -> str:
+    """Deterministic split by a hash of the group (patient) id, so no patient is in two splits."""
+    h = int(hashlib.sha1(group.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "test" if h < test else "val" if h < test + val else "train"
+
+
+def device_for_view(view: str) -> str:
+    """Acquisition setting implied by the projection: AP films are mostly bedside (portable) units."""
+    v = view.strip().upper()
+    if v.startswith("AP"):
+        return "portable"
+    if v in ("PA", "L", "LATERAL"):
+        return "department"
+    return "unknown"
+
+
+# ---------------------------------------------------------------------------------------- PneumoniaMNIST
+def read_pneumoniamnist(path: Path, splits: Sequence[str] = ("train", "val", "test")) -> Corpus:
+    """28x28 pediatric radiographs, pneumonia vs normal (both labels are known for every image)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"PneumoniaMNIST file {path} not found")
+    data = np.load(path)
+    corpus = Corpus()
+    for split in splits:
+        images, labels = data[f"{split}_images"], data[f"{split}_labels"].reshape(-1)
+        for i, (img, y) in enumerate(zip(images, labels, strict=True)):
+            pos = int(y) == 1
+            values = {"Pneumonia": int(pos), "normal": int(not pos), "COVID-19": 0}
+            text = "pediatric chest x-ray: pneumonia" if pos else "pediatric chest x-ray: normal lungs"
+            corpus.records.append(Record(f"pneumoniamnist/{split}/{i}", "pneumoniamnist", split, text,
+                                         _labels(values), pixels=img, group=f"pm-{split}-{i}"))
+    return corpus
+
+
+# ---------------------------------------------------------------------------------------- COVID CXR
+_NOT_PNEUMONIA = {"no finding", "todo", "unknown", ""}
+_NON_INFECTIVE = {"ards"}
+
+
+def cxr_covid_labels(finding: str, notes: str) -> dict[str, int]:
+    """Labels from the ``finding`` column (pathogen -> pneumonia) plus findings asserted in the notes."""
+    f = finding.strip().lower()
+    values: dict[str, int] = {}
+    if f == "no finding":
+        values = {n: 0 for n in LABELS}
+        values["normal"] = 1
+        return values
+    if f in ("todo", "unknown", ""):
+        text_labels = findings_from_text(notes)
+        return {k: 1 for k, v in text_labels.items() if v == 1 and k != "normal"}
+    parts = {p.strip() for p in f.split(",")}
+    values["normal"] = 0
+    values["COVID-19"] = int("covid-19" in parts)
+    if parts - _NON_INFECTIVE:
+        values["Pneumonia"] = 1
+    for k, v in findings_from_text(notes).items():
+        if v == 1 and k != "normal":
+            values[k] = 1
+    return values
+
+
+def read_cxr_covid(root: Path) -> Corpus:
+    """Real radiographs with pathogen labels, views and clinical notes; split by patient."""
+    meta = root / "metadata.csv"
+    if not meta.is_file():
+        raise FileNotFoundError(f"COVID CXR metadata {meta} not found")
+    corpus = Corpus()
+    with meta.open(encoding="utf-8", errors="replace") as fh:
+        for row in csv.DictReader(fh):
+            path = root / "images" / row["image"]
+            if not path.is_file():
+                continue
+            notes = (row.get("clinical_notes") or "").strip()
+            finding = (row.get("finding") or "").strip()
+            view = (row.get("view") or "unknown").strip() or "unknown"
+            if view == "?":
+                view = "unknown"
+            text = f"chest x-ray, {view} view: {finding if finding.lower() != 'todo' else 'undiagnosed'}. {notes}"
+            group = f"covid-{row.get('patientid', row['image'])}"
+            corpus.records.append(Record(
+                f"cxr_covid/{row['image']}", "cxr_covid", group_split(group), text.strip(),
+                _labels(cxr_covid_labels(finding, notes)), image_path=path, view=view,
+                device=device_for_view(view), group=group))
+    return corpus
+
+
+# ---------------------------------------------------------------------------------------- VQA-RAD
+def _qa_labels(question: str, answer: str, into: dict[str, int]) -> None:
+    """Labels implied by one QA pair: a yes/no question about a finding, or a finding named in an answer."""
+    a = answer.strip().lower().rstrip(".")
+    asked = findings_from_text(question)
+    if a in ("yes", "no"):
+        for k in asked:
+            if k != "normal":
+                into[k] = max(into.get(k, 0), int(a == "yes"))
+        if "normal" in question.lower() and not asked:
+            into["normal"] = int(a == "yes")
+        return
+    for k, v in findings_from_text(answer).items():
+        if v == 1 and k != "normal":
+            into[k] = 1
+
+
+def read_vqa_rad(root: Path) -> Corpus:
+    """Radiology VQA (chest, abdomen, head): images and their question-answer pairs."""
+    corpus = Corpus()
+    splits = {"train": root / "trainset.json", "test": root / "testset.json"}
+    seen: dict[str, str] = {}
+    for split, file in splits.items():
+        if not file.is_file():
+            raise FileNotFoundError(f"VQA-RAD file {file} not found")
+        items = json.loads(file.read_text(encoding="utf-8"))
+        for it in items:
+            name = it["image_name"]
+            rid = f"vqa_rad/{name}"
+            seen.setdefault(name, split)
+            corpus.qa.append(QAPair(rid, str(it["question"]).strip(), str(it["answer"]).strip(),
+                                    str(it.get("answer_type", "")).strip().upper() == "CLOSED", split, "vqa_rad"))
+    organs: dict[str, str] = {}
+    texts: dict[str, list[str]] = {}
+    found: dict[str, dict[str, int]] = {}
+    for file in splits.values():
+        for it in json.loads(file.read_text(encoding="utf-8")):
+            name = it["image_name"]
+            organs[name] = str(it.get("image_organ", "")).strip().lower()
+            if seen[name] != "train":
+                continue
+            q, a = str(it["question"]), str(it["answer"]).strip()
+            texts.setdefault(name, []).append(f"{q} {a}.")
+            if organs[name] == "chest":
+                _qa_labels(q, a, found.setdefault(name, {}))
+    for name, split in seen.items():
+        path = root / "images" / name
+        if not path.is_file():
+            continue
+        organ = organs.get(name, "")
+        text = f"{organ} radiology image. " + " ".join(texts.get(name, [])[:6])
+        corpus.records.append(Record(f"vqa_rad/{name}", "vqa_rad", split, text.strip(), _labels(found.get(name, {})),
+                                     image_path=path, view=organ or "unknown", group=f"vqa-{name}"))
+    return corpus
+
+
+# ---------------------------------------------------------------------------------------- IU-Xray
+def _study_key(study_id: str) -> str:
+    m = re.match(r"(CXR\d+)", study_id)
+    return m.group(1) if m else study_id
+
+
+def read_openi_labels(path: Path) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            key = row.pop("filename")
+            out[key] = {k: int(v) for k, v in row.items() if k in LABEL_INDEX and v not in ("", None)}
+    return out
+
+
+def read_iu_xray(root: Path, *, images_dir: Path | None = None, labels_csv: Path | None = None,
+                 require_images: bool = False) -> Corpus:
+    """IU-Xray in the R2Gen layout: ``annotation.json`` (+ ``images/<id>/<n>.png`` when present).
+
+    Studies with images give one record per image (``0.png`` taken as the frontal view, others as
+    lateral); studies without give one text-only record. Labels come from ``openi_labels.csv``
+    (beside the annotation file, or ``labels_csv``), else from the report text.
+    """
+    ann = root / "annotation.json" if root.is_dir() else root
+    if not ann.is_file():
+        raise FileNotFoundError(f"IU-Xray annotation file {ann} not found (expected annotation.json)")
+    base = ann.parent
+    img_root = images_dir or base / "images"
+    labels_file = labels_csv or base / "openi_labels.csv"
+    gold = read_openi_labels(labels_file) if labels_file.is_file() else {}
+    try:
+        data = json.loads(ann.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{ann}: not valid JSON ({err})") from None
+    if not isinstance(data, dict) or not any(k in data for k in ("train", "val", "test")):
+        raise ValueError(f"{ann}: expected {{'train'|'val'|'test': [studies]}} (R2Gen format)")
+    corpus = Corpus()
+    for split in ("train", "val", "test"):
+        for st in data.get(split, []):
+            sid, report = str(st["id"]), str(st.get("report", "")).strip()
+            values = dict(gold.get(_study_key(sid), {}))
+            if values:
+                values.setdefault("COVID-19", 0)
+            else:
+                values = findings_from_text(report)
+            labels = _labels(values)
+            paths = [img_root / p for p in st.get("image_path", [])]
+            present = [p for p in paths if p.is_file()]
+            if require_images and not present:
+                continue
+            if not present:
+                corpus.records.append(Record(f"iu_xray/{sid}", "iu_xray", split, report, labels, group=sid))
+                continue
+            for p in present:
+                view = "frontal" if p.stem == "0" else "lateral"
+                corpus.records.append(Record(f"iu_xray/{sid}/{p.stem}", "iu_xray", split, report, labels,
+                                             image_path=p, view=view, device="department", group=sid))
+    return corpus
+
+
+# ---------------------------------------------------------------------------------------- all
+def load_sources(data_dir: Path, sources: Iterable[str] = SOURCES, *, iu_xray: Path | None = None) -> Corpus:
+    """The named sources from the shared data folder (``iu_xray`` may point elsewhere)."""
+    corpus = Corpus()
+    for s in sources:
+        if s == "pneumoniamnist":
+            corpus.extend(read_pneumoniamnist(data_dir / "pneumoniamnist" / "pneumoniamnist.npz"))
+        elif s == "cxr_covid":
+            corpus.extend(read_cxr_covid(data_dir / "cxr_covid"))
+        elif s == "vqa_rad":
+            corpus.extend(read_vqa_rad(data_dir / "vqa_rad"))
+        elif s == "iu_xray":
+            corpus.extend(read_iu_xray(iu_xray or data_dir / "iu_xray"))
+        else:
+            raise ValueError(f"unknown data source {s!r}; use {', '.join(SOURCES)}")
+    return corpus

@@ -1,0 +1,220 @@
+"""The embedded vision-language model: a small CNN, a projector and a small causal language model.
+
+LLaVA-style, shrunk to what trains on a CPU in minutes: a tiny ResNet (Hugging Face ``ResNetModel``)
+reads a grayscale radiograph; its pooled feature feeds a diagnosis head (one logit per label, with a
+per-label temperature fitted on a validation split so the probabilities are calibrated) and an
+embedding head aligned with the MiniLM text space (so images and reports share one exemplar index);
+its spatial features, projected, become a few prefix tokens of a tiny GPT-2 that writes reports and
+answers from a prompt carrying the predicted findings and the causal evidence. It is a
+``PreTrainedModel``: ``save_pretrained`` / ``from_pretrained`` and the Auto classes work on it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    GPT2Config,
+    GPT2LMHeadModel,
+    PretrainedConfig,
+    PreTrainedModel,
+    ResNetConfig,
+    ResNetModel,
+)
+from transformers.utils import ModelOutput
+
+from vlm.labels import LABELS
+
+MODEL_TYPE = "mcrag-vlm"
+
+DEFAULT_VISION: dict[str, Any] = {
+    "num_channels": 1, "embedding_size": 24, "hidden_sizes": [24, 48, 96, 192], "depths": [1, 1, 1, 1],
+    "layer_type": "basic", "hidden_act": "relu", "downsample_in_first_stage": False,
+}
+DEFAULT_TEXT: dict[str, Any] = {
+    "vocab_size": 2000, "n_positions": 256, "n_embd": 128, "n_layer": 2, "n_head": 4,
+    "resid_pdrop": 0.1, "embd_pdrop": 0.1, "attn_pdrop": 0.1, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0,
+}
+
+
+class GroundedVLMConfig(PretrainedConfig):
+    """Sizes of the three parts, the label space, and the fitted calibration temperatures."""
+
+    model_type = MODEL_TYPE
+
+    def __init__(self, vision_config: dict[str, Any] | None = None, text_config: dict[str, Any] | None = None,
+                 label_names: list[str] | tuple[str, ...] = LABELS, image_size: int = 64,
+                 num_visual_tokens: int = 4, embed_dim: int = 384, calibration_temperature: list[float] | None = None,
+                 report_uses_image: bool = False, prompt_budget: dict[str, int] | None = None,
+                 **kwargs: Any) -> None:
+        self.vision_config = {**DEFAULT_VISION, **(vision_config or {})}
+        self.text_config = {**DEFAULT_TEXT, **(text_config or {})}
+        self.label_names = list(label_names)
+        self.image_size = int(image_size)
+        self.num_visual_tokens = int(num_visual_tokens)
+        self.embed_dim = int(embed_dim)
+        self.calibration_temperature = list(calibration_temperature) if calibration_temperature else [1.0] * len(self.label_names)
+        self.report_uses_image = bool(report_uses_image)
+        """True when the report decoder was trained on imaged reports; otherwise it reads findings only."""
+        self.prompt_budget = dict(prompt_budget or {"findings": 24, "evidence": 48, "similar": 40,
+                                                    "question": 32, "target": 96})
+        side = int(math.isqrt(self.num_visual_tokens))
+        if side * side != self.num_visual_tokens:
+            raise ValueError(f"num_visual_tokens must be a square number, got {self.num_visual_tokens}")
+        super().__init__(**kwargs)
+
+
+@dataclass
+class GroundedVLMOutput(ModelOutput):
+    loss: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
+    diagnosis_logits: torch.Tensor | None = None
+    image_embeds: torch.Tensor | None = None
+
+
+class GroundedVLM(PreTrainedModel):
+    """Vision tower + diagnosis head + embedding head + projector + GPT-2 decoder."""
+
+    config_class = GroundedVLMConfig
+    base_model_prefix = "mcrag_vlm"
+    main_input_name = "pixel_values"
+    _no_split_modules: list[str] = []
+
+    def __init__(self, config: GroundedVLMConfig) -> None:
+        super().__init__(config)
+        self.vision = ResNetModel(ResNetConfig(**config.vision_config))
+        feat = int(config.vision_config["hidden_sizes"][-1])
+        text_cfg = GPT2Config(**config.text_config)
+        n_embd = text_cfg.n_embd
+        self.diagnosis_head = nn.Sequential(nn.Dropout(0.2), nn.Linear(feat, len(config.label_names)))
+        self.embed_head = nn.Sequential(nn.Linear(feat, feat), nn.ReLU(), nn.Linear(feat, config.embed_dim))
+        self.projector = nn.Sequential(nn.Linear(feat, n_embd), nn.GELU(), nn.Linear(n_embd, n_embd))
+        self.null_image = nn.Parameter(torch.zeros(config.num_visual_tokens, n_embd))
+        self.lm = GPT2LMHeadModel(text_cfg)
+        self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        # the ResNet and GPT-2 towers initialise themselves; the small heads keep PyTorch's defaults
+        return
+
+    # -- vision ------------------------------------------------------------------------------------
+    def vision_features(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pooled feature (B, C) and ``num_visual_tokens`` spatial tokens (B, T, C)."""
+        fmap = self.vision(pixel_values).last_hidden_state
+        pooled = fmap.mean(dim=(2, 3))
+        side = int(math.isqrt(self.config.num_visual_tokens))
+        tokens = F.adaptive_avg_pool2d(fmap, side).flatten(2).transpose(1, 2)
+        return pooled, tokens
+
+    def diagnosis_logits(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.diagnosis_head(pooled)
+
+    def calibrated_probs(self, logits: torch.Tensor) -> torch.Tensor:
+        """Sigmoid of logits divided by the per-label temperatures fitted on validation data."""
+        t = torch.tensor(self.config.calibration_temperature, dtype=logits.dtype, device=logits.device).clamp_min(1e-3)
+        return torch.sigmoid(logits / t)
+
+    def image_embeds(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Unit vectors in the text encoder's space (cosine = inner product)."""
+        return F.normalize(self.embed_head(pooled), dim=-1)
+
+    # -- language ----------------------------------------------------------------------------------
+    def visual_prefix(self, tokens: torch.Tensor | None, batch: int, has_image: torch.Tensor | None = None
+                      ) -> torch.Tensor:
+        """Projected image tokens, or the learned "no image" prefix where there is no image."""
+        null = self.null_image.unsqueeze(0).expand(batch, -1, -1)
+        if tokens is None:
+            return null
+        proj = self.projector(tokens)
+        if has_image is None:
+            return proj
+        mask = has_image.view(-1, 1, 1).to(proj.dtype)
+        return proj * mask + null * (1 - mask)
+
+    def lm_hidden(self, prefix: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None
+                  ) -> torch.Tensor:
+        embeds = torch.cat([prefix, self.lm.transformer.wte(input_ids)], dim=1)
+        mask = None
+        if attention_mask is not None:
+            ones = torch.ones(prefix.shape[:2], dtype=attention_mask.dtype, device=attention_mask.device)
+            mask = torch.cat([ones, attention_mask], dim=1)
+        return self.lm.transformer(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
+
+    def lm_loss(self, prefix: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                labels: torch.Tensor) -> torch.Tensor:
+        """Next-token loss on the positions where ``labels`` != -100 (the target, not the prompt).
+
+        Only those positions go through the vocabulary projection, which is most of the cost.
+        """
+        hidden = self.lm_hidden(prefix, input_ids, attention_mask)[:, prefix.shape[1]:]
+        shift_h, shift_y = hidden[:, :-1], labels[:, 1:]
+        keep = shift_y != -100
+        logits = self.lm.lm_head(shift_h[keep])
+        return F.cross_entropy(logits, shift_y[keep])
+
+    def forward(self, pixel_values: torch.Tensor | None = None, input_ids: torch.Tensor | None = None,
+                attention_mask: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+                **_: Any) -> GroundedVLMOutput:
+        """Diagnosis logits and image embeddings for images; LM loss/logits when text is given."""
+        diag = emb = tokens = None
+        batch = pixel_values.shape[0] if pixel_values is not None else (input_ids.shape[0] if input_ids is not None else 0)
+        if pixel_values is not None:
+            pooled, tokens = self.vision_features(pixel_values)
+            diag, emb = self.diagnosis_logits(pooled), self.image_embeds(pooled)
+        loss = logits = None
+        if input_ids is not None:
+            prefix = self.visual_prefix(tokens, batch)
+            if labels is not None:
+                loss = self.lm_loss(prefix, input_ids, attention_mask if attention_mask is not None
+                                    else torch.ones_like(input_ids), labels)
+            else:
+                logits = self.lm.lm_head(self.lm_hidden(prefix, input_ids, attention_mask)[:, prefix.shape[1]:])
+        return GroundedVLMOutput(loss=loss, logits=logits, diagnosis_logits=diag, image_embeds=emb)
+
+    @torch.inference_mode()
+    def greedy_decode(self, prefix: torch.Tensor, prompt_ids: torch.Tensor, max_new_tokens: int, eos_id: int,
+                      banned_ids: list[int] | None = None, repetition_penalty: float = 1.3) -> list[int]:
+        """Greedy decoding with a key-value cache (one sequence); stops at ``eos_id``."""
+        embeds = torch.cat([prefix, self.lm.transformer.wte(prompt_ids)], dim=1)
+        out = self.lm(inputs_embeds=embeds, use_cache=True)
+        cache, logits = _cache_of(out), out.logits[:, -1]
+        limit = self.config.text_config["n_positions"] - embeds.shape[1]
+        generated: list[int] = []
+        for _ in range(max(0, min(max_new_tokens, limit))):
+            if banned_ids:
+                logits[:, banned_ids] = -float("inf")
+            if generated and repetition_penalty != 1.0:
+                prev = torch.tensor(sorted(set(generated)))
+                vals = logits[0, prev]
+                logits[0, prev] = torch.where(vals > 0, vals / repetition_penalty, vals * repetition_penalty)
+            nxt = int(logits.argmax(-1))
+            if nxt == eos_id:
+                break
+            generated.append(nxt)
+            out = self.lm(input_ids=torch.tensor([[nxt]]), **{_CACHE_ARG: cache}, use_cache=True)
+            cache, logits = _cache_of(out), out.logits[:, -1]
+        return generated
+
+
+_CACHE_ARG = "cache" if "cache" in inspect.signature(GPT2LMHeadModel.forward).parameters else "past_key_values"
+
+
+def _cache_of(out: Any) -> Any:
+    return out.get("cache") if out.get("cache") is not None else out.get("past_key_values")
+
+
+def register_auto_classes() -> None:
+    """Make ``AutoConfig`` / ``AutoModel`` resolve ``model_type: mcrag-vlm`` checkpoints."""
+    AutoConfig.register(MODEL_TYPE, GroundedVLMConfig, exist_ok=True)
+    AutoModel.register(GroundedVLMConfig, GroundedVLM, exist_ok=True)
+
+
+register_auto_classes()
