@@ -1,0 +1,107 @@
+"""REST API beside the SPARQL endpoint: causal evidence, claims and their neighbourhood, the web UI.
+
+Every template query binds user input through the store's parameter binding (``bindings=``), never
+by pasting strings into SPARQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from kg.namespaces import ID
+from kg.store import Store
+from mcrag.service.auth import require_read
+from mcrag.service.graphview import neighbourhood, render_svg
+from mcrag.settings import Settings
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+router = APIRouter(prefix="/api")
+CLAIM_ID_PATTERN = r"^[0-9a-f]{8,64}$"
+
+
+def _ctx(request: Request) -> tuple[Store, Settings]:
+    settings: Settings = request.app.state.settings
+    require_read(request, settings)
+    return request.app.state.store, settings
+
+
+def claim_iri(claim_id: str) -> str:
+    """A claim's IRI from its id (the hash after ``id:claim/``)."""
+    return str(ID[f"claim/{claim_id}"])
+
+
+@router.get("/evidence", tags=["evidence"], summary="Causal subgraph around findings or concepts")
+async def evidence(request: Request,
+                   finding: Annotated[list[str], Query(description="Open-i finding names, e.g. Effusion")] = [],  # noqa: B006
+                   concept: Annotated[list[str], Query(description="Concept IRIs")] = [],  # noqa: B006
+                   hops: Annotated[int, Query(ge=0, le=4)] = 2,
+                   max_edges: Annotated[int, Query(ge=1, le=500)] = 60) -> dict[str, Any]:
+    from reasoning.evidence import causal_subgraph, concept_iris_for
+
+    store, _ = _ctx(request)
+    seeds = list(concept_iris_for(finding)) + concept
+    unknown = [f for f in finding if not concept_iris_for([f])]
+    if unknown:
+        raise HTTPException(422, f"unknown finding name(s): {', '.join(unknown)}")
+    if not seeds:
+        raise HTTPException(422, "give at least one finding= or concept=")
+    for c in concept:
+        if not c.startswith(("http://", "https://", "urn:")) or any(ch in c for ch in "<>\"{}| \\^`"):
+            raise HTTPException(422, f"not an IRI: {c!r}")
+    sub = await run_in_threadpool(causal_subgraph, store, seeds, hops=hops, max_edges=max_edges)
+    return sub.to_json()
+
+
+@router.get("/claims/{claim_id}/neighbourhood.svg", tags=["claims"], summary="Picture of a claim's neighbourhood",
+            response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+async def claim_neighbourhood(request: Request, claim_id: Annotated[str, PathParam(pattern=CLAIM_ID_PATTERN)],
+                              hops: Annotated[int, Query(ge=1, le=3)] = 1) -> Response:
+    store, _ = _ctx(request)
+    iri = claim_iri(claim_id)
+    ends = await run_in_threadpool(store.select, "SELECT ?s ?o WHERE { ?c a mcrag:CausalClaim ; rdf:subject ?s ; "
+                                   "rdf:object ?o }", {"c": _iri(iri)})
+    if not ends:
+        raise HTTPException(404, f"no claim {claim_id}")
+    focus = [ends[0]["s"] or "", ends[0]["o"] or ""]
+    edges = await run_in_threadpool(neighbourhood, store, focus, hops)
+    return Response(render_svg(edges, highlight=iri), media_type="image/svg+xml")
+
+
+def _iri(value: str) -> Any:
+    from kg.store import Term
+
+    return Term.iri(value)
+
+
+def register(app: FastAPI) -> None:
+    """Mount the API, the curation and inference routes that exist, and the web UI."""
+    app.include_router(router)
+    for name in ("mcrag.service.curation_api", "mcrag.service.infer_api"):
+        try:
+            module = __import__(name, fromlist=["router"])
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+            continue
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> RedirectResponse:
+        return RedirectResponse("/ui/")
+
+    @app.get("/ui/", include_in_schema=False)
+    async def ui_index() -> FileResponse:
+        return FileResponse(WEB / "index.html", media_type="text/html")
+
+    @app.get("/ui/{asset}", include_in_schema=False)
+    async def ui_asset(asset: str) -> FileResponse:
+        allowed = {"app.js": "text/javascript", "style.css": "text/css", "index.html": "text/html"}
+        if asset not in allowed:
+            raise HTTPException(404, "no such asset")
+        return FileResponse(WEB / asset, media_type=allowed[asset])
