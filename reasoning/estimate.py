@@ -1,0 +1,216 @@
+"""Effect estimation with DoWhy, with an estimator chosen by the estimand and the variable types.
+
+* backdoor, binary treatment: regression adjustment with treatment-by-covariate interactions (the
+  g-formula of a linear model per arm); for a binary outcome the effect is a risk difference;
+* backdoor, numeric treatment: linear regression, the effect per unit of treatment;
+* front-door: DoWhy's two-stage regression; instrumental variables: DoWhy's Wald / 2SLS estimator.
+
+The regression estimators are DoWhy ``LinearRegressionEstimator`` subclasses fitted with NumPy least
+squares and heteroskedasticity-robust (HC1) errors, which suit a linear probability model. They keep
+DoWhy's estimator interface, so DoWhy's refuters re-fit them unchanged; they only drop the per-fit
+statsmodels summary and pandas work that made a refuter simulation cost ~50 ms instead of ~1 ms.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from reasoning.identify import Identification
+
+log = logging.getLogger(__name__)
+
+BOOTSTRAP_CI_SIMULATIONS = 100
+"""Resamples for the confidence interval of estimators without a closed form (front-door, IV)."""
+
+
+@dataclass(frozen=True)
+class EffectEstimate:
+    """An average treatment effect with its interval, on the scale the variable types give it."""
+
+    value: float
+    ci_low: float
+    ci_high: float
+    std_error: float
+    p_value: float
+    """Two-sided p-value of 'no effect'."""
+    samples: int
+    estimator: str
+    scale: str
+    """``risk difference`` (binary outcome), or ``per unit of <treatment>``."""
+    standardized: float
+    """Effect of one standard deviation of treatment (or of 0 -> 1 when binary) in outcome SD units
+    (risk units when the outcome is binary): comparable across variables, used for the no-effect margin."""
+    treatment_value: float = 1.0
+    control_value: float = 0.0
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.ci_low > 0 or self.ci_high < 0
+
+
+@dataclass(frozen=True, eq=False)
+class FittedEffect:
+    """An estimate together with the DoWhy objects the refuters need."""
+
+    result: EffectEstimate
+    identification: Identification
+    data: pd.DataFrame
+    dowhy_estimand: Any
+    dowhy_estimate: Any
+
+
+def _dowhy_quiet() -> None:
+    for name in ("dowhy", "dowhy.causal_estimator", "dowhy.causal_refuters", "dowhy.causal_refuter"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _ols_estimator_class() -> type:
+    """Defined on first use so that importing this module does not import DoWhy."""
+    global _OLS_CLASS
+    if _OLS_CLASS is not None:
+        return _OLS_CLASS
+    from dowhy.causal_estimator import CausalEstimate
+    from dowhy.causal_estimators.linear_regression_estimator import LinearRegressionEstimator
+
+    class AdjustedOLSEstimator(LinearRegressionEstimator):  # type: ignore[misc, valid-type]
+        """DoWhy's linear-regression estimator fitted with NumPy least squares and HC1 standard errors."""
+
+        def __init__(self, identified_estimand: Any, *, interactions: bool = False, **kwargs: Any) -> None:
+            super().__init__(identified_estimand, **kwargs)
+            self.interactions = interactions
+            self._coef: np.ndarray | None = None
+            self._se_t = math.nan
+            self._effect_modifier_names = []
+
+        def fit(self, data: pd.DataFrame, effect_modifier_names: list[str] | None = None) -> AdjustedOLSEstimator:
+            self._effect_modifier_names = []
+            est = self._target_estimand
+            t, y = est.treatment_variable[0], est.outcome_variable[0]
+            adj = list(est.get_adjustment_set() or [])
+            self._observed_common_causes_names = adj
+            treat = data[t].to_numpy(dtype=float)
+            cols = [np.ones_like(treat), treat]
+            if adj:
+                z = data[adj].to_numpy(dtype=float)
+                cols.extend(z.T)
+                if self.interactions:
+                    zc = z - z.mean(axis=0)
+                    cols.extend((treat[:, None] * zc).T)
+            x = np.column_stack(cols)
+            target = data[y].to_numpy(dtype=float)
+            bread = np.linalg.pinv(x.T @ x)  # normal equations: k is small, n large; pinv copes with collinearity
+            coef = bread @ (x.T @ target)
+            resid = target - x @ coef
+            n, k = x.shape
+            meat = (x * (resid ** 2)[:, None]).T @ x
+            cov = bread @ meat @ bread * (n / max(n - k, 1))
+            self._coef = coef
+            self._se_t = float(math.sqrt(max(cov[1, 1], 0.0)))
+            self.symbolic_estimator = self.construct_symbolic_estimator(est)
+            return self
+
+        def estimate_effect(self, data: pd.DataFrame, treatment_value: Any = 1, control_value: Any = 0,
+                            target_units: Any = None, **_: Any) -> Any:
+            assert self._coef is not None, "fit() first"
+            self._target_units = target_units
+            self._treatment_value, self._control_value = treatment_value, control_value
+            value = float(self._coef[1]) * (float(treatment_value) - float(control_value))
+            estimate = CausalEstimate(
+                data=data, treatment_name=self._target_estimand.treatment_variable,
+                outcome_name=self._target_estimand.outcome_variable, estimate=value,
+                control_value=control_value, treatment_value=treatment_value,
+                target_estimand=self._target_estimand, realized_estimand_expr=self.symbolic_estimator,
+                intercept=float(self._coef[0]))
+            estimate.add_estimator(self)
+            return estimate
+
+        def _estimate_confidence_intervals(self, confidence_level: float, method: Any = None) -> np.ndarray:
+            z = stats.norm.ppf(0.5 + confidence_level / 2)
+            scale = abs(float(self._treatment_value) - float(self._control_value))
+            centre = float(self._coef[1]) * (float(self._treatment_value) - float(self._control_value))  # type: ignore[index]
+            return np.array([[centre - z * self._se_t * scale, centre + z * self._se_t * scale]])
+
+        def _estimate_std_error(self, method: Any = None, **_: Any) -> float:
+            return self._se_t * abs(float(self._treatment_value) - float(self._control_value))
+
+        def get_new_estimator_object(self, identified_estimand: Any, test_significance: Any = False,
+                                     evaluate_effect_strength: Any = False, confidence_intervals: Any = None) -> Any:
+            # A shallow copy: DoWhy deep-copies here, which copied the estimand's sympy tree every simulation.
+            new = copy.copy(self)
+            new._target_estimand = identified_estimand
+            new._coef, new._se_t = None, math.nan
+            return new
+
+    _OLS_CLASS = AdjustedOLSEstimator
+    return AdjustedOLSEstimator
+
+
+_OLS_CLASS: type | None = None
+
+
+def _is_binary(values: pd.Series) -> bool:
+    return set(np.unique(values.dropna())) <= {0.0, 1.0}
+
+
+def _standardized(value: float, data: pd.DataFrame, t: str, y: str) -> float:
+    sd_y = 1.0 if _is_binary(data[y]) else float(data[y].std()) or 1.0
+    sd_t = 1.0 if _is_binary(data[t]) else float(data[t].std()) or 1.0
+    return value * sd_t / sd_y
+
+
+def estimate_effect(data: pd.DataFrame, identification: Identification, *, confidence_level: float = 0.95,
+                    interactions: bool | None = None,
+                    bootstrap_simulations: int = BOOTSTRAP_CI_SIMULATIONS) -> FittedEffect:
+    """Estimate the identified effect of treatment 1 vs 0 (or one unit) on the outcome.
+
+    ``data`` holds numeric columns named as the model's variables; rows with a gap in a used column
+    are dropped. ``interactions`` defaults to on for a binary treatment.
+    """
+    _dowhy_quiet()
+    t, y = identification.treatment, identification.outcome
+    used = [t, y, *identification.adjustment_set, *identification.frontdoor_set, *identification.instruments]
+    frame = data[list(dict.fromkeys(used))].dropna().astype(float).reset_index(drop=True)
+    estimand = identification.to_dowhy()
+    binary_t = _is_binary(frame[t])
+    if identification.kind == "backdoor":
+        use_inter = binary_t if interactions is None else interactions
+        estimator = _ols_estimator_class()(estimand, interactions=use_inter, confidence_intervals=True,
+                                           confidence_level=confidence_level)
+        name = ("backdoor.linear_regression (treatment x covariate interactions, HC1)" if use_inter and
+                identification.adjustment_set else "backdoor.linear_regression (HC1)")
+    elif identification.kind == "frontdoor":
+        from dowhy.causal_estimators.two_stage_regression_estimator import TwoStageRegressionEstimator
+
+        estimator = TwoStageRegressionEstimator(estimand, confidence_intervals=True, confidence_level=confidence_level,
+                                                num_simulations=bootstrap_simulations)
+        name = "frontdoor.two_stage_regression (bootstrap CI)"
+    elif identification.kind == "iv":
+        from dowhy.causal_estimators.instrumental_variable_estimator import InstrumentalVariableEstimator
+
+        estimator = InstrumentalVariableEstimator(estimand, confidence_intervals=True,
+                                                  confidence_level=confidence_level,
+                                                  num_simulations=bootstrap_simulations)
+        name = ("iv.instrumental_variable (Wald, bootstrap CI)" if len(identification.instruments) == 1
+                and _is_binary(frame[identification.instruments[0]]) else "iv.instrumental_variable (2SLS, bootstrap CI)")
+    else:
+        raise ValueError(f"not identified: {identification.reason}")
+    estimator.fit(frame)
+    fitted = estimator.estimate_effect(frame, treatment_value=1, control_value=0)
+    value = float(fitted.value)
+    ci = np.asarray(fitted.get_confidence_intervals(confidence_level=confidence_level), dtype=float).ravel()
+    lo, hi = (float(min(ci[0], ci[1])), float(max(ci[0], ci[1]))) if ci.size >= 2 else (math.nan, math.nan)
+    z = stats.norm.ppf(0.5 + confidence_level / 2)
+    se = (hi - lo) / (2 * z) if math.isfinite(lo) and math.isfinite(hi) else math.nan
+    p = float(2 * stats.norm.sf(abs(value) / se)) if se and math.isfinite(se) and se > 0 else math.nan
+    scale = "risk difference" if _is_binary(frame[y]) and binary_t else (
+        "difference in mean" if binary_t else f"per unit of {t}")
+    result = EffectEstimate(value, lo, hi, se, p, len(frame), name, scale, _standardized(value, frame, t, y))
+    return FittedEffect(result, identification, frame, estimand, fitted)
