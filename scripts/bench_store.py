@@ -476,7 +476,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def benchmarks_md_row(report: dict[str, Any], command: str) -> str:
+def benchmarks_md_row(report: dict[str, Any], command: str, out_name: str = "bench_store.json") -> str:
     info = report["machine"]
     main = report["main"]
     runs = main["runs"]
@@ -502,9 +502,12 @@ def benchmarks_md_row(report: dict[str, Any], command: str) -> str:
     fig += " MCRAG load/peak RSS " + ", ".join(scale) + "."
     failed = [g for g, ok in main["goals"].items() if not ok]
     fig += " Goals: " + ("all met." if not failed else "not met: " + "; ".join(failed) + ".")
-    fig += " Full figures: results/bench_store.json, results/bench_store.png."
+    png_name = Path(out_name).with_suffix(".png").name
+    fig += f" Full figures: [results/{out_name}](results/{out_name}), [results/{png_name}](results/{png_name})."
+    loads = [info[k][0] for k in ("load_average_at_start", "load_average_at_end") if info.get(k)]
+    busy = f" (1-min load average {min(loads):.1f}-{max(loads):.1f})" if loads else ""
     machine = (f"{info['cpu_count']} vCPU ({info['cpu_model'] or 'unknown CPU'}), {info['memory_gb']} GB, "
-               f"{info['platform']}, Python {info['python']}; shared with other jobs")
+               f"{info['platform']}, Python {info['python']}; shared with other jobs{busy}")
     return f"| `{command}` | {machine} | {info['date'][:10]} | {fig} |\n"
 
 
@@ -631,13 +634,14 @@ def main(argv: list[str] | None = None) -> int:
     report["main"] = {"triples": main_size, "runs": main_entry["runs"], "ratios": main_entry["ratios"],
                       "goals": goals(main_entry["ratios"])}
     report["total_wall_s"] = time.perf_counter() - started
+    report["machine"]["load_average_at_end"] = list(os.getloadavg())
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     png = out.with_suffix(".png")
     plot(report, png)
     print_tables(report)
     print(f"wrote {out} and {png}")
     if args.benchmarks_md and not args.quick:
-        append_benchmarks_md(Path(args.benchmarks_md), benchmarks_md_row(report, report["command"]))
+        append_benchmarks_md(Path(args.benchmarks_md), benchmarks_md_row(report, report["command"], out.name))
         print(f"appended a row to {args.benchmarks_md}")
     return 0
 
