@@ -34,11 +34,37 @@ def test_large_file_path_validates_before_bulk_load(tmp_path: Path, monkeypatch:
     bad = tmp_path / "bad.nt"
     bad.write_text("".join(f"<urn:x{i}> <urn:p> <urn:o{i}> .\n" for i in range(1000)) + "<urn:broken> <urn:p> .\n")
     store = OxigraphStore(tmp_path / "s")
-    assert store.load(good).added == 1000
+    assert store.load(good, graph="urn:g:good").added == 1000
     with pytest.raises(MalformedRDFError) as err:
-        store.load(bad)
+        store.load(bad, graph="urn:g:bad")
     assert err.value.line == 1001
     assert store.count() == 1000
+    assert not (tmp_path / "s" / oxmod.JOURNAL_NAME).exists()
+
+
+def test_bulk_load_refuses_a_graph_that_holds_data(tmp_path: Path) -> None:
+    from kg.errors import KGError
+
+    data = tmp_path / "d.nt"
+    data.write_text("<urn:a> <urn:b> <urn:c> .\n")
+    store = OxigraphStore(tmp_path / "s")
+    store.load(data, graph="urn:g:1", bulk=True)
+    with pytest.raises(KGError, match="empty graphs"):
+        store.load(data, graph="urn:g:1", bulk=True)
+    with pytest.raises(KGError, match="target graph"):
+        store.load(data, bulk=True)
+
+
+def test_interrupted_bulk_load_is_undone_on_next_open(tmp_path: Path) -> None:
+    """A journal left by a crash names the graphs being filled; reopening drops their partial data."""
+    store = OxigraphStore(tmp_path / "s")
+    store.load(b"<urn:keep> <urn:p> <urn:o> .", "ntriples", graph="urn:g:keep")
+    store.load(b"<urn:half> <urn:p> <urn:o> .", "ntriples", graph="urn:g:partial")
+    oxmod.write_json_atomically(tmp_path / "s" / oxmod.JOURNAL_NAME, {"file": "big.nt", "graphs": ["urn:g:partial"]})
+    store.close()
+    reopened = OxigraphStore(tmp_path / "s")
+    assert reopened.named_graphs() == ["urn:g:keep"]
+    assert not (tmp_path / "s" / oxmod.JOURNAL_NAME).exists()
 
 
 def test_row_limit_and_deadline(memory_store: OxigraphStore) -> None:

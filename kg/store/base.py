@@ -160,8 +160,11 @@ class Store(ABC):
 
     @abstractmethod
     def load(self, source: Path | bytes | str, fmt: RdfFormatName | None = None, *, graph: str | None = None,
-             base_iri: str | None = None, source_name: str | None = None) -> LoadReport:
-        """Load an RDF document as one transaction (where ``capabilities.atomic_load``)."""
+             base_iri: str | None = None, source_name: str | None = None, bulk: bool | None = None) -> LoadReport:
+        """Load an RDF document as one transaction (where ``capabilities.atomic_load``).
+
+        ``bulk`` asks for the backend's fast path for large files (see each backend for its guarantees).
+        """
 
     @abstractmethod
     def export(self, out: BinaryIO, fmt: RdfFormatName, *, graph: str | None = None) -> None:

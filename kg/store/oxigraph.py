@@ -7,6 +7,9 @@ moves bytes and small result sets.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
+import os
 import re
 import threading
 import time
@@ -16,6 +19,7 @@ from typing import Any, BinaryIO
 import pyoxigraph as ox
 
 from kg.errors import (
+    KGError,
     MalformedQueryError,
     MalformedRDFError,
     QueryTimeoutError,
@@ -45,7 +49,20 @@ _RESULTS = {
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 BULK_THRESHOLD_BYTES = 256 * 1024 * 1024
-"""Files above this size are validated in a streaming pass, then bulk-loaded (memory stays flat)."""
+"""Files above this size take the bulk path even when not asked (a transaction would hold them in memory)."""
+JOURNAL_NAME = "MCRAG_BULK_LOAD.json"
+"""Written before a bulk load starts and removed when it ends; found on open, it means a crash."""
+log = logging.getLogger(__name__)
+
+
+def write_json_atomically(path: Path, payload: object) -> None:
+    """Write, fsync, then rename: a reader sees the old file or the whole new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        json.dump(payload, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def term_from_ox(node: Any) -> Term:
@@ -139,6 +156,7 @@ class OxigraphStore(Store):
             else:
                 folder.mkdir(parents=True, exist_ok=True)
                 self._store = ox.Store(str(folder))
+                self.recover()
         except OSError as err:
             text = str(err)
             if "lock" in text.lower():
@@ -225,8 +243,14 @@ class OxigraphStore(Store):
                 raise MalformedQueryError(f"SPARQL update syntax error: {err.args[0] if err.args else err}") from None
 
     def load(self, source: Path | bytes | str, fmt: RdfFormatName | None = None, *, graph: str | None = None,
-             base_iri: str | None = None, source_name: str | None = None) -> LoadReport:
-        """Load one document as a single transaction; malformed input leaves the store unchanged."""
+             base_iri: str | None = None, source_name: str | None = None, bulk: bool | None = None) -> LoadReport:
+        """Load one document; malformed input leaves the store unchanged.
+
+        The default path is one transaction. ``bulk=True`` (automatic for files over
+        ``BULK_THRESHOLD_BYTES``) uses Oxigraph's bulk loader, about 3x faster and with flat memory:
+        the file is parsed in full first, the target graphs must be empty, and a journal in the store
+        folder lets the next open undo a load that a crash interrupted.
+        """
         self._writable()
         is_path = isinstance(source, Path)
         name = source_name or (str(source) if is_path else "<input>")
@@ -237,18 +261,18 @@ class OxigraphStore(Store):
         fmt = rdf_format_name(fmt)
         if is_path and not Path(source).is_file():  # type: ignore[arg-type]
             raise MalformedRDFError("file not found", source=name)
-        to_graph = ox.NamedNode(graph) if graph and fmt not in QUAD_FORMATS else None
-        if graph and fmt in QUAD_FORMATS:
-            to_graph = ox.NamedNode(graph)  # triples in a quad file still go to the chosen graph
+        if bulk is None:
+            bulk = is_path and Path(source).stat().st_size > BULK_THRESHOLD_BYTES  # type: ignore[arg-type]
+        if bulk and not is_path:
+            raise ValueError("bulk loads read from a file path")
         before = len(self._store)
         kwargs: dict[str, Any] = {"format": _RDF[fmt], "base_iri": base_iri or "https://w3id.org/mcrag/base/"}
-        if to_graph is not None:
-            kwargs["to_graph"] = to_graph
+        if graph:
+            kwargs["to_graph"] = ox.NamedNode(graph)  # triples go there; quads keep their own graph
         with self._write_lock:
             try:
-                if is_path and Path(source).stat().st_size > BULK_THRESHOLD_BYTES:  # type: ignore[arg-type]
-                    self._validate_stream(Path(source), kwargs, name)  # type: ignore[arg-type]
-                    self._store.bulk_load(path=str(source), **kwargs)
+                if bulk:
+                    self._bulk_load(Path(source), kwargs, graph)  # type: ignore[arg-type]
                 elif is_path:
                     self._store.load(path=str(source), **kwargs)
                 else:
@@ -261,10 +285,51 @@ class OxigraphStore(Store):
                 raise MalformedRDFError(f"{err} (nothing was loaded)", source=name) from None
         return LoadReport(name, fmt, graph, before, len(self._store))
 
-    def _validate_stream(self, path: Path, kwargs: dict[str, Any], name: str) -> None:
-        """A full parse before a non-transactional bulk load, so a bad file writes nothing."""
-        for _ in ox.parse(path=str(path), format=kwargs["format"], base_iri=kwargs["base_iri"]):
-            pass
+    # -- bulk loads with a crash journal ---------------------------------------------------------
+    @property
+    def _journal(self) -> Path | None:
+        return Path(self.location) / JOURNAL_NAME if self.capabilities.persistent else None
+
+    def _bulk_load(self, path: Path, kwargs: dict[str, Any], graph: str | None) -> None:
+        targets: set[str] = {graph} if graph else set()
+        default_graph_used = False
+        # Full parse first (native, streaming): a malformed file writes nothing.
+        for quad in ox.parse(path=str(path), format=kwargs["format"], base_iri=kwargs["base_iri"]):
+            g = getattr(quad, "graph_name", None)
+            if isinstance(g, ox.NamedNode):
+                targets.add(g.value)
+            elif not graph:
+                default_graph_used = True
+        if default_graph_used:
+            raise KGError(f"{path}: a bulk load needs a target graph for its triples (use --graph)")
+        busy = [g for g in sorted(targets) if self.count(g) > 0]
+        if busy:
+            raise KGError(f"{path}: bulk loads go into empty graphs so an interrupted load can be undone; "
+                          f"graph(s) {', '.join(busy)} already hold data (load without --bulk, or into a new graph)")
+        journal = self._journal
+        if journal is not None:
+            write_json_atomically(journal, {"file": str(path), "graphs": sorted(targets)})
+        self._store.bulk_load(path=str(path), **kwargs)
+        self._store.flush()
+        if journal is not None:
+            journal.unlink(missing_ok=True)
+
+    def recover(self) -> list[str]:
+        """Undo a bulk load that a crash interrupted: drop the graphs it was filling (they were empty)."""
+        journal = self._journal
+        if journal is None or not journal.exists() or self.read_only:
+            return []
+        try:
+            entry = json.loads(journal.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            entry = {"graphs": []}
+        graphs = [str(g) for g in entry.get("graphs", [])]
+        for g in graphs:
+            self._store.remove_graph(ox.NamedNode(g))
+        self._store.flush()
+        journal.unlink(missing_ok=True)
+        log.warning("undid an interrupted bulk load of %s (graphs %s)", entry.get("file"), ", ".join(graphs))
+        return graphs
 
     def export(self, out: BinaryIO, fmt: RdfFormatName, *, graph: str | None = None) -> None:
         fmt = rdf_format_name(fmt)

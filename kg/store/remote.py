@@ -143,7 +143,8 @@ class RemoteSparqlStore(Store):
                    headers={"Content-Type": "application/sparql-update"})
 
     def load(self, source: Path | bytes | str, fmt: RdfFormatName | None = None, *, graph: str | None = None,
-             base_iri: str | None = None, source_name: str | None = None) -> LoadReport:
+             base_iri: str | None = None, source_name: str | None = None, bulk: bool | None = None) -> LoadReport:
+        """One Graph Store Protocol request or one INSERT DATA update (``bulk`` changes nothing here)."""
         self._writable()
         is_path = isinstance(source, Path)
         name = source_name or (str(source) if is_path else "<input>")

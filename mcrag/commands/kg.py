@@ -47,6 +47,8 @@ def init(store: str | None = StoreOption) -> None:
 def load(files: list[Path] = typer.Argument(..., help="RDF files (Turtle, N-Triples, N-Quads, TriG, RDF/XML, JSON-LD)."),
          graph: str | None = typer.Option(None, "--graph", "-g", help=f"Named graph: an IRI or one of {', '.join(NAMED_GRAPHS)}."),
          fmt: str | None = typer.Option(None, "--format", "-f", help="RDF format, if the extension does not tell."),
+         bulk: bool = typer.Option(False, "--bulk", help="Fast bulk loader for big files into empty graphs "
+                                   "(an interrupted bulk load is undone on the next open)."),
          store: str | None = StoreOption) -> None:
     """Load RDF files; each file is one transaction, so a malformed file changes nothing."""
     settings = settings_for(store)
@@ -56,7 +58,8 @@ def load(files: list[Path] = typer.Argument(..., help="RDF files (Turtle, N-Trip
         rdf_format_name(fmt) if fmt else guess_rdf_format(f)
     with open_configured_store(settings) as st:
         for f in files:
-            rep = st.load(f, rdf_format_name(fmt) if fmt else None, graph=graph_iri(graph) if graph else None)
+            rep = st.load(f, rdf_format_name(fmt) if fmt else None, graph=graph_iri(graph) if graph else None,
+                          bulk=bulk or None)
             where = f" into <{rep.graph}>" if rep.graph else ""
             console.print(f"{f}: +{rep.added} quads{where} (store now {rep.quads_after})")
 
