@@ -7,7 +7,8 @@ kills the child with SIGKILL at a random moment, reopens the store and checks:
 * lost: journaled transactions whose data is missing (goal 0);
 * half-written: transactions whose data is partly present (goal 0).
 
-Workloads: ``load`` (RDF files through ``Store.load``), ``claims`` (causal claims with provenance
+Workloads: ``load`` (RDF files through ``Store.load``), ``bulk`` (big files through the journaled
+bulk loader), ``claims`` (causal claims with provenance
 through ``kg.claims.write_claims``, the write path of the miners), ``curation`` (accept / reject /
 edit acts through ``kg.curation``).
 
@@ -53,6 +54,34 @@ def child_load(store_dir: Path, journal: Path) -> None:
         store.load("\n".join(lines).encode(), "ntriples", graph="urn:graph:crash")
         _journal(journal, str(b))
         b += 1
+
+
+BULK_TRIPLES = 100_000
+
+
+def child_bulk(store_dir: Path, journal: Path) -> None:
+    """Bulk loads (``mcrag kg load --bulk``): each file into its own new graph."""
+    from kg.store import open_store
+
+    data = store_dir.parent / "bulk.nt"
+    data.write_text("".join(f"<urn:s{i}> <urn:p:member> <urn:o{i % 997}> .\n" for i in range(BULK_TRIPLES)))
+    store = open_store(store_dir)
+    b = 0
+    while True:
+        store.load(data, "ntriples", graph=f"urn:bulk:{b}", bulk=True)
+        _journal(journal, str(b))
+        b += 1
+
+
+def check_bulk(store_dir: Path, journal: Path) -> dict[str, int]:
+    from kg.store import open_store
+
+    committed = {int(x) for x in journal.read_text().split()} if journal.exists() else set()
+    with open_store(store_dir) as store:  # opening undoes an interrupted bulk load
+        sizes = {g: store.count(g) for g in store.named_graphs() if g.startswith("urn:bulk:")}
+    half = sum(1 for n in sizes.values() if n != BULK_TRIPLES)
+    lost = sum(1 for b in committed if sizes.get(f"urn:bulk:{b}", 0) != BULK_TRIPLES)
+    return {"committed": len(committed), "present": len(sizes), "lost": lost, "half_written": half}
 
 
 def _claims(b: int) -> list:
@@ -176,6 +205,7 @@ def seed_curation_store(store_dir: Path) -> None:
 
 WORKLOADS = {
     "load": (child_load, check_load, None),
+    "bulk": (child_bulk, check_bulk, None),
     "claims": (child_claims, check_claims, None),
     "curation": (child_curation, check_curation, seed_curation_store),
 }
@@ -197,7 +227,7 @@ def run_trials(workload: str, trials: int, seed: int) -> dict[str, object]:
             deadline = time.monotonic() + 60
             while not journal.exists() and time.monotonic() < deadline and proc.poll() is None:
                 time.sleep(0.05)
-            time.sleep(rng.uniform(0.05, 1.5))
+            time.sleep(rng.uniform(0.05, 3.0 if workload == "bulk" else 1.5))
             if proc.poll() is not None:
                 raise RuntimeError(f"{workload} child died on its own: {proc.stderr.read().decode()[-2000:]}")
             os.kill(proc.pid, signal.SIGKILL)
