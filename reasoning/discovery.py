@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -195,7 +196,8 @@ def discover(frame: pd.DataFrame, *, method: Method | str = "pc", test: Independ
     names = [str(c) for c in usable]
     x = data.to_numpy(dtype=float)
     bk = _to_causallearn_bk(spec) if spec else None
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # causal-learn's pandas / numpy deprecation chatter
         if method == "pc":
             from causallearn.search.ConstraintBased.PC import pc
 

@@ -87,6 +87,7 @@ def _ols_estimator_class() -> type:
             super().__init__(identified_estimand, **kwargs)
             self.interactions = interactions
             self._coef: np.ndarray | None = None
+            self._z_means = np.zeros(0)
             self._se_t = math.nan
             self._effect_modifier_names = []
 
@@ -113,6 +114,7 @@ def _ols_estimator_class() -> type:
             meat = (x * (resid ** 2)[:, None]).T @ x
             cov = bread @ meat @ bread * (n / max(n - k, 1))
             self._coef = coef
+            self._z_means = z.mean(axis=0) if adj else np.zeros(0)
             self._se_t = float(math.sqrt(max(cov[1, 1], 0.0)))
             self.symbolic_estimator = self.construct_symbolic_estimator(est)
             return self
@@ -131,6 +133,12 @@ def _ols_estimator_class() -> type:
                 intercept=float(self._coef[0]))
             estimate.add_estimator(self)
             return estimate
+
+        def _do(self, treatment_val: Any, data_df: pd.DataFrame | None = None) -> float:
+            """E[outcome | do(treatment = value)]: the model's mean prediction over the fitted sample."""
+            assert self._coef is not None, "fit() first"
+            k = len(self._z_means)
+            return float(self._coef[0] + self._coef[1] * float(treatment_val) + self._coef[2:2 + k] @ self._z_means)
 
         def _estimate_confidence_intervals(self, confidence_level: float, method: Any = None) -> np.ndarray:
             z = stats.norm.ppf(0.5 + confidence_level / 2)

@@ -227,7 +227,7 @@ def _estimate_and_refute(frame: pd.DataFrame, identification: Identification, se
 
 def _run_tasks(tasks: list[tuple[pd.DataFrame, Identification, int]], settings: ValidationSettings) -> list[Any]:
     jobs = settings.jobs if settings.jobs > 0 else (os.cpu_count() or 1)
-    if jobs <= 1 or len(tasks) < 4:
+    if jobs <= 1 or len(tasks) < 16:  # below this, starting workers (and DoWhy in each) costs more than it saves
         return [_estimate_and_refute(f, i, settings, s) for f, i, s in tasks]
     from joblib import Parallel, delayed
 
@@ -522,17 +522,23 @@ def validate_store(store: Store, data: str | Path | pd.DataFrame | DataTable, *,
                    write: bool = True, **overrides: Any) -> ValidationRun:
     """Validate the store's claims (optionally of some graphs, or some claim IRIs) and write the verdicts.
 
+    The models are always built from every claim in the store; ``graphs`` and ``claims`` only choose
+    which claims are tested.
+
     ``data`` is a CSV / Parquet path or a frame; ``overrides`` replace fields of ``settings``
     (``validate_store(store, "labels.csv", discovery="none", jobs=2)``). With ``write=False`` nothing
     is written and the run is only returned.
     """
     settings = replace(settings or ValidationSettings(), **overrides)
     table = load_table(data, split=split)
-    all_claims = read_claims(store, graphs=graphs)
+    all_claims = read_claims(store)  # the causal structure always comes from the whole graph
     chosen = all_claims
+    if graphs:
+        wanted_graphs = set(graphs)
+        chosen = [c for c in chosen if c.graph in wanted_graphs]
     if claims is not None:
         wanted = set(claims)
-        chosen = [c for c in all_claims if c.claim in wanted]
+        chosen = [c for c in chosen if c.claim in wanted]
         missing = wanted - {c.claim for c in chosen}
         if missing:
             from kg.curation import UnknownClaimError
@@ -571,3 +577,31 @@ WHERE {
 }
 ORDER BY ?verdict DESC(?effectSize)"""
 """Latest verdict per edge, validated vs refuted, with effects (``mcrag kg query --file`` or ``Store.select``)."""
+
+
+def run_summary(run: ValidationRun) -> dict[str, Any]:
+    """A JSON-ready summary of a run: settings, discovery, per-edge analysis and per-claim verdicts."""
+    from dataclasses import asdict
+
+    def edge(e: EdgeAnalysis) -> dict[str, Any]:
+        return {
+            "cause": e.cause, "effect": e.effect, "cause_label": e.cause_label, "effect_label": e.effect_label,
+            "discovery": asdict(e.discovery) if e.discovery else None,
+            "identification": (asdict(e.identification) | {"estimand": e.identification.estimand})
+            if e.identification else None,
+            "estimate": asdict(e.estimate) if e.estimate else None,
+            "refutations": [asdict(o) for o in e.refutations], "not_testable": e.not_testable,
+        }
+
+    disc = run.discovery
+    return {
+        "activity": run.activity, "dataset": run.dataset, "rows": run.rows, "written": run.written,
+        "started": run.started.isoformat(), "ended": run.ended.isoformat(), "seconds": round(run.seconds, 3),
+        "settings": asdict(run.settings), "counts": run.counts(), "columns": dict(run.columns),
+        "discovery": None if disc is None else {
+            "method": disc.method, "test": disc.test, "alpha": disc.alpha, "background": disc.background,
+            "samples": disc.samples, "seconds": round(disc.seconds, 3), "variables": list(disc.variables),
+            "edges": [str(e) for e in disc.edges], "skipped": dict(disc.skipped)},
+        "edges": [edge(e) for e in run.edges],
+        "claims": [asdict(c) for c in run.claims],
+    }
