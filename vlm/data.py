@@ -115,7 +115,8 @@ def read_pneumoniamnist(path: Path, splits: Sequence[str] = ("train", "val", "te
         images, labels = data[f"{split}_images"], data[f"{split}_labels"].reshape(-1)
         for i, (img, y) in enumerate(zip(images, labels, strict=True)):
             pos = int(y) == 1
-            values = {"Pneumonia": int(pos), "normal": int(not pos), "COVID-19": 0}
+            # a normal film shows none of the findings; a pneumonia film may show others we do not know
+            values = {"Pneumonia": 1, "normal": 0, "COVID-19": 0} if pos else {n: 0 for n in LABELS} | {"normal": 1}
             text = "pediatric chest x-ray: pneumonia" if pos else "pediatric chest x-ray: normal lungs"
             corpus.records.append(Record(f"pneumoniamnist/{split}/{i}", "pneumoniamnist", split, text,
                                          _labels(values), pixels=img, group=f"pm-{split}-{i}"))
@@ -136,16 +137,15 @@ def cxr_covid_labels(finding: str, notes: str) -> dict[str, int]:
         values["normal"] = 1
         return values
     if f in ("todo", "unknown", ""):
-        text_labels = findings_from_text(notes)
-        return {k: 1 for k, v in text_labels.items() if v == 1 and k != "normal"}
+        return {k: v for k, v in findings_from_text(notes).items() if k != "normal"}
     parts = {p.strip() for p in f.split(",")}
     values["normal"] = 0
     values["COVID-19"] = int("covid-19" in parts)
     if parts - _NON_INFECTIVE:
         values["Pneumonia"] = 1
     for k, v in findings_from_text(notes).items():
-        if v == 1 and k != "normal":
-            values[k] = 1
+        if k != "normal" and k not in values:
+            values[k] = v  # asserted (1) or explicitly negated (0) in the notes
     return values
 
 

@@ -6,6 +6,8 @@ the embedded model, trained contrastively against that same text space.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -32,12 +34,19 @@ def text_model_path() -> Path:
 
 
 class TextEncoder:
-    """Sentence embeddings (unit vectors, float32) from an offline sentence-transformers model."""
+    """Sentence embeddings (unit vectors, float32) from an offline sentence-transformers model.
 
-    def __init__(self, path: str | Path | None = None, batch_size: int = 64) -> None:
+    MiniLM costs tens of milliseconds per report on a small CPU, so embeddings can be cached on disk
+    (``cache_dir``, keyed by a hash of model and text): rebuilding an index or retraining then only
+    embeds texts it has not seen.
+    """
+
+    def __init__(self, path: str | Path | None = None, batch_size: int = 64, cache_dir: Path | None = None) -> None:
         self.path = str(path or text_model_path())
         self.batch_size = batch_size
         self._model: object | None = None
+        self.cache_file = Path(cache_dir) / f"text-embeddings-{self.name}.npz" if cache_dir else None
+        self._cache: dict[str, np.ndarray] | None = None
 
     @property
     def model(self) -> object:
@@ -54,15 +63,51 @@ class TextEncoder:
     def name(self) -> str:
         return Path(self.path).name
 
-    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, TEXT_DIM), dtype=np.float32)
+    def _raw(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
         vecs = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,  # type: ignore[attr-defined]
                                  convert_to_numpy=True, show_progress_bar=show_progress)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
+    def _load_cache(self) -> dict[str, np.ndarray]:
+        if self._cache is None:
+            self._cache = {}
+            if self.cache_file is not None and self.cache_file.is_file():
+                try:
+                    with np.load(self.cache_file) as data:
+                        self._cache = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+                except (OSError, ValueError, KeyError):
+                    self._cache = {}
+        return self._cache
+
+    def _save_cache(self) -> None:
+        if self.cache_file is None or not self._cache:
+            return
+        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.cache_file.with_suffix(f".{os.getpid()}.tmp.npz")
+        keys = list(self._cache)
+        np.savez(tmp, keys=np.array(keys), vectors=np.stack([self._cache[k] for k in keys]))
+        os.replace(tmp, self.cache_file)
+
+    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, TEXT_DIM), dtype=np.float32)
+        if self.cache_file is None:
+            return self._raw(texts, show_progress)
+        cache = self._load_cache()
+        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+        todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in cache}.items())
+        if todo:
+            new = self._raw([t for _, t in todo], show_progress)
+            cache.update({k: v for (k, _), v in zip(todo, new, strict=True)})
+            self._save_cache()
+        return np.stack([cache[k] for k in keys]).astype(np.float32)
+
     def encode_one(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        return self._encode_one_cached(text).copy()
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one encoder per process; bounded
+    def _encode_one_cached(self, text: str) -> np.ndarray:
+        return self._raw([text], False)[0]
 
 
 def normalise(v: np.ndarray) -> np.ndarray:

@@ -1,0 +1,347 @@
+"""The exemplar index: unit vectors in one FAISS HNSW graph plus the metadata retrieval reasons over.
+
+Per exemplar it keeps the label bitmask (positives) and the mask of annotated labels, so causal
+filtering is a few vectorised bit operations over the candidates; the confounder stratum
+(source | view | device) with an inverse-probability weight ``P(z) / P(z | finding)`` (a backdoor
+adjustment over the index: reweighted, no stratum predicts a finding any more); and per-stratum mean
+vectors, so retrieval can discount the part of a similarity that only comes from sharing a stratum.
+Saved as ``index.faiss`` + ``arrays.npz`` + ``exemplars.jsonl`` + ``meta.json`` in one folder,
+written to a temporary folder first and swapped in, so a failed build leaves the old index alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from vlm.errors import IndexMissingError
+from vlm.labels import LABELS, names_from_bits
+
+INDEX_FORMAT = 1
+WEIGHT_CLIP = (0.2, 5.0)
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    """What a retrieved case shows a user: where it came from, its findings and its text."""
+
+    id: str
+    source: str
+    split: str = ""
+    view: str = "unknown"
+    device: str = "unknown"
+    findings: tuple[str, ...] = ()
+    text: str = ""
+    image: str | None = None
+    group: str = ""
+
+    @property
+    def stratum(self) -> str:
+        return f"{self.source}|{self.view}|{self.device}"
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """How an index was built; ``encoder`` names the image model its vectors came from."""
+
+    dim: int
+    count: int
+    encoder: str | None = None
+    encoder_fingerprint: str | None = None
+    text_encoder: str | None = None
+    sources: tuple[str, ...] = ()
+    splits: tuple[str, ...] = ()
+    hnsw_m: int = 32
+    ef_construction: int = 80
+    ef_search: int = 64
+    labels: tuple[str, ...] = LABELS
+    built_at: str = ""
+    build_seconds: float = 0.0
+    format: int = INDEX_FORMAT
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def confounder_weights(label_bits: np.ndarray, known_bits: np.ndarray, strata: np.ndarray,
+                       n_labels: int = len(LABELS)) -> np.ndarray:
+    """Inverse-probability weights ``P(z) / P(z | y)`` averaged over each exemplar's findings ``y``.
+
+    ``z`` is the confounder stratum. Exemplars without a positive label count under a pseudo-finding
+    "none" (or "unlabelled" when nothing is annotated). Weights are clipped to [0.2, 5] and scaled to
+    mean 1, so they re-rank without changing the overall score scale.
+    """
+    n = len(strata)
+    if n == 0:
+        return np.zeros(0, dtype=np.float32)
+    bits = ((label_bits[:, None] >> np.arange(n_labels, dtype=np.uint32)) & 1).astype(bool)
+    none = ~bits.any(axis=1)
+    unlabelled = none & (known_bits == 0)
+    cols = np.concatenate([bits, (none & ~unlabelled)[:, None], unlabelled[:, None]], axis=1)
+    n_strata = int(strata.max()) + 1
+    onehot = np.zeros((n, n_strata), dtype=np.float64)
+    onehot[np.arange(n), strata] = 1.0
+    n_zy = onehot.T @ cols.astype(np.float64)  # (S, Y)
+    n_y = cols.sum(axis=0).astype(np.float64)  # (Y,)
+    p_z = onehot.sum(axis=0) / n  # (S,)
+    p_z_given_y = n_zy / np.where(n_y > 0, n_y, 1.0)  # (S, Y)
+    ratio = p_z[:, None] / np.where(p_z_given_y > 0, p_z_given_y, np.inf)  # (S, Y)
+    per = ratio[strata] * cols  # (n, Y)
+    w = per.sum(axis=1) / np.maximum(cols.sum(axis=1), 1)
+    w = np.clip(w, *WEIGHT_CLIP)
+    return (w / w.mean()).astype(np.float32)
+
+
+def stratum_centroids(vectors: np.ndarray, strata: np.ndarray) -> np.ndarray:
+    """Mean vector per stratum (not renormalised: q . mean = the mean similarity to that stratum)."""
+    n_strata = int(strata.max()) + 1 if len(strata) else 0
+    out = np.zeros((n_strata, vectors.shape[1]), dtype=np.float32)
+    np.add.at(out, strata, vectors)
+    counts = np.bincount(strata, minlength=n_strata).astype(np.float32)
+    return out / np.maximum(counts, 1)[:, None]
+
+
+class ExemplarIndex:
+    """HNSW over unit vectors (inner product = cosine) with per-exemplar arrays and metadata."""
+
+    def __init__(self, index: faiss.Index, *, label_bits: np.ndarray, known_bits: np.ndarray,
+                 strata: np.ndarray, stratum_names: Sequence[str], weights: np.ndarray, centroids: np.ndarray,
+                 exemplars: Sequence[Exemplar] | None, info: IndexInfo) -> None:
+        self.index = index
+        self.label_bits = label_bits.astype(np.uint32)
+        self.known_bits = known_bits.astype(np.uint32)
+        self.strata = strata.astype(np.int32)
+        self.stratum_names = list(stratum_names)
+        self.weights = weights.astype(np.float32)
+        self.centroids = centroids.astype(np.float32)
+        self._exemplars = list(exemplars) if exemplars is not None else None
+        self.info = info
+        self.location: str | None = None
+        self._absent: dict[int, np.ndarray] = {}
+        self.set_ef(info.ef_search)
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    @property
+    def dim(self) -> int:
+        return int(self.index.d)
+
+    def set_ef(self, ef: int) -> None:
+        hnsw = getattr(faiss.downcast_index(self.index), "hnsw", None)
+        if hnsw is not None:
+            hnsw.efSearch = int(ef)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine similarities and row numbers of the ``k`` nearest (``-1`` rows are padding)."""
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1, self.dim)
+        k = max(1, min(int(k), len(self)))
+        sims, idx = self.index.search(q, k)
+        return sims, idx
+
+    def absent_bitmap(self, label: int) -> np.ndarray:
+        """Packed bitmap (FAISS ``IDSelectorBitmap`` order) of rows annotated as *not* having ``label``."""
+        if label not in self._absent:
+            bit = np.uint32(1 << label)
+            mask = ((self.known_bits & bit) != 0) & ((self.label_bits & bit) == 0)
+            self._absent[label] = np.packbits(mask, bitorder="little")
+        return self._absent[label]
+
+    def search_where(self, query: np.ndarray, k: int, bitmap: np.ndarray, ef: int | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest neighbours among the rows set in ``bitmap`` only (filtered HNSW search)."""
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1, self.dim)
+        sel = faiss.IDSelectorBitmap(len(self), faiss.swig_ptr(bitmap))
+        params = faiss.SearchParametersHNSW(sel=sel, efSearch=int(ef or self.info.ef_search))
+        sims, idx = self.index.search(q, max(1, min(int(k), len(self))), params=params)
+        return sims, idx
+
+    def exemplar(self, row: int) -> Exemplar:
+        if self._exemplars is not None:
+            return self._exemplars[row]
+        z = self.stratum_names[int(self.strata[row])].split("|")
+        return Exemplar(id=f"row-{row}", source=z[0], view=z[1] if len(z) > 1 else "unknown",
+                        device=z[2] if len(z) > 2 else "unknown",
+                        findings=names_from_bits(int(self.label_bits[row])))
+
+    # -- persistence -------------------------------------------------------------------------------
+    def save(self, folder: Path) -> Path:
+        """Write the index atomically: a sibling temporary folder is filled, then swapped in."""
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            faiss.write_index(self.index, str(tmp / "index.faiss"))
+            np.savez(tmp / "arrays.npz", label_bits=self.label_bits, known_bits=self.known_bits,
+                     strata=self.strata, weights=self.weights, centroids=self.centroids)
+            with (tmp / "exemplars.jsonl").open("w", encoding="utf-8") as fh:
+                for e in self._exemplars or []:
+                    fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
+            meta = {"info": asdict(self.info), "stratum_names": self.stratum_names}
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+            old = None
+            if folder.exists():
+                old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{int(time.time())}")
+                folder.rename(old)
+            tmp.rename(folder)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path | str) -> ExemplarIndex:
+        folder = Path(folder)
+        needed = ["index.faiss", "arrays.npz", "meta.json"]
+        if not folder.is_dir() or any(not (folder / n).is_file() for n in needed):
+            raise IndexMissingError(f"no exemplar index at {folder}; build it with `mcrag index build`")
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        info_d = dict(meta["info"])
+        for key in ("sources", "splits", "labels"):
+            info_d[key] = tuple(info_d.get(key, ()))
+        info = IndexInfo(**info_d)
+        if info.format != INDEX_FORMAT:
+            raise IndexMissingError(f"index at {folder} has format {info.format}, this version reads "
+                                    f"{INDEX_FORMAT}; rebuild it with `mcrag index build`")
+        arrays = np.load(folder / "arrays.npz")
+        exemplars = []
+        ex_file = folder / "exemplars.jsonl"
+        if ex_file.is_file():
+            with ex_file.open(encoding="utf-8") as fh:
+                for line in fh:
+                    d = json.loads(line)
+                    d["findings"] = tuple(d.get("findings", ()))
+                    exemplars.append(Exemplar(**d))
+        index = faiss.read_index(str(folder / "index.faiss"))
+        loaded = cls(index, label_bits=arrays["label_bits"], known_bits=arrays["known_bits"],
+                   strata=arrays["strata"], stratum_names=meta["stratum_names"], weights=arrays["weights"],
+                   centroids=arrays["centroids"], exemplars=exemplars or None, info=info)
+        loaded.location = str(folder)
+        return loaded
+
+
+def index_from_vectors(vectors: np.ndarray, label_bits: np.ndarray, known_bits: np.ndarray, strata: Sequence[str] | np.ndarray,
+                *, exemplars: Sequence[Exemplar] | None = None, hnsw_m: int = 32, ef_construction: int = 80,
+                ef_search: int = 64, info: dict[str, Any] | None = None,
+                progress: Callable[[int, int], None] | None = None, chunk: int = 50_000) -> ExemplarIndex:
+    """An index over unit ``vectors`` (n x d) with their label masks and stratum names (or codes)."""
+    vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vecs.ndim != 2 or len(vecs) == 0:
+        raise ValueError(f"need a non-empty (n, d) array of vectors, got shape {vecs.shape}")
+    n, d = vecs.shape
+    if not (len(label_bits) == len(known_bits) == len(strata) == n):
+        raise ValueError("vectors, label masks and strata must have the same length")
+    if exemplars is not None and len(exemplars) != n:
+        raise ValueError("one exemplar record per vector is required")
+    t0 = time.perf_counter()
+    if isinstance(strata, np.ndarray) and np.issubdtype(strata.dtype, np.integer):
+        codes = strata.astype(np.int32)
+        names = [f"stratum-{i}" for i in range(int(codes.max()) + 1)]
+    else:
+        names_sorted = sorted(set(strata))
+        lookup = {s: i for i, s in enumerate(names_sorted)}
+        codes = np.fromiter((lookup[s] for s in strata), dtype=np.int32, count=n)
+        names = names_sorted
+    index = faiss.IndexHNSWFlat(d, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = ef_construction
+    for start in range(0, n, chunk):
+        index.add(vecs[start:start + chunk])
+        if progress:
+            progress(min(n, start + chunk), n)
+    lb = np.asarray(label_bits, dtype=np.uint32)
+    kb = np.asarray(known_bits, dtype=np.uint32)
+    weights = confounder_weights(lb, kb, codes)
+    centroids = stratum_centroids(vecs, codes)
+    extra = dict(info or {})
+    meta = IndexInfo(dim=d, count=n, hnsw_m=hnsw_m, ef_construction=ef_construction, ef_search=ef_search,
+                     built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                     build_seconds=round(time.perf_counter() - t0, 3),
+                     **{k: v for k, v in extra.items() if k in IndexInfo.__dataclass_fields__},
+                     extra={k: v for k, v in extra.items() if k not in IndexInfo.__dataclass_fields__})
+    return ExemplarIndex(index, label_bits=lb, known_bits=kb, strata=codes, stratum_names=names,
+                         weights=weights, centroids=centroids, exemplars=exemplars, info=meta)
+
+
+# ---------------------------------------------------------------------------------------- from data
+def build_index(data_dir: Path | str, out_dir: Path | str | None, model_path: Path | str, *,
+                sources: Sequence[str] | None = None, splits: Sequence[str] = ("train", "val"),
+                iu_xray: Path | str | None = None, text_encoder: Any = None,
+                progress: Callable[[str, int, int], None] | None = None, hnsw_m: int = 32,
+                ef_construction: int = 80, ef_search: int = 64) -> ExemplarIndex:
+    """Index the named data sets: images by the model's embedding head, text-only cases by MiniLM.
+
+    Only the given splits are indexed (train and validation by default), so test cases never
+    retrieve themselves. With ``out_dir`` the index is saved there (atomically).
+    """
+    from vlm.backends import GroundedBackend, load_backend
+    from vlm.data import SOURCES, load_sources
+    from vlm.encoders import TextEncoder
+    from vlm.images import ImageError, preprocess
+    from vlm.labels import known_bits, to_bits
+
+    backend = load_backend(model_path)
+    if not isinstance(backend, GroundedBackend):
+        raise IndexMissingError(f"model {model_path} has no image-embedding head; build the index with an "
+                                "mcrag-vlm model (`mcrag train-vlm`)")
+    corpus = load_sources(Path(data_dir), tuple(sources or SOURCES), iu_xray=Path(iu_xray) if iu_xray else None)
+    records = [r for r in corpus.records if r.split in set(splits) and (r.has_image or r.text)]
+    if not records:
+        raise ValueError(f"no records in splits {', '.join(splits)} of sources {', '.join(sources or SOURCES)}")
+    enc = text_encoder or TextEncoder()
+    image_recs = [r for r in records if r.has_image]
+    pixels, kept = [], []
+    for i, r in enumerate(image_recs):
+        try:
+            pixels.append(preprocess(r.image, backend.image_size))  # type: ignore[arg-type]
+            kept.append(r)
+        except ImageError:
+            continue
+        if progress and (i % 250 == 0 or i == len(image_recs) - 1):
+            progress("read images", i + 1, len(image_recs))
+    vecs: dict[str, np.ndarray] = {}
+    if pixels:
+        _, emb = backend.encode_batch(np.stack(pixels))
+        vecs.update({r.id: e for r, e in zip(kept, emb, strict=True)})
+    text_recs = [r for r in records if not r.has_image and r.text]
+    if progress:
+        progress("embed texts", 0, len(text_recs))
+    if text_recs:
+        temb = enc.encode([r.text for r in text_recs])
+        vecs.update({r.id: e for r, e in zip(text_recs, temb, strict=True)})
+        if progress:
+            progress("embed texts", len(text_recs), len(text_recs))
+    final = [r for r in records if r.id in vecs]
+    data_root = Path(data_dir).resolve()
+
+    def image_ref(r: Any) -> str | None:
+        if r.image_path is not None:
+            p = Path(r.image_path).resolve()
+            return str(p.relative_to(data_root)) if p.is_relative_to(data_root) else str(p)
+        if r.pixels is not None:
+            return f"{r.source}:{r.id.split('/', 1)[-1]}"
+        return None
+
+    exemplars = [Exemplar(r.id, r.source, r.split, r.view, r.device, r.positives(), r.text[:600], image_ref(r), r.group)
+                 for r in final]
+    index = index_from_vectors(
+        np.stack([vecs[r.id] for r in final]),
+        np.array([to_bits(r.labels) for r in final], dtype=np.uint32),
+        np.array([known_bits(r.labels) for r in final], dtype=np.uint32),
+        [e.stratum for e in exemplars], exemplars=exemplars, hnsw_m=hnsw_m, ef_construction=ef_construction,
+        ef_search=ef_search,
+        info={"encoder": str(Path(model_path).resolve()), "encoder_fingerprint": backend.fingerprint,
+              "text_encoder": enc.name, "sources": tuple(sorted({r.source for r in final})),
+              "splits": tuple(splits)})
+    if out_dir is not None:
+        index.save(Path(out_dir))
+    return index

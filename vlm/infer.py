@@ -1,0 +1,376 @@
+"""Grounded inference: an answer for one image, with the exemplars, causal edges and checks behind it.
+
+:class:`Grounder` wires a model backend, an exemplar index and a store together. Per call it reads
+the image (or takes a finding-probability vector from any other front end), retrieves in the chosen
+mode, builds the causal subgraph around the predicted findings, answers the task and traces every
+sentence of the answer back to the image evidence (finding probabilities, exemplars) and to the
+claim ids and literature sources of the graph edges it relies on.
+
+Modes, as an ablation ladder: ``none`` is the model alone; ``semantic`` adds the nearest exemplars
+(their findings nudge the probabilities and the best one's text enters the prompt); ``causal`` keeps
+only causally consistent, confounder-adjusted exemplars, puts the causal evidence into the prompt
+and adds counterfactual exemplars.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kg.store.base import Store
+from kg.vocabulary import FINDING_CONCEPTS
+from reasoning.evidence import CausalSubgraph
+from vlm.backends import ImageEncoding, VLMBackend, load_backend
+from vlm.encoders import TextEncoder, normalise
+from vlm.errors import IndexMissingError, InputError
+from vlm.grounding import SubgraphCache, prompt_evidence, starter_store
+from vlm.images import LoadedImage, load_image, preprocess
+from vlm.index import ExemplarIndex
+from vlm.labels import LABEL_INDEX, LABELS, findings_from_text, label_text, mentions, resolve_label, sentences
+from vlm.prompts import POSITIVE, POSSIBLE, TASKS, Prompt, findings_text, first_sentences
+from vlm.retrieval import MODES, CounterfactualCheck, Hit, Retrieval, Retriever, RetrievalSettings, check_mode
+
+_YES_NO = re.compile(r"^\s*(is|are|does|do|did|was|were|can|could|has|have|any|should)\b", re.I)
+
+
+def check_task(task: str) -> str:
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+    return task
+
+
+@dataclass(frozen=True)
+class FindingScore:
+    name: str
+    label: str
+    probability: float
+    """From the front end: the calibrated image head, or the injected vector."""
+    prior: float | None = None
+    """Score-weighted share of retrieved exemplars that carry the finding (None without retrieval)."""
+    posterior: float = 0.0
+    """What the answer uses: the probability moved toward the exemplar prior by the prior weight."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "label": self.label, "probability": round(self.probability, 4),
+                "prior": None if self.prior is None else round(self.prior, 4), "posterior": round(self.posterior, 4)}
+
+
+@dataclass(frozen=True)
+class SentenceTrace:
+    """One sentence of the answer and what supports it."""
+
+    text: str
+    findings: tuple[str, ...]
+    image_evidence: dict[str, float]
+    exemplars: tuple[str, ...]
+    edges: tuple[str, ...]
+    claim_ids: tuple[str, ...]
+    sources: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "findings": list(self.findings),
+                "image_evidence": {k: round(v, 4) for k, v in self.image_evidence.items()},
+                "exemplars": list(self.exemplars), "edges": list(self.edges), "claim_ids": list(self.claim_ids),
+                "sources": list(self.sources)}
+
+
+@dataclass(frozen=True)
+class InferenceResult:
+    task: str
+    retrieval: str
+    answer: str
+    answer_source: str
+    """``diagnosis-head`` (answer read off calibrated probabilities) or ``decoder`` (generated text)."""
+    findings: tuple[FindingScore, ...]
+    exemplars: tuple[Hit, ...] = ()
+    subgraph: CausalSubgraph | None = None
+    counterfactuals: tuple[CounterfactualCheck, ...] = ()
+    sentences: tuple[SentenceTrace, ...] = ()
+    question: str | None = None
+    prompt: str | None = None
+    front_end: str = "image-head"
+    model: str = ""
+    index: str | None = None
+    store: str = ""
+    notes: tuple[str, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def positive_findings(self, threshold: float = POSITIVE) -> tuple[str, ...]:
+        return tuple(f.name for f in self.findings if f.posterior >= threshold and f.name != "normal")
+
+    def probabilities(self, which: str = "posterior") -> dict[str, float]:
+        return {f.name: float(getattr(f, which)) for f in self.findings}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "task": self.task, "question": self.question, "retrieval": self.retrieval, "answer": self.answer,
+            "answer_source": self.answer_source, "front_end": self.front_end,
+            "findings": [f.to_json() for f in sorted(self.findings, key=lambda f: -f.posterior)],
+            "exemplars": [h.to_json() for h in self.exemplars],
+            "subgraph": self.subgraph.to_json() if self.subgraph is not None else None,
+            "counterfactuals": [c.to_json() for c in self.counterfactuals],
+            "sentences": [s.to_json() for s in self.sentences], "prompt": self.prompt, "model": self.model,
+            "index": self.index, "store": self.store, "notes": list(self.notes),
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+def parse_findings(values: Mapping[str, float] | str | np.ndarray | None) -> dict[str, float] | None:
+    """A finding vector from a mapping, a label-ordered array, or ``"Effusion=0.9,Cardiomegaly=0.7"``."""
+    if values is None:
+        return None
+    out: dict[str, float] = {}
+    if isinstance(values, np.ndarray):
+        arr = np.asarray(values, dtype=np.float64).reshape(-1)
+        if arr.shape[0] != len(LABELS):
+            raise InputError(f"a finding vector needs {len(LABELS)} values in the order {', '.join(LABELS)}")
+        items: list[tuple[str, Any]] = list(zip(LABELS, arr.tolist(), strict=True))
+    elif isinstance(values, str):
+        items = []
+        for part in filter(None, (p.strip() for p in values.split(","))):
+            name, sep, val = part.partition("=")
+            if not sep:
+                raise InputError(f"finding {part!r} needs a probability, e.g. {part}=0.8")
+            items.append((name, val))
+    else:
+        items = list(values.items())
+    for name, val in items:
+        try:
+            label = resolve_label(str(name))
+        except KeyError as err:
+            raise InputError(str(err.args[0])) from None
+        try:
+            p = float(val)
+        except (TypeError, ValueError):
+            raise InputError(f"probability of {name!r} is not a number: {val!r}") from None
+        if not 0.0 <= p <= 1.0 or np.isnan(p):
+            raise InputError(f"probability of {name!r} must lie in [0, 1], got {p}")
+        out[label] = p
+    return {n: out.get(n, 0.0) for n in LABELS}
+
+
+class Grounder:
+    """Model + exemplar index + store; :meth:`infer` answers one image."""
+
+    def __init__(self, backend: VLMBackend, index: ExemplarIndex | None = None, store: Store | None = None, *,
+                 text_encoder: TextEncoder | None = None, settings: RetrievalSettings | None = None,
+                 hops: int = 2, prior_weight: float = 0.25, store_label: str | None = None,
+                 embedder: VLMBackend | None = None, threads: int | None = None) -> None:
+        if threads:
+            import faiss
+            import torch
+
+            torch.set_num_threads(threads)
+            faiss.omp_set_num_threads(threads)
+        self.backend = backend
+        self.index = index
+        self.store = store if store is not None else starter_store()
+        self.store_label = store_label or (getattr(self.store, "location", "") if store is not None
+                                           else "starter graph (in memory)")
+        self.text_encoder = text_encoder or TextEncoder()
+        self.retriever = Retriever(index, settings) if index is not None else None
+        self.settings = settings or RetrievalSettings()
+        self.subgraphs = SubgraphCache(self.store, hops=hops)
+        self.prior_weight = prior_weight
+        self.embedder = embedder if embedder is not None else (backend if backend.has_embeddings else None)
+        if self.embedder is None and index is not None and index.info.encoder and Path(index.info.encoder).is_dir():
+            self.embedder = load_backend(index.info.encoder)
+
+    @classmethod
+    def load(cls, model: str | Path, index: str | Path | None = None, store: Store | None = None,
+             **kwargs: Any) -> Grounder:
+        """From a model folder and, optionally, an index folder (both built by the ``mcrag`` commands)."""
+        backend = load_backend(model)
+        idx = ExemplarIndex.load(index) if index is not None else None
+        return cls(backend, idx, store, **kwargs)
+
+    # -- the pipeline ------------------------------------------------------------------------------
+    def infer(self, image: str | Path | bytes | np.ndarray | LoadedImage | None = None, task: str = "diagnose",
+              question: str | None = None, retrieval: str = "causal", *,
+              findings: Mapping[str, float] | str | np.ndarray | None = None, k: int | None = None,
+              max_new_tokens: int = 96) -> InferenceResult:
+        """Answer ``task`` for ``image`` (or for an injected finding vector) in retrieval mode ``retrieval``."""
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        check_task(task)
+        check_mode(retrieval)
+        q_text = (question or "").strip()
+        if task == "vqa" and not q_text:
+            raise InputError("task vqa needs a non-empty --question")
+        if task != "vqa" and q_text:
+            raise InputError(f"--question is only read by task vqa, not {task}")
+        injected = parse_findings(findings)
+        if image is None and injected is None:
+            raise InputError("give an image, or a finding-probability vector from another front end")
+        if retrieval != "none" and self.index is None:
+            raise IndexMissingError(f"retrieval mode {retrieval!r} needs an exemplar index; build it with "
+                                    "`mcrag index build` (or use --retrieval none)")
+        notes: list[str] = []
+
+        # 1. read the image
+        encoding: ImageEncoding | None = None
+        pixels = None
+        if image is not None:
+            pixels = preprocess(image if isinstance(image, LoadedImage) else load_image(
+                image, reduce_to=self.backend.image_size), self.backend.image_size)
+            timings["image"] = _ms(t0)
+            t = time.perf_counter()
+            encoding = self.backend.encode(pixels)
+            timings["encode"] = _ms(t)
+
+        # 2. front end: what the image shows
+        if injected is not None:
+            probs, front = injected, "injected"
+        elif encoding is not None and encoding.probs is not None:
+            probs, front = dict(zip(self.backend.label_names, (float(p) for p in encoding.probs), strict=True)), "image-head"
+        else:
+            probs, front = dict.fromkeys(LABELS, 0.0), "none"
+            notes.append(f"model {self.backend.kind} has no diagnosis head; findings come from retrieval")
+        positives = [n for n, p in probs.items() if p >= POSITIVE and n != "normal"]
+
+        # 3. retrieval and causal evidence
+        subgraph: CausalSubgraph | None = None
+        result = Retrieval("none")
+        if retrieval != "none":
+            t = time.perf_counter()
+            query = self._query_vector(encoding, pixels, probs, q_text)
+            timings["query_vector"] = _ms(t)
+            assert self.retriever is not None
+            if retrieval == "semantic":
+                t = time.perf_counter()
+                result = self.retriever.semantic(query, k)
+                timings["retrieval"] = _ms(t)
+            else:
+                t = time.perf_counter()
+                subgraph = self.subgraphs.get(positives)
+                timings["subgraph"] = _ms(t)
+                t = time.perf_counter()
+                result = self.retriever.causal(query, probs, subgraph, k, store=self.store)
+                timings["retrieval"] = _ms(t)
+            notes.extend(result.notes)
+        scores = self._fuse(probs, result.hits if retrieval != "none" else ())
+        if front == "none" and retrieval != "none":
+            positives = [f.name for f in scores if f.posterior >= POSITIVE and f.name != "normal"]
+
+        # 4. answer
+        t = time.perf_counter()
+        posterior = {f.name: f.posterior for f in scores}
+        evidence = prompt_evidence(subgraph) if retrieval == "causal" else ""
+        similar = first_sentences(result.hits[0].exemplar.text, 200) if result.hits else None
+        prompt = Prompt(task, findings_text(posterior), evidence or None, similar, q_text or None)
+        answer, source = self._answer(task, q_text, posterior, subgraph, encoding, prompt, max_new_tokens)
+        timings["answer"] = _ms(t)
+        traces = self._trace(answer, posterior, result.hits, subgraph)
+        timings["total"] = _ms(t0)
+        return InferenceResult(
+            task=task, retrieval=retrieval, answer=answer, answer_source=source, findings=tuple(scores),
+            exemplars=result.hits, subgraph=subgraph, counterfactuals=result.counterfactuals, sentences=traces,
+            question=q_text or None, prompt=prompt.text() if source == "decoder" else None, front_end=front,
+            model=self.backend.path, index=str(getattr(self.index, "location", "")) or None if self.index else None,
+            store=self.store_label, notes=tuple(notes), timings_ms=timings)
+
+    def _query_vector(self, encoding: ImageEncoding | None, pixels: np.ndarray | None, probs: Mapping[str, float],
+                      question: str) -> np.ndarray:
+        parts: list[np.ndarray] = []
+        if encoding is not None and encoding.embedding is not None:
+            parts.append(encoding.embedding)
+        elif pixels is not None and self.embedder is not None:
+            emb = self.embedder.encode(pixels).embedding
+            if emb is not None:
+                parts.append(emb)
+        if not parts:
+            parts.append(self.text_encoder.encode_one(findings_text(probs)))
+        if question:
+            parts.append(0.5 * self.text_encoder.encode_one(question))
+        return normalise(np.sum(parts, axis=0))
+
+    def _fuse(self, probs: Mapping[str, float], hits: tuple[Hit, ...]) -> list[FindingScore]:
+        """Move each probability toward the exemplars' score-weighted vote, where they annotate it."""
+        out = []
+        if hits and self.index is not None:
+            rows = np.array([h.row for h in hits])
+            w = np.maximum(np.array([h.score for h in hits], dtype=np.float64), 1e-6)
+            bits = self.index.label_bits[rows]
+            known = self.index.known_bits[rows]
+        for name in LABELS:
+            p = float(probs.get(name, 0.0))
+            prior = None
+            if hits and self.index is not None:
+                b = np.uint32(1 << LABEL_INDEX[name])
+                ann = (known & b) != 0
+                if ann.any():
+                    prior = float((w[ann] * ((bits[ann] & b) != 0)).sum() / w[ann].sum())
+            post = p if prior is None else (1 - self.prior_weight) * p + self.prior_weight * prior
+            out.append(FindingScore(name, label_text(name), p, prior, post))
+        return out
+
+    def _answer(self, task: str, question: str, posterior: Mapping[str, float], subgraph: CausalSubgraph | None,
+                encoding: ImageEncoding | None, prompt: Prompt, max_new_tokens: int) -> tuple[str, str]:
+        if task == "diagnose":
+            return diagnosis_text(posterior, subgraph), "diagnosis-head"
+        if task == "vqa":
+            asked = [n for n in findings_from_text(question) if n in posterior]
+            if _YES_NO.match(question) and len(asked) == 1:
+                name = asked[0]
+                if name == "normal":
+                    yes = not any(p >= POSITIVE for n, p in posterior.items() if n != "normal")
+                else:
+                    yes = posterior[name] >= POSITIVE
+                return (f"{'Yes' if yes else 'No'}. {label_text(name).capitalize()}: p={posterior[name]:.2f}.",
+                        "diagnosis-head")
+        text = self.backend.generate(encoding, prompt, max_new_tokens)
+        return (text or "(no answer generated)"), "decoder"
+
+    def _trace(self, answer: str, posterior: Mapping[str, float], hits: tuple[Hit, ...],
+               subgraph: CausalSubgraph | None) -> tuple[SentenceTrace, ...]:
+        out = []
+        for s in sentences(answer):
+            named = list(mentions(s))
+            refs = set(re.findall(r"\bE\d+\b", s))
+            edges = []
+            if subgraph is not None:
+                for e in subgraph.edges:
+                    if e.ref in refs or (e.supports and (e.subject_finding in named or e.object_finding in named)):
+                        edges.append(e)
+            edges = edges[:6]
+            ex = [h.exemplar.id for h in hits if set(h.exemplar.findings) & set(named)][:5]
+            cites = []
+            for e in edges:
+                for src in e.sources[:1]:
+                    cites.append(src.citation or src.identifier or src.document)
+            out.append(SentenceTrace(s, tuple(named), {n: float(posterior[n]) for n in named if n in posterior},
+                                     tuple(ex), tuple(e.ref for e in edges), tuple(e.claim_id for e in edges),
+                                     tuple(dict.fromkeys(c for c in cites if c))))
+        return tuple(out)
+
+
+def diagnosis_text(posterior: Mapping[str, float], subgraph: CausalSubgraph | None, max_edges: int = 3) -> str:
+    """Findings read off the calibrated probabilities, with the causal edges that connect them."""
+    named = sorted(((p, n) for n, p in posterior.items() if n != "normal" and p >= POSSIBLE), reverse=True)
+    if not any(p >= POSITIVE for p, _ in named):
+        top = max(((p, n) for n, p in posterior.items() if n != "normal"), default=(0.0, "none"))
+        text = f"No acute findings (highest: {label_text(top[1])} {top[0]:.2f})."
+    else:
+        parts = [f"{label_text(n)} ({p:.2f}{', possible' if p < POSITIVE else ''})" for p, n in named]
+        text = "Findings: " + "; ".join(parts) + "."
+    if subgraph is not None:
+        names = {n for p, n in named if p >= POSITIVE}
+        iris = {FINDING_CONCEPTS[n].iri for n in names if n in FINDING_CONCEPTS}
+        edges = [e for e in subgraph.edges if e.supports and (e.subject in iris or e.object in iris)][:max_edges]
+        for e in edges:
+            text += f" {e.ref}: {e.subject_label} {e.relation} {e.object_label} ({e.status})."
+    return text
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0
+
+
+__all__ = ["MODES", "TASKS", "FindingScore", "Grounder", "InferenceResult", "SentenceTrace", "check_task",
+           "diagnosis_text", "parse_findings"]

@@ -1,0 +1,277 @@
+"""The three retrieval modes: ``none``, ``semantic`` (similarity only) and ``causal``.
+
+``causal`` searches like ``semantic``, then reasons over the candidates with the causal subgraph
+around the query's predicted findings:
+
+* consistency: an exemplar's findings must be the predicted ones or causally linked to them (a
+  finding one hop away in the graph counts 0.7, two hops 0.4, unlinked 0); exemplars under
+  ``min_consistency`` are dropped;
+* confounding: the score uses the similarity minus a share of the query's mean similarity to the
+  exemplar's stratum (source | view | device), so what is similar only because it shares a stratum
+  falls back, and is multiplied by the index's inverse-probability weight ``P(z) / P(z | finding)``
+  (a backdoor adjustment over the index);
+* counterfactual exemplars: for a predicted finding that causes another in the graph, the nearest
+  case without that cause, with what the graph expects of the effect under ``do(cause = absent)``
+  and what the case shows.
+
+Everything after the HNSW search is vectorised over at most a few hundred candidates, so causal
+retrieval costs little more than the search itself.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kg.vocabulary import FINDING_CONCEPTS, finding_for_concept_iri
+from reasoning.evidence import CausalSubgraph
+from vlm.counterfactual import expected_under_do
+from vlm.errors import InputError
+from vlm.index import Exemplar, ExemplarIndex
+from vlm.labels import LABEL_INDEX, LABELS, NORMAL, label_text
+
+MODES: tuple[str, ...] = ("none", "semantic", "causal")
+_ALIAS = {"COVID-19": "Pneumonia"}
+"""Labels without a concept of their own, judged through the concept they imply."""
+_BIT_SHIFTS = np.arange(len(LABELS), dtype=np.uint32)
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise InputError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+    return mode
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    k: int = 5
+    candidates: int = 64
+    """Neighbours searched before causal filtering (also the pool for counterfactual exemplars)."""
+    ef_search: int = 64
+    min_consistency: float = 0.5
+    hop_weights: tuple[float, ...] = (1.0, 0.7, 0.4)
+    unlabelled_consistency: float = 0.4
+    backdoor_power: float = 1.0
+    stratum_discount: float = 0.5
+    counterfactuals: int = 3
+
+
+@dataclass(frozen=True)
+class Hit:
+    row: int
+    exemplar: Exemplar
+    similarity: float
+    score: float
+    consistency: float | None = None
+    weight: float | None = None
+    stratum_similarity: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        e = self.exemplar
+        out: dict[str, Any] = {
+            "id": e.id, "source": e.source, "view": e.view, "device": e.device, "findings": list(e.findings),
+            "similarity": round(self.similarity, 4), "score": round(self.score, 4),
+            "text": e.text[:300], "image": e.image,
+        }
+        if self.consistency is not None:
+            out.update(consistency=round(self.consistency, 3), confounder_weight=round(float(self.weight or 0), 3),
+                       stratum_similarity=round(float(self.stratum_similarity or 0), 4))
+        return out
+
+
+@dataclass(frozen=True)
+class CounterfactualCheck:
+    """The nearest case that differs in a cause, and whether it behaves as the graph expects."""
+
+    kind: str
+    """``toggle-cause`` (a predicted cause absent, its effect checked) or ``contrast`` (a finding absent)."""
+    intervention: str
+    cause: str
+    exemplar: Exemplar
+    similarity: float
+    effect: str | None = None
+    edge_ref: str | None = None
+    claim_id: str | None = None
+    expected: float | None = None
+    factual: float | None = None
+    observed: bool | None = None
+    agrees: bool | None = None
+    engine: str = "noisy-or"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "intervention": self.intervention, "cause": self.cause, "effect": self.effect,
+            "edge": self.edge_ref, "claim_id": self.claim_id, "exemplar": self.exemplar.id,
+            "exemplar_findings": list(self.exemplar.findings), "similarity": round(self.similarity, 4),
+            "expected_effect_probability": None if self.expected is None else round(self.expected, 3),
+            "factual_effect_probability": None if self.factual is None else round(self.factual, 3),
+            "observed_effect": self.observed, "agrees": self.agrees, "engine": self.engine,
+        }
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    mode: str
+    hits: tuple[Hit, ...] = ()
+    counterfactuals: tuple[CounterfactualCheck, ...] = ()
+    dropped: int = 0
+    """Candidates removed by the causal consistency filter."""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def bits_matrix(bits: np.ndarray) -> np.ndarray:
+    return ((bits[:, None] >> _BIT_SHIFTS) & 1).astype(np.float32)
+
+
+def consistency_weights(subgraph: CausalSubgraph | None, positives: Sequence[str],
+                        hop_weights: Sequence[float] = (1.0, 0.7, 0.4)) -> np.ndarray:
+    """Per-label weight: 1 for a predicted finding, decaying with graph distance from one, else 0."""
+    w = np.zeros(len(LABELS), dtype=np.float32)
+    pos = [p for p in positives if p in LABEL_INDEX and p != "normal"]
+    if not pos:
+        w[NORMAL] = 1.0
+        return w
+    seeds = {FINDING_CONCEPTS[_ALIAS.get(p, p)].iri for p in pos if _ALIAS.get(p, p) in FINDING_CONCEPTS}
+    dist: dict[str, int] = dict.fromkeys(seeds, 0)
+    if subgraph is not None and seeds:
+        adj: dict[str, set[str]] = {}
+        for e in subgraph.edges:
+            if e.supports:
+                adj.setdefault(e.subject, set()).add(e.object)
+                adj.setdefault(e.object, set()).add(e.subject)
+        queue = deque(seeds)
+        while queue:
+            n = queue.popleft()
+            if dist[n] + 1 >= len(hop_weights):
+                continue
+            for m in adj.get(n, ()):
+                if m not in dist:
+                    dist[m] = dist[n] + 1
+                    queue.append(m)
+    for iri, d in dist.items():
+        name = finding_for_concept_iri(iri)
+        if name is not None:
+            w[LABEL_INDEX[name]] = max(w[LABEL_INDEX[name]], float(hop_weights[d]))
+    for alias, target in _ALIAS.items():
+        w[LABEL_INDEX[alias]] = max(w[LABEL_INDEX[alias]], w[LABEL_INDEX[target]])
+    for p in pos:
+        w[LABEL_INDEX[p]] = 1.0
+    return w
+
+
+class Retriever:
+    """Runs a retrieval mode against one exemplar index."""
+
+    def __init__(self, index: ExemplarIndex, settings: RetrievalSettings | None = None) -> None:
+        self.index = index
+        self.settings = settings or RetrievalSettings()
+
+    def _search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        self.index.set_ef(max(self.settings.ef_search, k))
+        sims, rows = self.index.search(query, k)
+        keep = rows[0] >= 0
+        return sims[0][keep], rows[0][keep]
+
+    def semantic(self, query: np.ndarray, k: int | None = None) -> Retrieval:
+        k = k or self.settings.k
+        sims, rows = self._search(query, k)
+        hits = tuple(Hit(int(r), self.index.exemplar(int(r)), float(s), float(s)) for s, r in zip(sims, rows, strict=True))
+        return Retrieval("semantic", hits)
+
+    def consistency(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Mean label weight over each candidate's positive findings (vectorised over candidates)."""
+        bits = self.index.label_bits[rows]
+        known = self.index.known_bits[rows]
+        b = bits_matrix(bits)
+        npos = b.sum(axis=1)
+        c = (b @ weights) / np.maximum(npos, 1.0)
+        no_pos = npos == 0
+        c[no_pos & (known != 0)] = weights[NORMAL]
+        c[no_pos & (known == 0)] = self.settings.unlabelled_consistency
+        return c
+
+    def causal(self, query: np.ndarray, probs: Mapping[str, float], subgraph: CausalSubgraph | None,
+               k: int | None = None, *, positive: float = 0.5, store: Any = None) -> Retrieval:
+        s = self.settings
+        k = k or s.k
+        positives = [n for n, p in probs.items() if p >= positive and n != "normal" and n in LABEL_INDEX]
+        w_labels = consistency_weights(subgraph, positives, s.hop_weights)
+        pool = max(s.candidates, k)
+        sims, rows = self._search(query, pool)
+        if len(rows) == 0:
+            return Retrieval("causal")
+        c = self.consistency(rows, w_labels)
+        strata = self.index.strata[rows]
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        stratum_sim = self.index.centroids[strata] @ q if s.stratum_discount else np.zeros(len(rows), np.float32)
+        resid = np.maximum(sims - s.stratum_discount * stratum_sim, 0.0)
+        weight = self.index.weights[rows] ** s.backdoor_power
+        score = resid * c * weight
+        ok = c >= s.min_consistency
+        order = [i for i in np.argsort(-score, kind="stable") if ok[i]][:k]
+        hits = tuple(Hit(int(rows[i]), self.index.exemplar(int(rows[i])), float(sims[i]), float(score[i]),
+                         float(c[i]), float(weight[i]), float(stratum_sim[i])) for i in order)
+        cfs = self.counterfactuals(q, rows, sims, probs, positives, subgraph, store=store) if s.counterfactuals else ()
+        notes = () if hits else (f"no candidate among {len(rows)} is consistent with the causal subgraph",)
+        return Retrieval("causal", hits, cfs, int((~ok).sum()), notes)
+
+    # -- counterfactual exemplars --------------------------------------------------------------------
+    def _nearest_without(self, query: np.ndarray, rows: np.ndarray, sims: np.ndarray, label: str,
+                         used: set[int]) -> tuple[int, float] | None:
+        """Nearest exemplar annotated as lacking ``label``: from the candidates, else a filtered search."""
+        b = np.uint32(1 << LABEL_INDEX[label])
+        ok = ((self.index.known_bits[rows] & b) != 0) & ((self.index.label_bits[rows] & b) == 0)
+        for i in np.flatnonzero(ok):
+            if int(rows[i]) not in used:
+                return int(rows[i]), float(sims[i])
+        # the unfiltered neighbourhood is mostly excluded here, so the filtered search needs a wider beam
+        fs, fr = self.index.search_where(query, len(used) + 1, self.index.absent_bitmap(LABEL_INDEX[label]),
+                                         ef=max(4 * self.settings.ef_search, 256))
+        for s, r in zip(fs[0], fr[0], strict=True):
+            if r >= 0 and int(r) not in used:
+                return int(r), float(s)
+        return None
+
+    def counterfactuals(self, query: np.ndarray, rows: np.ndarray, sims: np.ndarray, probs: Mapping[str, float],
+                        positives: Sequence[str], subgraph: CausalSubgraph | None, *,
+                        store: Any = None) -> tuple[CounterfactualCheck, ...]:
+        """Nearest cases that differ from the query in a cause, checked against the graph.
+
+        For each supporting edge ``u -> v`` with ``u`` predicted: the nearest case annotated without
+        ``u``, what the graph expects of ``v`` under ``do(u = absent)``, and what the case shows.
+        Without such an edge: the nearest case without the most probable finding (a contrast case).
+        """
+        observed = {FINDING_CONCEPTS[n].iri: float(p) for n, p in probs.items() if n in FINDING_CONCEPTS}
+        out: list[CounterfactualCheck] = []
+        used: set[int] = set()
+        if subgraph is not None:
+            for e in subgraph.edges:
+                if len(out) >= self.settings.counterfactuals:
+                    break
+                u, v = e.subject_finding, e.object_finding
+                if not e.supports or u not in positives or v is None:
+                    continue
+                found = self._nearest_without(query, rows, sims, u, used)
+                if found is None:
+                    continue
+                row, sim = found
+                used.add(row)
+                vb = np.uint32(1 << LABEL_INDEX[v])
+                obs = bool(self.index.label_bits[row] & vb) if self.index.known_bits[row] & vb else None
+                exp = expected_under_do(subgraph, observed, e.subject, e.object, 0.0, store=store)
+                agrees = None if obs is None else (exp.probability >= 0.5) == obs
+                out.append(CounterfactualCheck(
+                    "toggle-cause", f"do({label_text(u)} = absent)", u, self.index.exemplar(row), sim, v, e.ref,
+                    e.claim_id, exp.probability, exp.factual, obs, agrees, exp.engine))
+        if not out:
+            top = max(positives, key=lambda n: probs.get(n, 0.0)) if positives else "normal"
+            found = self._nearest_without(query, rows, sims, top, used)
+            if found is not None:
+                row, sim = found
+                out.append(CounterfactualCheck("contrast", f"do({label_text(top)} = absent)", top,
+                                               self.index.exemplar(row), sim, engine="nearest-contrast"))
+        return tuple(out)

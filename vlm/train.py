@@ -1,0 +1,640 @@
+"""Training the embedded model from scratch on a CPU: vision first, then language.
+
+Stage 1 (vision) trains the small ResNet, the diagnosis head (masked multi-label loss: every data set
+annotates only some labels) and the embedding head (contrastive against MiniLM embeddings of each
+image's report, note, label or QA text) on every labelled image, with sampling balanced across
+sources and light geometric and intensity augmentation. The diagnosis head is then calibrated by
+temperature scaling on the validation images.
+
+Stage 2 (language) freezes the vision tower and trains the projector and the GPT-2 decoder on
+IU-Xray reports (findings from gold labels through a noise model, so any front end's findings can
+drive it), yes/no questions generated from IU-Xray training labels, and VQA-RAD questions (with
+their images). Prompts mix the three retrieval modes: no context, a similar case, a similar case
+plus causal evidence. Everything is written with ``save_pretrained`` together with a report and the
+training curve (PNG).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from kg.store.base import Store
+from vlm.calibration import fit_temperatures
+from vlm.data import SOURCES, Corpus, Record, load_sources
+from vlm.encoders import TextEncoder
+from vlm.grounding import SubgraphCache, prompt_evidence, starter_store
+from vlm.images import ImageError, preprocess
+from vlm.labels import LABEL_INDEX, LABELS, UNKNOWN, label_text
+from vlm.model import GroundedVLM, GroundedVLMConfig
+from vlm.prompts import Prompt, encode_prompt, encode_target, findings_text, first_sentences
+from vlm.tokenizer import train_tokenizer
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int, dict[str, float]], None]
+"""``progress(stage, step, total_steps, metrics)``."""
+
+QUESTION_TEMPLATES: tuple[str, ...] = (
+    "is there {x}?", "is there evidence of {x}?", "does the patient have {x}?", "is {x} present?",
+    "is {x} seen on the chest x-ray?", "any {x}?",
+)
+NORMAL_QUESTIONS: tuple[str, ...] = ("is this a normal chest x-ray?", "is the chest x-ray normal?")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What to train and for how long; :meth:`fast` is the setting for an end-to-end pipeline run."""
+
+    image_size: int = 64
+    vision_epochs: int = 8
+    samples_per_epoch: int = 4000
+    batch_size: int = 64
+    lr: float = 3e-3
+    contrastive_weight: float = 0.5
+    lm_epochs: int = 3
+    lm_batch_size: int = 24
+    lm_lr: float = 2e-3
+    lm_max_examples: int | None = None
+    """Cap on decoder examples per epoch (None: all)."""
+    max_steps: int | None = None
+    """Cap on optimiser steps per stage (for smoke runs)."""
+    vocab_size: int = 2000
+    seed: int = 0
+    threads: int = 1
+    """Torch threads; on a small shared machine one thread is fastest for models this size."""
+    sources: tuple[str, ...] = SOURCES
+    vision_config: dict[str, Any] = field(default_factory=dict)
+    text_config: dict[str, Any] = field(default_factory=dict)
+    num_visual_tokens: int = 4
+
+    @classmethod
+    def fast(cls, **overrides: Any) -> TrainConfig:
+        """About two to four CPU minutes: fewer epochs and a subset of decoder examples."""
+        base = cls(vision_epochs=3, samples_per_epoch=3000, lm_epochs=1, lm_max_examples=2500)
+        return replace(base, **overrides)
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    out_dir: str
+    seconds: float
+    config: dict[str, Any]
+    counts: dict[str, int]
+    val: dict[str, float]
+    calibration: dict[str, Any]
+    history: dict[str, list[list[float]]]
+    curve: str | None
+    samples: list[dict[str, str]]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def _set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Rank AUC (Mann-Whitney), ties averaged; NaN when a class is missing."""
+    pos, neg = labels == 1, labels == 0
+    if pos.sum() == 0 or neg.sum() == 0:
+        return float("nan")
+    from scipy.stats import rankdata
+
+    ranks = rankdata(scores)
+    return float((ranks[pos].sum() - pos.sum() * (pos.sum() + 1) / 2) / (pos.sum() * neg.sum()))
+
+
+def _schedule(opt: torch.optim.Optimizer, total: int, warmup: float) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up, then cosine decay to 5% of the peak rate."""
+    warm = max(1, int(total * warmup))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        t = min(1.0, (step - warm) / max(1, total - warm))
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Small rotation, scale and shift, and contrast/brightness jitter (then re-standardised)."""
+    b = x.shape[0]
+    angle = (torch.rand(b, generator=gen) * 2 - 1) * math.radians(10)
+    scale = 1 + (torch.rand(b, generator=gen) * 2 - 1) * 0.1
+    shift = (torch.rand(b, 2, generator=gen) * 2 - 1) * 0.06
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
+    gamma = 1 + (torch.rand(b, 1, 1, 1, generator=gen) - 0.5) * 0.4
+    x = x * gamma + (torch.rand(b, 1, 1, 1, generator=gen) - 0.5) * 0.4
+    m, s = x.mean(dim=(2, 3), keepdim=True), x.std(dim=(2, 3), keepdim=True).clamp_min(1e-3)
+    return (x - m) / s
+
+
+def masked_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    mask = (targets >= 0).float()
+    loss = F.binary_cross_entropy_with_logits(logits, targets.clamp_min(0).float(), reduction="none")
+    return (loss * mask).sum() / mask.sum().clamp_min(1.0)
+
+
+def contrastive(img: torch.Tensor, txt: torch.Tensor, text_ids: torch.Tensor, tau: float = 0.07) -> torch.Tensor:
+    """Image-to-text InfoNCE where every sample with the same text counts as a positive."""
+    logits = img @ txt.T / tau
+    same = (text_ids[:, None] == text_ids[None, :]).float()
+    target = same / same.sum(dim=1, keepdim=True)
+    loss_i = -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
+    loss_t = -(target * F.log_softmax(logits.T, dim=1)).sum(1).mean()
+    return (loss_i + loss_t) / 2
+
+
+def _load_pixels(records: Sequence[Record], size: int, progress: Progress | None, stage: str) -> tuple[np.ndarray, list[int]]:
+    """Preprocessed images (N, size, size); records whose image cannot be read are skipped and logged."""
+    out, kept = [], []
+    for i, r in enumerate(records):
+        try:
+            out.append(preprocess(r.image, size))  # type: ignore[arg-type]
+            kept.append(i)
+        except ImageError as err:
+            log.warning("skipping %s: %s", r.id, err)
+        if progress and (i % 200 == 0 or i == len(records) - 1):
+            progress(stage, i + 1, len(records), {})
+    arr = np.stack(out).astype(np.float32) if out else np.zeros((0, size, size), np.float32)
+    return arr, kept
+
+
+def _noisy_probs(labels: Sequence[int], rng: random.Random) -> dict[str, float]:
+    """A front end's output simulated from gold labels: misses, false alarms and hedged positives."""
+    probs: dict[str, float] = {}
+    for name, v in zip(LABELS, labels, strict=True):
+        if name == "normal":
+            continue
+        if v == 1:
+            if rng.random() < 0.1:
+                probs[name] = rng.uniform(0.0, 0.3)
+            elif rng.random() < 0.2:
+                probs[name] = rng.uniform(0.3, 0.5)
+            else:
+                probs[name] = rng.uniform(0.5, 1.0)
+        else:
+            probs[name] = rng.uniform(0.5, 1.0) if rng.random() < 0.02 else rng.uniform(0.0, 0.3)
+    return probs
+
+
+@dataclass
+class _LMExample:
+    image_row: int | None
+    prompt: Prompt
+    target: str
+
+
+# ---------------------------------------------------------------------------------------- the trainer
+class Trainer:
+    """Holds the data, the model and the histories of one training run."""
+
+    def __init__(self, corpus: Corpus, config: TrainConfig, store: Store | None = None,
+                 progress: Progress | None = None, text_encoder: TextEncoder | None = None) -> None:
+        self.corpus = corpus
+        self.cfg = config
+        self.progress = progress
+        self.store = store if store is not None else starter_store()
+        self.subgraphs = SubgraphCache(self.store, hops=2)
+        self.text_encoder = text_encoder or TextEncoder()
+        self.history: dict[str, list[list[float]]] = {
+            "vision_train_loss": [], "vision_val_loss": [], "vision_val_auc": [], "lm_train_loss": [],
+            "lm_val_loss": []}
+        self.val: dict[str, float] = {}
+        self.gen = torch.Generator().manual_seed(config.seed)
+        self.rng = random.Random(config.seed)
+
+    def _tick(self, stage: str, step: int, total: int, **metrics: float) -> None:
+        if self.progress:
+            self.progress(stage, step, total, metrics)
+
+    # -- tokenizer and model ---------------------------------------------------------------------
+    def build(self) -> None:
+        texts = [r.text for r in self.corpus.records if r.source == "iu_xray" and r.split == "train"]
+        texts += [f"{q.question} {q.answer}" for q in self.corpus.qa if q.split == "train"]
+        texts += [label_text(n) for n in LABELS] + [f"possible {label_text(n)}" for n in LABELS]
+        texts += list(QUESTION_TEMPLATES) + list(NORMAL_QUESTIONS) + ["no acute findings", "yes", "no"]
+        for name in LABELS:
+            texts.append(prompt_evidence(self.subgraphs.get([name])))
+        self.tokenizer = train_tokenizer(texts, vocab_size=self.cfg.vocab_size)
+        tok = self.tokenizer
+        text_cfg = {"vocab_size": len(tok), "bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id,
+                    "pad_token_id": tok.pad_token_id, **self.cfg.text_config}
+        report_images = any(r.has_image for r in self.corpus.records if r.source == "iu_xray")
+        self.model_config = GroundedVLMConfig(vision_config=self.cfg.vision_config, text_config=text_cfg,
+                                              image_size=self.cfg.image_size,
+                                              num_visual_tokens=self.cfg.num_visual_tokens,
+                                              report_uses_image=report_images)
+        self.model = GroundedVLM(self.model_config)
+
+    # -- stage 1: vision --------------------------------------------------------------------------
+    def train_vision(self) -> None:
+        cfg = self.cfg
+        imaged = [r for r in self.corpus.records
+                  if r.has_image and (any(v != UNKNOWN for v in r.labels) or r.text)]
+        train = [r for r in imaged if r.split == "train"]
+        val = [r for r in imaged if r.split == "val"]
+        if not train:
+            raise ValueError("no training images found; check the data folder and the --sources option")
+        x_train, kept = _load_pixels(train, cfg.image_size, self.progress, "load train images")
+        train = [train[i] for i in kept]
+        x_val, kept_v = _load_pixels(val, cfg.image_size, self.progress, "load val images")
+        val = [val[i] for i in kept_v]
+        y_train = torch.tensor([r.labels for r in train], dtype=torch.float32)
+        y_val = torch.tensor([r.labels for r in val], dtype=torch.float32) if val else None
+        uniq = sorted({r.text for r in train})
+        text_id = {t: i for i, t in enumerate(uniq)}
+        self._tick("embed texts", 0, 1)
+        txt = torch.from_numpy(self.text_encoder.encode(uniq))
+        t_ids = torch.tensor([text_id[r.text] for r in train])
+        counts: dict[str, int] = {}
+        for r in train:
+            counts[r.source] = counts.get(r.source, 0) + 1
+        w = np.array([1.0 / math.sqrt(counts[r.source]) for r in train])
+        w /= w.sum()
+        self.counts = {f"images_train_{k}": v for k, v in counts.items()}
+        self.counts["images_val"] = len(val)
+
+        m = self.model
+        params = [p for n, p in m.named_parameters() if n.startswith(("vision.", "diagnosis_head.", "embed_head."))]
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
+        steps_per_epoch = max(1, cfg.samples_per_epoch // cfg.batch_size)
+        total = steps_per_epoch * cfg.vision_epochs
+        if cfg.max_steps:
+            total = min(total, cfg.max_steps)
+        sched = _schedule(opt, total, 0.15)
+        xt = torch.from_numpy(x_train).unsqueeze(1)
+        best: tuple[float, dict[str, torch.Tensor]] | None = None
+        step = 0
+        np_rng = np.random.default_rng(cfg.seed)
+        for epoch in range(cfg.vision_epochs):
+            m.train()
+            for _ in range(steps_per_epoch):
+                if step >= total:
+                    break
+                idx = torch.from_numpy(np_rng.choice(len(train), size=cfg.batch_size, p=w))
+                xb = augment(xt[idx], self.gen)
+                pooled, _ = m.vision_features(xb)
+                loss_d = masked_bce(m.diagnosis_logits(pooled), y_train[idx])
+                loss_c = contrastive(m.image_embeds(pooled), txt[t_ids[idx]], t_ids[idx])
+                loss = loss_d + cfg.contrastive_weight * loss_c
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, 5.0)
+                opt.step()
+                sched.step()
+                step += 1
+                self.history["vision_train_loss"].append([step, loss_d.item(), loss_c.item()])
+                self._tick("vision", step, total, loss=loss_d.item(), contrastive=loss_c.item())
+            if y_val is not None:
+                val_loss, aucs = self._eval_vision(x_val, y_val, val)
+                self.history["vision_val_loss"].append([step, val_loss])
+                self.history["vision_val_auc"].append([step, *[aucs.get(k, float("nan")) for k in sorted(aucs)]])
+                self._auc_keys = sorted(aucs)
+                self._tick("vision", step, total, val_loss=val_loss, **{f"auc_{k}": v for k, v in aucs.items()})
+                if best is None or val_loss < best[0]:
+                    best = (val_loss, {k: v.detach().clone() for k, v in m.state_dict().items()})
+            if step >= total:
+                break
+        if best is not None:
+            m.load_state_dict(best[1])
+        if y_val is not None:
+            self._calibrate(x_val, y_val, val)
+        self.val_images = (x_val, val)
+
+    @torch.inference_mode()
+    def _logits(self, x: np.ndarray, batch: int = 256) -> torch.Tensor:
+        self.model.eval()
+        out = []
+        for s in range(0, len(x), batch):
+            pooled, _ = self.model.vision_features(torch.from_numpy(x[s:s + batch]).unsqueeze(1))
+            out.append(self.model.diagnosis_logits(pooled))
+        return torch.cat(out) if out else torch.zeros(0, len(LABELS))
+
+    def _eval_vision(self, x: np.ndarray, y: torch.Tensor, records: Sequence[Record]) -> tuple[float, dict[str, float]]:
+        logits = self._logits(x)
+        loss = float(masked_bce(logits, y))
+        probs = torch.sigmoid(logits).numpy()
+        aucs: dict[str, float] = {}
+        src = np.array([r.source for r in records])
+        for source, label in (("pneumoniamnist", "Pneumonia"), ("cxr_covid", "Pneumonia"), ("cxr_covid", "COVID-19")):
+            sel = src == source
+            if sel.any():
+                j = LABEL_INDEX[label]
+                a = _auc(probs[sel, j], y.numpy()[sel, j])
+                if not math.isnan(a):
+                    aucs[f"{source}_{label}"] = a
+        return loss, aucs
+
+    def _calibrate(self, x: np.ndarray, y: torch.Tensor, records: Sequence[Record]) -> None:
+        logits = self._logits(x).numpy()
+        cal = fit_temperatures(logits, y.numpy(), LABELS)
+        self.model.config.calibration_temperature = list(cal.temperatures)
+        self.calibration = asdict(cal)
+        loss, aucs = self._eval_vision(x, y, records)
+        self.val.update({f"val_auc_{k}": v for k, v in aucs.items()})
+        self.val["val_diagnosis_bce"] = loss
+
+    # -- stage 2: language ------------------------------------------------------------------------
+    def _image_features(self, records: Sequence[Record]) -> tuple[torch.Tensor, np.ndarray, list[int]]:
+        x, kept = _load_pixels(records, self.cfg.image_size, self.progress, "load vqa images")
+        self.model.eval()
+        toks, probs = [], []
+        with torch.inference_mode():
+            for s in range(0, len(x), 128):
+                pooled, tokens = self.model.vision_features(torch.from_numpy(x[s:s + 128]).unsqueeze(1))
+                toks.append(tokens)
+                probs.append(self.model.calibrated_probs(self.model.diagnosis_logits(pooled)))
+        if not toks:
+            return torch.zeros(0), np.zeros((0, len(LABELS))), kept
+        return torch.cat(toks), torch.cat(probs).numpy(), kept
+
+    def _evidence(self, probs: dict[str, float]) -> str:
+        positives = [n for n, p in probs.items() if p >= 0.5]
+        return prompt_evidence(self.subgraphs.get(positives))
+
+    def _context(self, probs: dict[str, float], similar: str | None) -> tuple[str | None, str | None]:
+        """Evidence and similar-case fields for one example, mixing the three retrieval modes."""
+        u = self.rng.random()
+        if u < 0.3:
+            return None, None
+        if u < 0.6:
+            return None, similar
+        return self._evidence(probs) or None, similar
+
+    def _lm_examples(self, split: str) -> list[_LMExample]:
+        rng = self.rng
+        out: list[_LMExample] = []
+        iu = [r for r in self.corpus.records if r.source == "iu_xray" and r.split == split and r.text]
+        seen_studies: set[str] = set()
+        by_labels: dict[tuple[int, ...], list[Record]] = {}
+        for r in iu:
+            by_labels.setdefault(r.labels, []).append(r)
+        for r in iu:
+            if r.group in seen_studies:
+                continue
+            seen_studies.add(r.group)
+            probs = _noisy_probs(r.labels, rng) if split == "train" else {
+                n: float(v == 1) for n, v in zip(LABELS, r.labels, strict=True) if n != "normal"}
+            mates = [m for m in by_labels.get(r.labels, []) if m.group != r.group]
+            similar = first_sentences(rng.choice(mates).text, 200) if mates else None
+            row = self._iu_rows.get(r.id) if self.model_config.report_uses_image else None
+            ev, sim = self._context(probs, similar)
+            out.append(_LMExample(row, Prompt("report", findings_text(probs), ev, sim), r.text))
+            # one yes/no question per study, balanced between present and absent findings
+            positives = [n for n, v in zip(LABELS, r.labels, strict=True) if v == 1 and n not in ("normal", "COVID-19")]
+            negatives = [n for n, v in zip(LABELS, r.labels, strict=True) if v == 0 and n not in ("normal", "COVID-19")]
+            if r.labels[LABEL_INDEX["normal"]] != UNKNOWN and rng.random() < 0.15:
+                q, a = rng.choice(NORMAL_QUESTIONS), "yes" if r.labels[LABEL_INDEX["normal"]] == 1 else "no"
+            elif positives and (rng.random() < 0.5 or not negatives):
+                q, a = rng.choice(QUESTION_TEMPLATES).format(x=label_text(rng.choice(positives))), "yes"
+            elif negatives:
+                q, a = rng.choice(QUESTION_TEMPLATES).format(x=label_text(rng.choice(negatives))), "no"
+            else:
+                continue
+            ev, _ = self._context(probs, None)
+            out.append(_LMExample(row, Prompt("vqa", findings_text(probs), ev, None, q), a))
+        for qa in self.corpus.qa:
+            if qa.split != split or qa.record_id not in self._vqa_rows:
+                continue
+            row = self._vqa_rows[qa.record_id]
+            probs = dict(zip(LABELS, (float(p) for p in self._vqa_probs[row]), strict=True))
+            ev, _ = self._context(probs, None)
+            out.append(_LMExample(row, Prompt("vqa", findings_text(probs), ev, None, qa.question), qa.answer.lower()))
+        return out
+
+    def _batches(self, examples: list[_LMExample], batch: int) -> list[list[tuple[int | None, list[int], list[int]]]]:
+        tok, budget = self.tokenizer, self.model.config.prompt_budget
+        encoded = [(e.image_row, encode_prompt(tok, e.prompt, budget), encode_target(tok, e.target, budget))
+                   for e in examples]
+        encoded.sort(key=lambda t: len(t[1]) + len(t[2]) + self.rng.random() * 8)
+        batches = [encoded[i:i + batch] for i in range(0, len(encoded), batch)]
+        self.rng.shuffle(batches)
+        return batches
+
+    def _lm_step_loss(self, batch: list[tuple[int | None, list[int], list[int]]]) -> torch.Tensor:
+        m = self.model
+        pad = int(self.tokenizer.pad_token_id)
+        length = max(len(p) + len(t) for _, p, t in batch)
+        ids = torch.full((len(batch), length), pad, dtype=torch.long)
+        labels = torch.full((len(batch), length), -100, dtype=torch.long)
+        mask = torch.zeros((len(batch), length), dtype=torch.long)
+        has_image = torch.zeros(len(batch))
+        rows = torch.zeros(len(batch), dtype=torch.long)
+        for i, (row, p, t) in enumerate(batch):
+            seq = p + t
+            ids[i, :len(seq)] = torch.tensor(seq)
+            labels[i, len(p):len(seq)] = torch.tensor(t)
+            mask[i, :len(seq)] = 1
+            if row is not None:
+                has_image[i] = 1
+                rows[i] = row
+        tokens = self._features[rows] if len(self._features) else None
+        prefix = m.visual_prefix(tokens, len(batch), has_image if tokens is not None else None)
+        return m.lm_loss(prefix, ids, mask, labels)
+
+    def train_language(self) -> None:
+        cfg = self.cfg
+        m = self.model
+        imaged = {r.id: r for r in self.corpus.records if r.has_image and r.source in ("vqa_rad", "iu_xray")}
+        needed = sorted({q.record_id for q in self.corpus.qa if q.record_id in imaged})
+        if self.model_config.report_uses_image:
+            needed += [rid for rid in imaged if imaged[rid].source == "iu_xray"]
+        recs = [imaged[i] for i in needed]
+        feats, probs, kept = self._image_features(recs)
+        kept_ids = [recs[i].id for i in kept]
+        self._features, self._vqa_probs = feats, probs
+        self._vqa_rows = {rid: i for i, rid in enumerate(kept_ids) if rid.startswith("vqa_rad/")}
+        self._iu_rows = {rid: i for i, rid in enumerate(kept_ids) if rid.startswith("iu_xray/")}
+        for p in m.parameters():
+            p.requires_grad_(False)
+        params = [*m.projector.parameters(), m.null_image, *m.lm.parameters()]
+        for p in params:
+            p.requires_grad_(True)
+        opt = torch.optim.AdamW(params, lr=cfg.lm_lr, weight_decay=0.01)
+        first = self._lm_examples("train")
+        n_ex = min(len(first), cfg.lm_max_examples or len(first))
+        steps_per_epoch = max(1, math.ceil(n_ex / cfg.lm_batch_size))
+        total = steps_per_epoch * cfg.lm_epochs
+        if cfg.max_steps:
+            total = min(total, cfg.max_steps)
+        sched = _schedule(opt, total, 0.1)
+        val_examples = self._lm_examples("val")[:600]
+        self.counts["lm_examples_per_epoch"] = n_ex
+        self.counts["lm_val_examples"] = len(val_examples)
+        step = 0
+        for epoch in range(cfg.lm_epochs):
+            examples = first if epoch == 0 else self._lm_examples("train")
+            self.rng.shuffle(examples)
+            examples = examples[:n_ex]
+            m.train()
+            m.vision.eval()
+            for batch in self._batches(examples, cfg.lm_batch_size):
+                if step >= total:
+                    break
+                loss = self._lm_step_loss(batch)
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                opt.step()
+                sched.step()
+                step += 1
+                self.history["lm_train_loss"].append([step, float(loss)])
+                self._tick("language", step, total, loss=float(loss))
+            if val_examples:
+                vl = self._lm_val_loss(val_examples)
+                self.history["lm_val_loss"].append([step, vl])
+                self._tick("language", step, total, val_loss=vl)
+            if step >= total:
+                break
+        if self.history["lm_val_loss"]:
+            self.val["val_lm_loss"] = self.history["lm_val_loss"][-1][1]
+        for p in m.parameters():
+            p.requires_grad_(True)
+
+    @torch.inference_mode()
+    def _lm_val_loss(self, examples: list[_LMExample]) -> float:
+        self.model.eval()
+        state = self.rng.getstate()
+        losses, weights = [], []
+        for batch in self._batches(examples, 32):
+            losses.append(float(self._lm_step_loss(batch)))
+            weights.append(len(batch))
+        self.rng.setstate(state)
+        return float(np.average(losses, weights=weights))
+
+    @torch.inference_mode()
+    def samples(self, n: int = 3) -> list[dict[str, str]]:
+        """A few greedy outputs on validation reports, kept in the training report for a quick look."""
+        from vlm.backends import GroundedBackend
+
+        backend = GroundedBackend("<in-memory>", self.model, self.tokenizer)
+        out = []
+        val = [r for r in self.corpus.records if r.source == "iu_xray" and r.split == "val" and r.text][:n]
+        for r in val:
+            probs = {k: float(v == 1) for k, v in zip(LABELS, r.labels, strict=True) if k != "normal"}
+            prompt = Prompt("report", findings_text(probs), self._evidence(probs) or None, None)
+            out.append({"id": r.id, "findings": prompt.findings, "generated": backend.generate(None, prompt, 80),
+                        "reference": r.text})
+        return out
+
+
+def plot_curves(history: dict[str, list[list[float]]], path: Path, auc_keys: Sequence[str] = ()) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+
+    def smooth(v: np.ndarray, k: int = 20) -> np.ndarray:
+        if len(v) < k:
+            return v
+        return np.convolve(v, np.ones(k) / k, mode="valid")
+
+    vt = np.array(history["vision_train_loss"])
+    if len(vt):
+        axes[0].plot(vt[: len(smooth(vt[:, 1])), 0] + (len(vt) - len(smooth(vt[:, 1]))), smooth(vt[:, 1]),
+                     label="train diagnosis BCE")
+        axes[0].plot(vt[: len(smooth(vt[:, 2])), 0] + (len(vt) - len(smooth(vt[:, 2]))), smooth(vt[:, 2]),
+                     label="train contrastive", alpha=0.6)
+    vv = np.array(history["vision_val_loss"])
+    if len(vv):
+        axes[0].plot(vv[:, 0], vv[:, 1], "o-", label="val diagnosis BCE")
+    axes[0].set_title("vision stage")
+    axes[0].set_xlabel("step")
+    axes[0].legend()
+    va = np.array(history["vision_val_auc"])
+    if len(va):
+        for j, key in enumerate(auc_keys):
+            axes[1].plot(va[:, 0], va[:, 1 + j], "o-", label=key)
+        axes[1].legend()
+    axes[1].set_title("validation AUC")
+    axes[1].set_xlabel("step")
+    lt = np.array(history["lm_train_loss"])
+    if len(lt):
+        s = smooth(lt[:, 1])
+        axes[2].plot(lt[len(lt) - len(s):, 0], s, label="train LM loss")
+    lv = np.array(history["lm_val_loss"])
+    if len(lv):
+        axes[2].plot(lv[:, 0], lv[:, 1], "o-", label="val LM loss")
+    axes[2].set_title("language stage")
+    axes[2].set_xlabel("step")
+    axes[2].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def train(corpus: Corpus, out_dir: Path, config: TrainConfig | None = None, *, store: Store | None = None,
+          progress: Progress | None = None, text_encoder: TextEncoder | None = None) -> TrainReport:
+    """Train on an already loaded corpus and save to ``out_dir`` (replaced only when training succeeds)."""
+    cfg = config or TrainConfig()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, cfg.threads))
+    t0 = time.perf_counter()
+    _set_seed(cfg.seed)
+    try:
+        trainer = Trainer(corpus, cfg, store, progress, text_encoder)
+        trainer.build()
+        trainer.train_vision()
+        trainer.train_language()
+        samples = trainer.samples()
+    finally:
+        torch.set_num_threads(threads)
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        trainer.model.save_pretrained(tmp)
+        trainer.tokenizer.save_pretrained(tmp)
+        curve = plot_curves(trainer.history, tmp / "training_curve.png", getattr(trainer, "_auc_keys", ()))
+        report = TrainReport(str(out_dir), round(time.perf_counter() - t0, 1), _jsonable(asdict(cfg)),
+                             trainer.counts, trainer.val, getattr(trainer, "calibration", {}), trainer.history,
+                             str(out_dir / curve.name), samples)
+        (tmp / "train_report.json").write_text(json.dumps(report.to_json(), indent=2), encoding="utf-8")
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{int(time.time())}")
+            out_dir.rename(old)
+            shutil.rmtree(old, ignore_errors=True)
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return report
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(d, default=str))
+
+
+def train_default(data_dir: Path | str, out_dir: Path | str, *, config: TrainConfig | None = None,
+                  iu_xray: Path | str | None = None, store: Store | None = None,
+                  progress: Progress | None = None) -> TrainReport:
+    """Train the embedded default model from the shared data folder (the ``mcrag train-vlm`` job)."""
+    cfg = config or TrainConfig()
+    corpus = load_sources(Path(data_dir), cfg.sources, iu_xray=Path(iu_xray) if iu_xray else None)
+    return train(corpus, Path(out_dir), cfg, store=store, progress=progress)
