@@ -56,12 +56,13 @@ async function showClaim(id) {
   $("claim-title").textContent = c.label;
   const meta = $("claim-meta");
   meta.replaceChildren(badge(c.status), ` version ${c.version} · ${c.relation} · polarity ${c.polarity} · certainty ${c.certainty} · confidence ${c.confidence}`);
+  meta.dataset.status = c.status;
   const sources = $("claim-sources");
   sources.replaceChildren();
   for (const s of c.sources) {
     const li = document.createElement("li");
     li.append(text("q", s.sentence));
-    li.append(text("small", ` — ${s.document || ""} ${s.citation ? "· " + s.citation : ""} [${s.start}–${s.end}]`));
+    li.append(text("small", ` — ${s.identifier || s.document || ""}${s.collection ? " (" + s.collection + ")" : ""}${s.citation ? " · " + s.citation : ""}`));
     sources.append(li);
   }
   const val = $("claim-validation");
@@ -73,6 +74,7 @@ async function showClaim(id) {
   const hist = $("claim-history");
   hist.replaceChildren();
   for (const h of c.history) hist.append(text("li", `${h.time} ${h.curator}: ${h.action} (${h.previous_status} → ${h.new_status}) — ${h.reason}`));
+  $("claim-panel").dataset.claim = c.claim_id;
   $("claim-graph").innerHTML = await api("/api/claims/" + encodeURIComponent(id) + "/neighbourhood.svg", { headers: headers() });
 }
 
