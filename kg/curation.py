@@ -242,6 +242,25 @@ def _nt_term(text: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     return quad.object  # type: ignore[return-value]
 
 
+_NUMERIC = {_XSD + t for t in ("decimal", "double", "float", "integer", "int", "long")}
+
+
+def _same_term(a: str | None, b: str | None) -> bool:
+    """Equal as RDF values: the store may write ``"0.600000"^^xsd:decimal`` back as ``"0.6"``."""
+    if a is None or b is None:
+        return a is b
+    if a == b:
+        return True
+    ta, tb = _nt_term(a), _nt_term(b)
+    if isinstance(ta, ox.Literal) and isinstance(tb, ox.Literal) and ta.datatype.value in _NUMERIC \
+            and tb.datatype.value in _NUMERIC:
+        try:
+            return float(ta.value) == float(tb.value)
+        except ValueError:
+            return False
+    return False
+
+
 def _lit(value: str | int | float, dtype: str | None = None) -> str:
     if isinstance(value, bool):
         raise TypeError("booleans are not curation values")
@@ -597,7 +616,7 @@ def _apply(store: Store, state: _State, action: Action, curator: str, reason: st
     for name, new_nt in new_values.items():
         old_terms = state.terms.get(name, [])
         old_nt = _nt(old_terms[0]) if old_terms else None
-        if old_nt == new_nt and len(old_terms) <= 1:
+        if _same_term(old_nt, new_nt) and len(old_terms) <= 1:
             continue
         changes.append(FieldChange(name, old_nt, new_nt))
         pred = _uri(_FIELD_PREDICATES[name])
@@ -748,7 +767,7 @@ def undo(store: Store, claim_iri: str, curator: str, reason: str, expected_versi
     for ch in target.changes:
         current = state.terms.get(ch.field, [])
         current_nt = _nt(current[0]) if current else None
-        if current_nt != ch.new:
+        if not _same_term(current_nt, ch.new):
             raise CurationConflictError(
                 f"cannot undo {target.action} of {target.time.isoformat()}: {ch.field} has changed since "
                 f"(now {current_nt}, that act set {ch.new}); nothing was changed")
@@ -888,18 +907,19 @@ def export_curated(store: Store, out: Path | BinaryIO, fmt: ExportFormat | str =
         raise CurationError(f"unknown status {bad[0]!r}; use some of {', '.join(STATUSES)}")
     buf = io.BytesIO()
     if fmt == "turtle":
-        chosen = " ".join(f"mcrag:{s}" for s in statuses)
+        # each branch selects the claims itself: SPARQL evaluates a UNION branch without the outer bindings
+        sel = ("?c a mcrag:CausalClaim ; mcrag:status ?st . VALUES ?st { "
+               + " ".join(f"mcrag:{s}" for s in statuses) + " }")
+        labels = "rdf:type, skos:prefLabel, rdfs:label, skos:altLabel, skos:exactMatch, skos:notation"
         result = store.query(f"""CONSTRUCT {{ ?x ?p ?v }} WHERE {{
-            ?c a mcrag:CausalClaim ; mcrag:status ?st ; rdf:subject ?s ; rdf:object ?o . VALUES ?st {{ {chosen} }}
-            {{ BIND (?c AS ?x) ?x ?p ?v }}
-            UNION {{ VALUES ?role {{ 1 2 }} BIND (IF(?role = 1, ?s, ?o) AS ?x) ?x ?p ?v
-                     FILTER (?p IN (rdf:type, skos:prefLabel, rdfs:label, skos:altLabel, skos:exactMatch, skos:notation)) }}
-            UNION {{ ?c rdf:predicate ?rel ; mcrag:polarity "positive" . BIND (?s AS ?x) BIND (?rel AS ?p) BIND (?o AS ?v)
-                     FILTER (?st != mcrag:rejected) }}
-            UNION {{ ?c mcrag:hasValidation ?x . ?x ?p ?v }}
-            UNION {{ ?c mcrag:hasValidation/mcrag:hasRefutation ?x . ?x ?p ?v }}
-            UNION {{ ?x a mcrag:CurationActivity ; prov:used ?c . ?x ?p ?v }}
-            UNION {{ ?a a mcrag:CurationActivity ; prov:used ?c ; mcrag:change ?x . ?x ?p ?v }}
+            {{ {sel} BIND (?c AS ?x) ?x ?p ?v }}
+            UNION {{ {sel} ?c rdf:subject|rdf:object|mcrag:mediator ?x . ?x ?p ?v FILTER (?p IN ({labels})) }}
+            UNION {{ {sel} ?c rdf:subject ?x ; rdf:predicate ?p ; rdf:object ?v ; mcrag:polarity "positive" }}
+            UNION {{ {sel} ?c prov:wasDerivedFrom/(oa:hasSelector|oa:hasSource)? ?x . ?x ?p ?v }}
+            UNION {{ {sel} ?c mcrag:hasValidation ?x . ?x ?p ?v }}
+            UNION {{ {sel} ?c mcrag:hasValidation/mcrag:hasRefutation ?x . ?x ?p ?v }}
+            UNION {{ {sel} ?x a mcrag:CurationActivity ; prov:used ?c . ?x ?p ?v }}
+            UNION {{ {sel} ?a a mcrag:CurationActivity ; prov:used ?c ; mcrag:change ?x . ?x ?p ?v }}
         }}""")
         triples = [ox.Triple(_ox(s), ox.NamedNode(p.value), _ox(o)) for s, p, o in result.triples]
         ox.serialize(triples, buf, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)  # type: ignore[arg-type]

@@ -122,8 +122,8 @@ def variable_names(iris: Iterable[str]) -> dict[str, str]:
 def causal_digraph(claims: Iterable[ClaimEdge], *, statuses: Sequence[str] = STRUCTURAL_STATUSES) -> nx.DiGraph:
     """Directed graph over concept IRIs: one edge per cause -> effect with a positive claim in ``statuses``.
 
-    Edge attribute ``claims`` lists the claim IRIs behind the edge; node attribute ``label`` the
-    concept's label.
+    Edge attributes: ``claims`` (the claim IRIs behind the edge), ``support`` (how many), ``trusted``
+    (some claim is accepted or validated); node attribute ``label`` the concept's label.
     """
     g = nx.DiGraph()
     for c in claims:
@@ -132,8 +132,12 @@ def causal_digraph(claims: Iterable[ClaimEdge], *, statuses: Sequence[str] = STR
                 g.add_node(iri, label=label or local_name(iri))
         if c.polarity != "positive" or c.status not in statuses or c.subject == c.object:
             continue
+        trusted = c.status in TRUSTED_STATUSES
         if g.has_edge(c.subject, c.object):
-            g.edges[c.subject, c.object]["claims"].append(c.claim)
+            data = g.edges[c.subject, c.object]
+            data["claims"].append(c.claim)
+            data["support"] = len(data["claims"])
+            data["trusted"] = data["trusted"] or trusted
         else:
-            g.add_edge(c.subject, c.object, claims=[c.claim], relation=c.relation)
+            g.add_edge(c.subject, c.object, claims=[c.claim], relation=c.relation, support=1, trusted=trusted)
     return g

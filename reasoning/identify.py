@@ -143,8 +143,11 @@ def identify(model: CausalModelSpec, *, methods: Sequence[str] = ("backdoor", "f
         ivs = sorted(set(get_instruments(g, [t], [y])) & observed)
         if ivs:
             return Identification(t, y, "iv", instruments=tuple(ivs))
-    latent = sorted(set(model.latent) & (nx.ancestors(g, t) | nx.ancestors(g, y)))
-    why = (f"confounding through latent {', '.join(latent)} (no data column) is not blocked by any observed set, "
-           "and no front-door or instrumental variable applies") if latent else "no backdoor, front-door or IV estimand"
+    cut = g.copy()
+    cut.remove_edges_from(list(g.out_edges(t)))
+    confounders = sorted(set(model.latent) & nx.ancestors(g, t) & nx.ancestors(cut, y))
+    why = (f"confounding through latent {', '.join(confounders)} (no data column) is not blocked by any observed "
+           "set, and no front-door or instrumental variable applies") if confounders else \
+        "no backdoor, front-door or IV estimand"
     return Identification(t, y, "none", reason=why)
 

@@ -27,6 +27,8 @@ class CausalModelSpec:
     nodes: tuple[str, ...]
     edges: tuple[tuple[str, str], ...]
     observed: frozenset[str]
+    dropped: tuple[tuple[str, str], ...] = ()
+    """Proposed edges left out of the model because they closed a cycle (weakest support first)."""
 
     @property
     def latent(self) -> tuple[str, ...]:
@@ -54,7 +56,9 @@ def build_model(graph: nx.DiGraph, treatment: str, outcome: str, observed: Itera
     A claim that names its mediator (heart failure causes edema *through* raised venous pressure)
     asserts treatment -> mediator -> outcome instead of a direct edge, which is what lets a front-door
     estimand apply. The reverse edge (outcome -> treatment), if the graph also claims it, is left out:
-    it is the rival hypothesis, not an assumption. Any other cycle makes the edge untestable.
+    it is the rival hypothesis, not an assumption. Other cycles are broken at their weakest proposed
+    edge (edge attributes ``trusted`` and ``support`` from :func:`reasoning.graph.causal_digraph`; an
+    edge without them counts as trusted); a cycle of trusted edges makes the edge untestable.
     """
     obs = frozenset(observed)
     for v in (treatment, outcome):
@@ -71,9 +75,24 @@ def build_model(graph: nx.DiGraph, treatment: str, outcome: str, observed: Itera
         g.add_edge(mediator, outcome)
     else:
         g.add_edge(treatment, outcome)
-    keep = {treatment, outcome} | nx.ancestors(g, treatment) | nx.ancestors(g, outcome)
+    tested = {(treatment, outcome), (treatment, mediator), (mediator, outcome)}
+    dropped: list[tuple[str, str]] = []
+    while True:
+        keep = {treatment, outcome} | nx.ancestors(g, treatment) | nx.ancestors(g, outcome)
+        sub = g.subgraph(keep)
+        try:
+            cycle = nx.find_cycle(sub)
+        except nx.NetworkXNoCycle:
+            break
+        # Mined claims contradict each other (A -> B in one report, B -> A in another): a cycle through
+        # proposed edges is broken at its weakest one; a cycle of trusted edges is a real conflict.
+        weak = [(u, v) for u, v in cycle if (u, v) not in tested and not sub.edges[u, v].get("trusted", True)]
+        if not weak:
+            raise NotTestable(f"cyclic subgraph: {_cycle_text(sub.subgraph({u for u, _ in cycle}))}")
+        victim = min(weak, key=lambda e: (sub.edges[e].get("support", 1), e))
+        g.remove_edge(*victim)
+        dropped.append(victim)
     sub = g.subgraph(keep).copy()
-    if not nx.is_directed_acyclic_graph(sub):
-        raise NotTestable(f"cyclic subgraph: {_cycle_text(sub)}")
     nodes = tuple(sorted(sub.nodes))
-    return CausalModelSpec(treatment, outcome, nodes, tuple(sorted(sub.edges)), frozenset(n for n in nodes if n in obs))
+    return CausalModelSpec(treatment, outcome, nodes, tuple(sorted(sub.edges)), frozenset(n for n in nodes if n in obs),
+                           tuple(dropped))

@@ -125,6 +125,8 @@ class EdgeAnalysis:
     refutations: tuple[RefutationOutcome, ...] = ()
     not_testable: str | None = None
     seconds: float = 0.0
+    model_note: str = ""
+    """What the model had to assume or leave out (e.g. proposed edges dropped to break a cycle)."""
 
 
 @dataclass(frozen=True)
@@ -349,6 +351,10 @@ def validate_claims(claims: Sequence[ClaimEdge], data: DataTable | pd.DataFrame 
                 ident = identify(model, methods=settings.identification)
                 if not ident.identified:
                     problem = f"not identifiable: {ident.reason}"
+                if model.dropped:
+                    left_out = ", ".join(f"{var_labels.get(u, u)} -> {var_labels.get(v, v)}" for u, v in model.dropped)
+                    base = replace(base, model_note=f"the model leaves out proposed edge(s) {left_out}, "
+                                                    "which closed a cycle")
             except NotTestable as err:
                 problem = str(err)
         if problem is None and ident is not None:
@@ -371,6 +377,8 @@ def validate_claims(claims: Sequence[ClaimEdge], data: DataTable | pd.DataFrame 
             continue
         edge = analyses[(c.subject, c.object)]
         verdict, reason = _verdict(edge, c.relation, c.polarity, settings)
+        if edge.model_note:
+            reason = f"{reason}; {edge.model_note}"
         if edge.discovery is not None:
             reason = f"{reason}; discovery ({settings.discovery}): {edge.discovery.verdict}, {edge.discovery.reason}"
         est = edge.estimate
