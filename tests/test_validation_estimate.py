@@ -126,7 +126,7 @@ def test_a_cycle_of_proposed_edges_is_broken_at_its_weakest_edge() -> None:
     g = nx.DiGraph()
     g.add_edge("a", "b", trusted=False, support=5)
     g.add_edge("b", "a", trusted=False, support=1)  # a contradicting, rarer mined claim
-    g.add_edge("a", "x", trusted=True, support=1)
+    g.add_edge("b", "x", trusted=True, support=1)
     m = build_model(g, "x", "y", {"a", "b", "x", "y"})
     assert m.dropped == (("b", "a"),) and ("a", "b") in m.edges
     g.edges["b", "a"]["trusted"] = True
