@@ -51,6 +51,11 @@ class Settings:
     max_upload_bytes: int = 20 * 1024 * 1024
     cors_origins: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Overrides may arrive as strings (CLI, tests): keep the path fields paths.
+        object.__setattr__(self, "home", Path(self.home))
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+
     @property
     def store_location(self) -> str:
         return self.store or str(self.home / "store")

@@ -1,0 +1,86 @@
+"""Grounded inference over HTTP: an uploaded image (or a finding vector) in, answer with evidence out.
+
+The model and exemplar index are loaded once, on the first request, from the same settings the CLI
+uses; inference runs one at a time in a worker thread so the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from mcrag.service.auth import require_read
+
+router = APIRouter(prefix="/api", tags=["inference"])
+_lock = threading.Lock()
+
+
+def _grounder(request: Request, mode: str) -> Any:
+    """The app's grounder, built on first use; the index is only needed for retrieval modes."""
+    from vlm.backends import load_backend
+    from vlm.config import VLMSettings
+    from vlm.index import ExemplarIndex
+    from vlm.infer import Grounder
+
+    app = request.app
+    cached = getattr(app.state, "grounder", None)
+    if cached is not None and (mode == "none" or cached.index is not None):
+        return cached
+    settings = app.state.settings
+    vs = VLMSettings.from_env(settings.home, settings.models_dir, settings.index_dir)
+    backend = cached.backend if cached is not None else load_backend(vs.model_dir)
+    index = ExemplarIndex.load(vs.index_dir) if mode != "none" else None
+    table = settings.data("iu_xray", "openi_labels.csv")
+    grounder = Grounder(backend, index, app.state.store, store_label=app.state.store.location,
+                        threads=vs.threads, whatif_table=table if table.is_file() else None)
+    app.state.grounder = grounder
+    return grounder
+
+
+@router.post("/infer", summary="Answer report / diagnose / vqa for an image, with its causal evidence")
+async def infer(request: Request,
+                task: Annotated[Literal["report", "diagnose", "vqa"], Form()] = "diagnose",
+                retrieval: Annotated[Literal["none", "semantic", "causal"], Form()] = "causal",
+                question: Annotated[str | None, Form(max_length=2000)] = None,
+                findings: Annotated[str | None, Form(max_length=4000, description="e.g. Effusion=0.9,Edema=0.4")] = None,
+                k: Annotated[int, Form(ge=1, le=50)] = 5,
+                image: Annotated[UploadFile | None, File(description="PNG or JPEG, any size and bit depth")] = None,
+                ) -> dict[str, Any]:
+    from vlm.errors import IndexMissingError, InputError, ModelMissingError
+    from vlm.images import ImageError
+
+    settings = request.app.state.settings
+    require_read(request, settings)
+    data: bytes | None = None
+    if image is not None:
+        data = await image.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            raise HTTPException(413, f"image over the {settings.max_upload_bytes}-byte upload limit")
+        if not data:
+            raise HTTPException(422, "the uploaded image is empty")
+    if data is None and not findings:
+        raise HTTPException(422, "send an image, or findings from another front end")
+    if task == "vqa" and not (question or "").strip():
+        raise HTTPException(422, "task vqa needs a non-empty question")
+    if task != "vqa" and question:
+        raise HTTPException(422, f"question is only read by task vqa, not {task}")
+
+    def run() -> dict[str, Any]:
+        if data is not None:
+            from vlm.images import load_image
+
+            load_image(data, reduce_to=256)  # a bad image is the caller's error, whatever the model state
+        with _lock:
+            grounder = _grounder(request, retrieval)
+            result = grounder.infer(data, task, question, retrieval, findings=findings, k=k)
+        return result.to_json()
+
+    try:
+        return await run_in_threadpool(run)
+    except (ModelMissingError, IndexMissingError) as err:
+        raise HTTPException(503, str(err)) from None
+    except (InputError, ImageError, ValueError) as err:
+        raise HTTPException(422, str(err)) from None
