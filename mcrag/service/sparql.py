@@ -140,3 +140,32 @@ async def sparql_post(request: Request) -> Response:
         raise HTTPException(400, "missing query: send 'query' or 'update'")
     result = await run_query(request.app.state.store, settings, query)
     return _render(result, request.headers.get("accept", ""))
+
+
+@router.post("/store", summary="Graph Store Protocol: add an RDF document to a graph (one transaction)",
+             status_code=204, openapi_extra={"requestBody": {"content": {
+                 m: {"schema": {"type": "string"}} for m in ("text/turtle", "application/n-triples",
+                                                            "application/n-quads", "application/trig",
+                                                            "application/rdf+xml", "application/ld+json")}}})
+async def gsp_post(request: Request, graph: str | None = None, default: str | None = None) -> Response:
+    from kg.errors import MalformedRDFError, UnsupportedFormatError
+    from kg.formats import rdf_format_from_media_type
+    from kg.namespaces import graph_iri
+
+    settings: Settings = request.app.state.settings
+    require_write(request, settings)
+    try:
+        fmt = rdf_format_from_media_type(request.headers.get("content-type", ""))
+    except UnsupportedFormatError as err:
+        raise HTTPException(415, str(err)) from None
+    body = await request.body()
+    if len(body) > settings.max_upload_bytes:
+        raise HTTPException(413, f"request body over {settings.max_upload_bytes} bytes")
+    target = graph_iri(graph) if graph else None
+    if target is not None and not target.startswith(("http://", "https://", "urn:")):
+        raise HTTPException(400, f"graph must be an absolute IRI or a known graph name, got {graph!r}")
+    try:
+        await run_in_threadpool(request.app.state.store.load, body, fmt, graph=target, source_name="request body")
+    except MalformedRDFError as err:
+        raise HTTPException(400, str(err)) from None
+    return Response(status_code=204)
