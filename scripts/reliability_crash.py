@@ -122,13 +122,16 @@ def child_curation(store_dir: Path, journal: Path) -> None:
         iri = rng.choice(claims)
         detail = curation.claim_detail(store, iri)
         action = rng.choice(["accept", "reject", "edit"])
-        if action == "edit":
-            rec = curation.edit(store, iri, curator="crash-test", reason="burst", expected_version=detail.version,
-                                certainty=rng.choice(["certain", "probable", "possible"]))
-        else:
-            rec = getattr(curation, action)(store, iri, curator="crash-test", reason="burst",
-                                            expected_version=detail.version)
-        _journal(journal, json.dumps({"claim": iri, "version": rec.version}))
+        try:
+            if action == "edit":
+                rec = curation.edit(store, iri, curator="crash-test", reason="burst", expected_version=detail.version,
+                                    certainty=rng.choice(["certain", "probable", "possible"]))
+            else:
+                rec = getattr(curation, action)(store, iri, curator="crash-test", reason="burst",
+                                                expected_version=detail.version)
+        except curation.CurationError:
+            continue  # e.g. accepting a claim that is already accepted: refused, nothing written
+        _journal(journal, json.dumps({"claim": iri, "version": rec.to_version}))
 
 
 def check_load(store_dir: Path, journal: Path) -> dict[str, int]:
