@@ -300,19 +300,19 @@ def causal_subgraph(store: Store, seeds: Iterable[str], *, hops: int = 2,
         rows = store.select(_HOP_QUERY.format(values=_values(frontier)))
         reached: dict[str, tuple[int, float]] = {}
         for r in rows:
-            c = r["c"]
-            if not c or c in claims:
+            iri = r["c"]
+            if not iri or iri in claims:
                 continue
             status = _strip(r.get("status"), _MCRAG) or "proposed"
             if status not in allowed:
                 continue
             conf = _float(r.get("conf"))
-            claim = _Claim(c, r["s"] or "", _strip(r["p"], _MCRAG), r["o"] or "", status,
+            claim = _Claim(iri, r["s"] or "", _strip(r["p"], _MCRAG), r["o"] or "", status,
                            1.0 if conf is None else conf, (r.get("pol") or "positive"), hop, r.get("val"),
                            _float(r.get("effect")), _float(r.get("lo")), _float(r.get("hi")))
-            prev = claims.get(c)
+            prev = claims.get(iri)
             if prev is None or (claim.effect is not None and prev.effect is None):
-                claims[c] = claim
+                claims[iri] = claim
             for node in (claim.s, claim.o):
                 if node not in seen:
                     best = reached.get(node, (9, 0.0))

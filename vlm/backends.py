@@ -127,7 +127,7 @@ class GroundedBackend(VLMBackend):
         ids = torch.tensor([encode_prompt(self.tokenizer, prompt, self.model.config.prompt_budget)])
         out = self.model.greedy_decode(prefix, ids, max_new_tokens, int(self.tokenizer.eos_token_id),
                                        banned_ids=self._banned)
-        return _tidy(self.tokenizer.decode(out, skip_special_tokens=True))
+        return _tidy(str(self.tokenizer.decode(out, skip_special_tokens=True)))
 
 
 class VisionEncoderDecoderBackend(VLMBackend):
@@ -170,7 +170,7 @@ class VisionEncoderDecoderBackend(VLMBackend):
                                   decoder_start_token_id=start,
                                   pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
                                   eos_token_id=self.tokenizer.eos_token_id)
-        return _tidy(self.tokenizer.decode(out[0], skip_special_tokens=True))
+        return _tidy(str(self.tokenizer.decode(out[0], skip_special_tokens=True)))
 
 
 def load_backend(path: str | Path) -> VLMBackend:

@@ -1,21 +1,23 @@
 """What the causal graph expects when a cause is switched off: the check behind counterfactual exemplars.
 
-The validation engineers' intervention API (``reasoning.whatif``) is used when it is installed and
-answers; otherwise a noisy-OR over the evidence subgraph gives ``P(effect | do(cause = 0))``: the
-effect stays present only through its other active parents. Either way the result names the engine
-that produced it, so a reader knows which model of the graph made the call.
+When ``reasoning.whatif`` is installed and a findings table is at hand (the IU-Xray Open-i labels),
+its structural model answers the single-case question "had this cause been absent, would the effect
+be present?" by abduction, action and prediction on the trusted edges. Otherwise, or when it cannot
+answer (a variable without data, an edge it does not trust), a noisy-OR over the evidence subgraph
+gives ``P(effect | do(cause = 0))`` from the effect's other active parents. Each answer names the
+engine that produced it.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from reasoning.evidence import CausalSubgraph
+from kg.store.base import Store
+from reasoning.evidence import CausalSubgraph, EvidenceEdge
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ class Expectation:
     engine: str
 
 
-def _strength(edge: Any) -> float:
+def _strength(edge: EvidenceEdge) -> float:
     if edge.effect is not None and 0.0 < abs(edge.effect) <= 1.0:
         return float(abs(edge.effect))
     return 0.8 * float(edge.confidence)
@@ -39,7 +41,7 @@ def _strength(edge: Any) -> float:
 
 def noisy_or(subgraph: CausalSubgraph, observed: Mapping[str, float], target: str,
              do: Mapping[str, float]) -> float:
-    """``P(target = 1)`` from its direct supporting parents, with intervened concepts fixed."""
+    """``P(target = 1)`` from its direct supporting parents, with intervened concepts fixed (IRIs)."""
     if target in do:
         return float(do[target])
     miss = 1.0 - LEAK
@@ -51,56 +53,49 @@ def noisy_or(subgraph: CausalSubgraph, observed: Mapping[str, float], target: st
     return 1.0 - miss
 
 
-def _whatif() -> Callable[..., Any] | None:
-    try:
-        module = importlib.import_module("reasoning.whatif")
-    except Exception:  # noqa: BLE001 - optional component, absent or broken: fall back
-        return None
-    fn = getattr(module, "intervene", None)
-    return fn if callable(fn) else None
+class WhatIfEngine:
+    """``reasoning.whatif``'s structural model, built once from the store and a findings table."""
 
+    def __init__(self, model: Any, draws: int = 500) -> None:
+        self.model = model
+        self.draws = draws
 
-def _as_probability(result: Any, target: str) -> float | None:
-    if isinstance(result, int | float):
-        return float(result)
-    if isinstance(result, Mapping):
-        for key in (target, "probability", "p", "effect", "value"):
-            if key in result and isinstance(result[key], int | float):
-                return float(result[key])
-        return None
-    for attr in ("probability", "p", "value", "expected"):
-        v = getattr(result, attr, None)
-        if isinstance(v, int | float):
-            return float(v)
-    getter = getattr(result, "get", None)
-    if callable(getter):
+    @classmethod
+    def build(cls, store: Store, table: Path | str, draws: int = 500) -> WhatIfEngine | None:
+        """The engine, or None when the what-if API is absent or cannot use this store and table."""
         try:
-            v = getter(target)
-        except Exception:  # noqa: BLE001
+            from reasoning.whatif import whatif_model
+        except ImportError:
             return None
-        if isinstance(v, int | float):
-            return float(v)
-    return None
+        try:
+            return cls(whatif_model(store, table), draws)
+        except Exception as err:  # noqa: BLE001 - optional component: report and fall back
+            log.info("what-if model unavailable (%s); counterfactual checks use the noisy-OR", err)
+            return None
+
+    def expected(self, case: Mapping[str, float], cause: str, effect: str) -> float | None:
+        """P(effect present) for this case had ``cause`` been absent (finding names or concept IRIs)."""
+        from reasoning.whatif import counterfactual
+
+        try:
+            facts = {k: float(v >= 0.5) for k, v in case.items()}
+            res = counterfactual(self.model, facts, {cause: 0.0}, outcomes=[effect], draws=self.draws)
+            return float(res.outcomes[0].counterfactual)
+        except Exception as err:  # noqa: BLE001 - a question it cannot answer: fall back
+            log.debug("what-if could not answer do(%s=0) -> %s: %s", cause, effect, err)
+            return None
 
 
-def expected_under_do(subgraph: CausalSubgraph, observed: Mapping[str, float], cause: str, target: str,
-                      value: float = 0.0, *, store: Any = None) -> Expectation:
-    """``P(target | do(cause = value))`` and the factual ``P(target)``; concept IRIs throughout."""
-    factual = float(observed.get(target, noisy_or(subgraph, observed, target, {})))
-    fn = _whatif()
-    if fn is not None:
-        params = set(inspect.signature(fn).parameters)
-        kwargs: dict[str, Any] = {}
-        for name, val in (("subgraph", subgraph), ("graph", subgraph), ("store", store), ("target", target),
-                          ("outcome", target), ("evidence", dict(observed)), ("observed", dict(observed))):
-            if name in params and val is not None:
-                kwargs[name] = val
-        for args in (({cause: value},), (cause, value)):
-            try:
-                p = _as_probability(fn(*args, **kwargs), target)
-            except Exception as err:  # noqa: BLE001 - a foreign API that does not fit: fall back
-                log.debug("reasoning.whatif.intervene did not answer (%s); using noisy-OR", err)
-                continue
-            if p is not None and 0.0 <= p <= 1.0:
-                return Expectation(p, factual, "reasoning.whatif")
-    return Expectation(noisy_or(subgraph, observed, target, {cause: value}), factual, "noisy-or")
+def expected_under_do(subgraph: CausalSubgraph, observed: Mapping[str, float], edge: EvidenceEdge,
+                      *, whatif: WhatIfEngine | None = None, case: Mapping[str, float] | None = None) -> Expectation:
+    """``P(edge.object | do(edge.subject = absent))`` for the query, and the factual probability.
+
+    ``observed`` maps concept IRIs to the query's probabilities (for the noisy-OR); ``case`` maps
+    finding names to them (for the what-if model).
+    """
+    factual = float(observed.get(edge.object, noisy_or(subgraph, observed, edge.object, {})))
+    if whatif is not None and case is not None:
+        p = whatif.expected(case, edge.subject_finding or edge.subject, edge.object_finding or edge.object)
+        if p is not None and 0.0 <= p <= 1.0:
+            return Expectation(p, factual, "reasoning.whatif")
+    return Expectation(noisy_or(subgraph, observed, edge.object, {edge.subject: 0.0}), factual, "noisy-or")

@@ -108,7 +108,7 @@ def load_image(source: str | Path | bytes | Image.Image | np.ndarray, *,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
+            im: Image.Image = Image.open(io.BytesIO(data))
             _check_header(im, name, max_pixels)
             im.seek(0)
             if reduce_to and im.format == "JPEG":

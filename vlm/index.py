@@ -160,7 +160,7 @@ class ExemplarIndex:
         """Nearest neighbours among the rows set in ``bitmap`` only (filtered HNSW search)."""
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1, self.dim)
         sel = faiss.IDSelectorBitmap(len(self), faiss.swig_ptr(bitmap))
-        params = faiss.SearchParametersHNSW(sel=sel, efSearch=int(ef or self.info.ef_search))
+        params = faiss.SearchParametersHNSW(sel=sel, efSearch=int(ef or self.info.ef_search))  # type: ignore[attr-defined]
         sims, idx = self.index.search(q, max(1, min(int(k), len(self))), params=params)
         return sims, idx
 

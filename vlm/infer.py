@@ -27,6 +27,7 @@ from kg.store.base import Store
 from kg.vocabulary import FINDING_CONCEPTS
 from reasoning.evidence import CausalSubgraph
 from vlm.backends import ImageEncoding, VLMBackend, load_backend
+from vlm.counterfactual import WhatIfEngine
 from vlm.encoders import TextEncoder, normalise
 from vlm.errors import IndexMissingError, InputError
 from vlm.grounding import SubgraphCache, prompt_evidence, starter_store
@@ -34,7 +35,7 @@ from vlm.images import LoadedImage, load_image, preprocess
 from vlm.index import ExemplarIndex
 from vlm.labels import LABEL_INDEX, LABELS, findings_from_text, label_text, mentions, resolve_label, sentences
 from vlm.prompts import POSITIVE, POSSIBLE, TASKS, Prompt, findings_text, first_sentences
-from vlm.retrieval import MODES, CounterfactualCheck, Hit, Retrieval, Retriever, RetrievalSettings, check_mode
+from vlm.retrieval import MODES, CounterfactualCheck, Hit, Retrieval, RetrievalSettings, Retriever, check_mode
 
 _YES_NO = re.compile(r"^\s*(is|are|does|do|did|was|were|can|could|has|have|any|should)\b", re.I)
 
@@ -161,7 +162,8 @@ class Grounder:
     def __init__(self, backend: VLMBackend, index: ExemplarIndex | None = None, store: Store | None = None, *,
                  text_encoder: TextEncoder | None = None, settings: RetrievalSettings | None = None,
                  hops: int = 2, prior_weight: float = 0.25, store_label: str | None = None,
-                 embedder: VLMBackend | None = None, threads: int | None = None) -> None:
+                 embedder: VLMBackend | None = None, threads: int | None = None,
+                 whatif_table: Path | str | None = None) -> None:
         if threads:
             import faiss
             import torch
@@ -181,6 +183,18 @@ class Grounder:
         self.embedder = embedder if embedder is not None else (backend if backend.has_embeddings else None)
         if self.embedder is None and index is not None and index.info.encoder and Path(index.info.encoder).is_dir():
             self.embedder = load_backend(index.info.encoder)
+        self._whatif_table = Path(whatif_table) if whatif_table is not None else None
+        self._whatif: WhatIfEngine | None = None
+        self._whatif_tried = False
+
+    @property
+    def whatif(self) -> WhatIfEngine | None:
+        """The what-if engine, built on first use (its imports and fit are not free)."""
+        if not self._whatif_tried:
+            self._whatif_tried = True
+            if self._whatif_table is not None and self._whatif_table.is_file():
+                self._whatif = WhatIfEngine.build(self.store, self._whatif_table)
+        return self._whatif
 
     @classmethod
     def load(cls, model: str | Path, index: str | Path | None = None, store: Store | None = None,
@@ -251,7 +265,7 @@ class Grounder:
                 subgraph = self.subgraphs.get(positives)
                 timings["subgraph"] = _ms(t)
                 t = time.perf_counter()
-                result = self.retriever.causal(query, probs, subgraph, k, store=self.store)
+                result = self.retriever.causal(query, probs, subgraph, k, whatif=self.whatif)
                 timings["retrieval"] = _ms(t)
             notes.extend(result.notes)
         scores = self._fuse(probs, result.hits if retrieval != "none" else ())
@@ -272,8 +286,8 @@ class Grounder:
             task=task, retrieval=retrieval, answer=answer, answer_source=source, findings=tuple(scores),
             exemplars=result.hits, subgraph=subgraph, counterfactuals=result.counterfactuals, sentences=traces,
             question=q_text or None, prompt=prompt.text() if source == "decoder" else None, front_end=front,
-            model=self.backend.path, index=str(getattr(self.index, "location", "")) or None if self.index else None,
-            store=self.store_label, notes=tuple(notes), timings_ms=timings)
+            model=self.backend.path, index=(self.index.location if self.index is not None else None),
+            store=str(self.store_label), notes=tuple(notes), timings_ms=timings)
 
     def _query_vector(self, encoding: ImageEncoding | None, pixels: np.ndarray | None, probs: Mapping[str, float],
                       question: str) -> np.ndarray:

@@ -58,7 +58,9 @@ def _ids(tok: PreTrainedTokenizerBase, text: str, budget: int) -> list[int]:
 
 def encode_prompt(tok: PreTrainedTokenizerBase, prompt: Prompt, budget: Mapping[str, int]) -> list[int]:
     """Token ids of ``prompt``, each field cut to its budget (``findings``, ``evidence`` ...)."""
-    special = tok.convert_tokens_to_ids
+    def special(token: str) -> int:
+        return int(tok.convert_tokens_to_ids(token))  # type: ignore[arg-type]
+
     ids = [special(f"<{prompt.task}>"), special("<findings>")]
     ids += _ids(tok, prompt.findings, budget.get("findings", 24))
     for field, value in (("evidence", prompt.evidence), ("similar", prompt.similar), ("question", prompt.question)):

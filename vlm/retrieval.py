@@ -29,7 +29,7 @@ import numpy as np
 
 from kg.vocabulary import FINDING_CONCEPTS, finding_for_concept_iri
 from reasoning.evidence import CausalSubgraph
-from vlm.counterfactual import expected_under_do
+from vlm.counterfactual import WhatIfEngine, expected_under_do
 from vlm.errors import InputError
 from vlm.index import Exemplar, ExemplarIndex
 from vlm.labels import LABEL_INDEX, LABELS, NORMAL, label_text
@@ -195,7 +195,7 @@ class Retriever:
         return c
 
     def causal(self, query: np.ndarray, probs: Mapping[str, float], subgraph: CausalSubgraph | None,
-               k: int | None = None, *, positive: float = 0.5, store: Any = None) -> Retrieval:
+               k: int | None = None, *, positive: float = 0.5, whatif: WhatIfEngine | None = None) -> Retrieval:
         s = self.settings
         k = k or s.k
         positives = [n for n, p in probs.items() if p >= positive and n != "normal" and n in LABEL_INDEX]
@@ -215,7 +215,7 @@ class Retriever:
         order = [i for i in np.argsort(-score, kind="stable") if ok[i]][:k]
         hits = tuple(Hit(int(rows[i]), self.index.exemplar(int(rows[i])), float(sims[i]), float(score[i]),
                          float(c[i]), float(weight[i]), float(stratum_sim[i])) for i in order)
-        cfs = self.counterfactuals(q, rows, sims, probs, positives, subgraph, store=store) if s.counterfactuals else ()
+        cfs = self.counterfactuals(q, rows, sims, probs, positives, subgraph, whatif=whatif) if s.counterfactuals else ()
         notes = () if hits else (f"no candidate among {len(rows)} is consistent with the causal subgraph",)
         return Retrieval("causal", hits, cfs, int((~ok).sum()), notes)
 
@@ -238,7 +238,7 @@ class Retriever:
 
     def counterfactuals(self, query: np.ndarray, rows: np.ndarray, sims: np.ndarray, probs: Mapping[str, float],
                         positives: Sequence[str], subgraph: CausalSubgraph | None, *,
-                        store: Any = None) -> tuple[CounterfactualCheck, ...]:
+                        whatif: WhatIfEngine | None = None) -> tuple[CounterfactualCheck, ...]:
         """Nearest cases that differ from the query in a cause, checked against the graph.
 
         For each supporting edge ``u -> v`` with ``u`` predicted: the nearest case annotated without
@@ -247,29 +247,30 @@ class Retriever:
         """
         observed = {FINDING_CONCEPTS[n].iri: float(p) for n, p in probs.items() if n in FINDING_CONCEPTS}
         out: list[CounterfactualCheck] = []
-        used: set[int] = set()
+        nearest: dict[str, tuple[int, float] | None] = {}
         if subgraph is not None:
             for e in subgraph.edges:
                 if len(out) >= self.settings.counterfactuals:
                     break
                 u, v = e.subject_finding, e.object_finding
-                if not e.supports or u not in positives or v is None:
+                if not e.supports or u is None or u not in positives or v is None:
                     continue
-                found = self._nearest_without(query, rows, sims, u, used)
+                if u not in nearest:  # one counterfactual case per cause, checked on each of its effects
+                    nearest[u] = self._nearest_without(query, rows, sims, u, set())
+                found = nearest[u]
                 if found is None:
                     continue
                 row, sim = found
-                used.add(row)
                 vb = np.uint32(1 << LABEL_INDEX[v])
                 obs = bool(self.index.label_bits[row] & vb) if self.index.known_bits[row] & vb else None
-                exp = expected_under_do(subgraph, observed, e.subject, e.object, 0.0, store=store)
+                exp = expected_under_do(subgraph, observed, e, whatif=whatif, case=probs)
                 agrees = None if obs is None else (exp.probability >= 0.5) == obs
                 out.append(CounterfactualCheck(
                     "toggle-cause", f"do({label_text(u)} = absent)", u, self.index.exemplar(row), sim, v, e.ref,
                     e.claim_id, exp.probability, exp.factual, obs, agrees, exp.engine))
         if not out:
             top = max(positives, key=lambda n: probs.get(n, 0.0)) if positives else "normal"
-            found = self._nearest_without(query, rows, sims, top, used)
+            found = self._nearest_without(query, rows, sims, top, set())
             if found is not None:
                 row, sim = found
                 out.append(CounterfactualCheck("contrast", f"do({label_text(top)} = absent)", top,

@@ -38,6 +38,6 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 3000, min_frequency:
 
 def special_id(tokenizer: PreTrainedTokenizerFast, token: str) -> int:
     tid = tokenizer.convert_tokens_to_ids(token)
-    if tid is None or tid == tokenizer.unk_token_id and token != UNK:
+    if not isinstance(tid, int) or tid == tokenizer.unk_token_id and token != UNK:
         raise KeyError(f"tokenizer has no special token {token!r}")
-    return int(tid)
+    return tid

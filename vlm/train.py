@@ -289,7 +289,7 @@ class Trainer:
         best: tuple[float, dict[str, torch.Tensor]] | None = None
         step = 0
         np_rng = np.random.default_rng(cfg.seed)
-        for epoch in range(cfg.vision_epochs):
+        for _epoch in range(cfg.vision_epochs):
             m.train()
             for _ in range(steps_per_epoch):
                 if step >= total:
@@ -501,8 +501,8 @@ class Trainer:
                 opt.step()
                 sched.step()
                 step += 1
-                self.history["lm_train_loss"].append([step, float(loss)])
-                self._tick("language", step, total, loss=float(loss))
+                self.history["lm_train_loss"].append([step, loss.item()])
+                self._tick("language", step, total, loss=loss.item())
             if val_examples:
                 vl = self._lm_val_loss(val_examples)
                 self.history["lm_val_loss"].append([step, vl])
@@ -570,7 +570,8 @@ def plot_curves(history: dict[str, list[list[float]]], path: Path, auc_keys: Seq
     if len(va):
         for j, key in enumerate(auc_keys):
             axes[1].plot(va[:, 0], va[:, 1 + j], "o-", label=key)
-        axes[1].legend()
+        if auc_keys:
+            axes[1].legend()
     axes[1].set_title("validation AUC")
     axes[1].set_xlabel("step")
     lt = np.array(history["lm_train_loss"])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from mcrag.commands.common import StoreOption, open_configured_store, settings_for
@@ -113,8 +113,9 @@ def infer(image: Path | None = typer.Option(None, "--image", "-i", help="Image f
     idx = ExemplarIndex.load(index_dir) if mode != "none" else None
     st, store_label = _open_store_or_starter(settings)
     with st:
+        table = settings.data("iu_xray", "openi_labels.csv")
         grounder = Grounder(backend, idx, st, settings=RetrievalSettings(k=k), hops=hops, store_label=store_label,
-                            threads=vs.threads)
+                            threads=vs.threads, whatif_table=table if mode == "causal" and table.is_file() else None)
         from vlm.encoders import TextEncoder
 
         grounder.text_encoder = TextEncoder(cache_dir=vs.cache_dir)
@@ -214,7 +215,7 @@ def index_build(data_dir: Path | None = typer.Option(None, "--data-dir", help="D
     out_dir = out or vs.index_dir
     t0 = time.perf_counter()
     with _progress() as prog:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def tick(stage: str, i: int, n: int) -> None:
             if stage not in tasks:
@@ -278,13 +279,16 @@ def train_vlm(data_dir: Path | None = typer.Option(None, "--data-dir", help="Dat
         raise UserInputError(f"{err}; check --data-dir / --sources") from None
     st, label = _open_store_or_starter(settings)
     with st, _progress() as prog:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def tick(stage: str, step: int, total: int, metrics: dict[str, float]) -> None:
             if stage not in tasks:
                 tasks[stage] = prog.add_task(stage, total=max(total, 1), info="")
             info = " ".join(f"{k}={v:.3f}" for k, v in metrics.items())
-            prog.update(tasks[stage], completed=step, total=max(total, 1), **({"info": info} if info else {}))
+            if info:
+                prog.update(tasks[stage], completed=step, total=max(total, 1), info=info)
+            else:
+                prog.update(tasks[stage], completed=step, total=max(total, 1))
 
         report = train(corpus, out_dir, cfg, store=st, progress=tick, text_encoder=TextEncoder(cache_dir=vs.cache_dir))
     console.print(f"model saved to {out_dir} in {report.seconds:.0f} s (evidence from {label})")
