@@ -24,11 +24,29 @@ import pandas as pd
 from scipy import stats
 
 from reasoning.identify import Identification
+from reasoning.model import NotTestable
 
 log = logging.getLogger(__name__)
 
 BOOTSTRAP_CI_SIMULATIONS = 100
 """Resamples for the confidence interval of estimators without a closed form (front-door, IV)."""
+
+MIN_FIRST_STAGE_F = 10.0
+"""Staiger and Stock's rule of thumb: below this first-stage F statistic an instrument is too weak to use."""
+
+
+def first_stage_f(data: pd.DataFrame, treatment: str, instruments: tuple[str, ...] | list[str]) -> float:
+    """F statistic of the instruments in the regression of the treatment on them."""
+    t = data[treatment].to_numpy(dtype=float)
+    z = np.column_stack([np.ones(len(t))] + [data[i].to_numpy(dtype=float) for i in instruments])
+    coef = np.linalg.pinv(z.T @ z) @ (z.T @ t)
+    rss = float(((t - z @ coef) ** 2).sum())
+    tss = float(((t - t.mean()) ** 2).sum())
+    k, n = len(instruments), len(t)
+    if tss <= 0 or n - k - 1 <= 0:
+        return 0.0
+    r2 = 1 - rss / tss
+    return float((r2 / k) / max((1 - r2) / (n - k - 1), 1e-300))
 
 
 @dataclass(frozen=True)
@@ -97,16 +115,16 @@ def _ols_estimator_class() -> type:
             t, y = est.treatment_variable[0], est.outcome_variable[0]
             adj = list(est.get_adjustment_set() or [])
             self._observed_common_causes_names = adj
+            # column by column: a single-column lookup is cached by pandas, a list lookup copies the frame
             treat = data[t].to_numpy(dtype=float)
-            cols = [np.ones_like(treat), treat]
-            if adj:
-                z = data[adj].to_numpy(dtype=float)
-                cols.extend(z.T)
-                if self.interactions:
-                    zc = z - z.mean(axis=0)
-                    cols.extend((treat[:, None] * zc).T)
-            x = np.column_stack(cols)
             target = data[y].to_numpy(dtype=float)
+            z = np.column_stack([data[c].to_numpy(dtype=float) for c in adj]) if adj else np.zeros((len(treat), 0))
+            parts = [np.ones((len(treat), 1)), treat[:, None]]
+            if adj:
+                parts.append(z)
+                if self.interactions:
+                    parts.append(treat[:, None] * (z - z.mean(axis=0)))
+            x = np.hstack(parts)
             bread = np.linalg.pinv(x.T @ x)  # normal equations: k is small, n large; pinv copes with collinearity
             coef = bread @ (x.T @ target)
             resid = target - x @ coef
@@ -114,7 +132,7 @@ def _ols_estimator_class() -> type:
             meat = (x * (resid ** 2)[:, None]).T @ x
             cov = bread @ meat @ bread * (n / max(n - k, 1))
             self._coef = coef
-            self._z_means = z.mean(axis=0) if adj else np.zeros(0)
+            self._z_means = z.mean(axis=0)
             self._se_t = float(math.sqrt(max(cov[1, 1], 0.0)))
             self.symbolic_estimator = self.construct_symbolic_estimator(est)
             return self
@@ -180,7 +198,8 @@ def estimate_effect(data: pd.DataFrame, identification: Identification, *, confi
     """Estimate the identified effect of treatment 1 vs 0 (or one unit) on the outcome.
 
     ``data`` holds numeric columns named as the model's variables; rows with a gap in a used column
-    are dropped. ``interactions`` defaults to on for a binary treatment.
+    are dropped. ``interactions`` defaults to on for a binary treatment. Raises
+    :class:`~reasoning.model.NotTestable` for a weak instrument.
     """
     _dowhy_quiet()
     t, y = identification.treatment, identification.outcome
@@ -202,6 +221,11 @@ def estimate_effect(data: pd.DataFrame, identification: Identification, *, confi
         name = "frontdoor.two_stage_regression (bootstrap CI)"
     elif identification.kind == "iv":
         from dowhy.causal_estimators.instrumental_variable_estimator import InstrumentalVariableEstimator
+
+        f_stat = first_stage_f(frame, t, identification.instruments)
+        if f_stat < MIN_FIRST_STAGE_F:
+            raise NotTestable(f"weak instrument {', '.join(identification.instruments)}: first-stage F = "
+                              f"{f_stat:.1f} < {MIN_FIRST_STAGE_F:g}")
 
         estimator = InstrumentalVariableEstimator(estimand, confidence_intervals=True,
                                                   confidence_level=confidence_level,

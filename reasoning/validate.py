@@ -125,6 +125,8 @@ class EdgeAnalysis:
     refutations: tuple[RefutationOutcome, ...] = ()
     not_testable: str | None = None
     seconds: float = 0.0
+    """Wall-clock seconds of this edge's estimation and refutation."""
+    cpu_seconds: float = 0.0
     model_note: str = ""
     """What the model had to assume or leave out (e.g. proposed edges dropped to break a cycle)."""
 
@@ -210,31 +212,66 @@ def _sample_problem(frame: pd.DataFrame, t: str, y: str, labels: Mapping[str, st
     return None
 
 
+TaskResult = tuple[EffectEstimate | None, tuple[RefutationOutcome, ...], str | None, float, float]
+
+
 def _estimate_and_refute(frame: pd.DataFrame, identification: Identification, settings: ValidationSettings,
-                         seed: int) -> tuple[EffectEstimate | None, tuple[RefutationOutcome, ...], str | None]:
-    """One edge's estimation and refutation (runs in a worker process when ``jobs`` > 1)."""
+                         seed: int) -> TaskResult:
+    """One edge's estimation and refutation, with its wall and CPU seconds (runs in a worker when ``jobs`` > 1)."""
     import warnings
 
+    from threadpoolctl import threadpool_limits
+
     warnings.filterwarnings("ignore")
-    try:
-        fitted = estimate_effect(frame, identification, confidence_level=settings.confidence_level)
-    except Exception as err:
-        return None, (), f"estimation failed: {type(err).__name__}: {err}"
-    if not (math.isfinite(fitted.result.value) and math.isfinite(fitted.result.ci_low)):
-        return fitted.result, (), "estimation gave no finite effect or interval (collinear or degenerate data)"
-    outcomes = refute(fitted, refuters=settings.refuters, num_simulations=settings.simulations, seed=seed) \
-        if settings.refuters else ()
-    return fitted.result, outcomes, None
+    wall, cpu = time.perf_counter(), time.process_time()
+
+    def done(est: EffectEstimate | None, outcomes: tuple[RefutationOutcome, ...], err: str | None) -> TaskResult:
+        return est, outcomes, err, time.perf_counter() - wall, time.process_time() - cpu
+
+    # Each fit is a small matrix product; multi-threaded BLAS only adds hand-offs (and spins when the
+    # cores are busy), so one thread per worker, parallelism across edges.
+    with threadpool_limits(limits=1):
+        try:
+            fitted = estimate_effect(frame, identification, confidence_level=settings.confidence_level)
+        except NotTestable as err:
+            return done(None, (), str(err))
+        except Exception as err:
+            return done(None, (), f"estimation failed: {type(err).__name__}: {err}")
+        res = fitted.result
+        if not (math.isfinite(res.value) and math.isfinite(res.ci_low)):
+            return done(res, (), "estimation gave no finite effect or interval (collinear or degenerate data)")
+        if res.scale == "risk difference" and abs(res.value) > 1:
+            return done(res, (), f"the {identification.kind} estimate {res.value:+.3f} is not a possible risk "
+                                 "difference: the estimand's assumptions do not hold for these data")
+        outcomes = refute(fitted, refuters=settings.refuters, num_simulations=settings.simulations, seed=seed) \
+            if settings.refuters else ()
+    return done(fitted.result, outcomes, None)
 
 
-def _run_tasks(tasks: list[tuple[pd.DataFrame, Identification, int]], settings: ValidationSettings) -> list[Any]:
+def _task(args: tuple[pd.DataFrame, Identification, ValidationSettings, int]) -> TaskResult:
+    return _estimate_and_refute(*args)
+
+
+def _run_tasks(tasks: list[tuple[pd.DataFrame, Identification, int]], settings: ValidationSettings) -> list[TaskResult]:
+    """Estimate and refute every edge; across processes when ``jobs`` > 1 and there is enough work.
+
+    Workers are forked (where the platform allows) after DoWhy is imported here, so they start in
+    milliseconds instead of each importing DoWhy, SymPy and matplotlib again (seconds per worker).
+    """
     jobs = settings.jobs if settings.jobs > 0 else (os.cpu_count() or 1)
-    if jobs <= 1 or len(tasks) < 16:  # below this, starting workers (and DoWhy in each) costs more than it saves
+    if jobs <= 1 or len(tasks) < 16:  # below this, starting workers costs more than it saves
         return [_estimate_and_refute(f, i, settings, s) for f, i, s in tasks]
-    from joblib import Parallel, delayed
+    import multiprocessing
 
-    return list(Parallel(n_jobs=min(jobs, len(tasks)), backend="loky", batch_size=1)(
-        delayed(_estimate_and_refute)(f, i, settings, s) for f, i, s in tasks))
+    import dowhy.causal_estimators.linear_regression_estimator  # noqa: F401  (imported once, inherited by forks)
+    import dowhy.causal_refuters  # noqa: F401
+
+    from reasoning.estimate import _ols_estimator_class
+
+    _ols_estimator_class()
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with multiprocessing.get_context(method).Pool(min(jobs, len(tasks))) as pool:
+        return list(pool.imap(_task, [(f, i, settings, s) for f, i, s in tasks], chunksize=1))
 
 
 def _verdict(edge: EdgeAnalysis, relation: str, polarity: str, settings: ValidationSettings) -> tuple[str, str]:
@@ -367,8 +404,9 @@ def validate_claims(claims: Sequence[ClaimEdge], data: DataTable | pd.DataFrame 
         analyses[(s, o)] = replace(base, identification=ident, not_testable=problem)
 
     t0 = time.perf_counter()
-    for (s, o), (est, refs, err) in zip(task_pairs, _run_tasks(tasks, settings), strict=True):
-        analyses[(s, o)] = replace(analyses[(s, o)], estimate=est, refutations=refs, not_testable=err)
+    for (s, o), (est, refs, err, wall, cpu) in zip(task_pairs, _run_tasks(tasks, settings), strict=True):
+        analyses[(s, o)] = replace(analyses[(s, o)], estimate=est, refutations=refs, not_testable=err,
+                                   seconds=round(wall, 4), cpu_seconds=round(cpu, 4))
     log.info("estimated %d edges in %.1f s", len(tasks), time.perf_counter() - t0)
 
     verdicts = []

@@ -133,3 +133,15 @@ def test_a_cycle_of_proposed_edges_is_broken_at_its_weakest_edge() -> None:
     g.edges["a", "b"]["trusted"] = True
     with pytest.raises(NotTestable, match="cyclic subgraph"):
         build_model(g, "x", "y", {"a", "b", "x", "y"})
+
+
+def test_a_weak_instrument_is_not_testable() -> None:
+    rng = np.random.default_rng(9)
+    n = 3000
+    u = rng.standard_normal(n)
+    i = rng.standard_normal(n)
+    x = 0.01 * i + u + rng.standard_normal(n)  # the instrument barely moves the treatment
+    y = 0.5 * x + u + rng.standard_normal(n)
+    iv = identify(build_model(_g("u>x", "u>y", "i>x"), "x", "y", {"x", "y", "i"}))
+    with pytest.raises(NotTestable, match="weak instrument i: first-stage F"):
+        estimate_effect(pd.DataFrame({"x": x, "y": y, "i": i}), iv)
