@@ -239,7 +239,7 @@ def _nt(term: Term) -> str:
 def _nt_term(text: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     """Parse one N-Triples term (as stored in a change record)."""
     quad = next(iter(ox.parse(f"<urn:x:s> <urn:x:p> {text} .".encode(), format=ox.RdfFormat.N_TRIPLES)))
-    return quad.object  # type: ignore[return-value]
+    return quad.object
 
 
 _NUMERIC = {_XSD + t for t in ("decimal", "double", "float", "integer", "int", "long")}
@@ -531,7 +531,8 @@ def review_queue(store: Store, limit: int = 20, *, statuses: Sequence[str] = REV
         support = per_edge.get((s, o), 1)
         touches = s in findings or o in findings
         impact = 1.0 + math.log1p(downstream) + math.log1p(support - 1) + (0.5 if touches else 0.0)
-        latest = (validations.get(c) or [None])[0]
+        views = validations.get(c)
+        latest = views[0] if views else None
         if latest is None:
             unc = verdict_uncertainty(None)
             why = "not validated yet"
@@ -885,7 +886,7 @@ def to_dot(g: nx.MultiDiGraph) -> str:
     for u, v, data in sorted(g.edges(data=True), key=lambda e: (e[0], e[1], str(e[2].get("relation")))):
         label = str(data.get("relation", ""))
         if "effect" in data:
-            label += f"\n{float(data['effect']):+.3f}"  # type: ignore[arg-type]
+            label += f"\n{float(str(data['effect'])):+.3f}"
         colour = _STATUS_COLOURS.get(str(data.get("status")), "black")
         lines.append(f"  {_dot_quote(u)} -> {_dot_quote(v)} [label={_dot_quote(label)}, "
                      f"color={_dot_quote(colour)}, status={_dot_quote(str(data.get('status')))}];")
@@ -921,8 +922,9 @@ def export_curated(store: Store, out: Path | BinaryIO, fmt: ExportFormat | str =
             UNION {{ {sel} ?x a mcrag:CurationActivity ; prov:used ?c . ?x ?p ?v }}
             UNION {{ {sel} ?a a mcrag:CurationActivity ; prov:used ?c ; mcrag:change ?x . ?x ?p ?v }}
         }}""")
-        triples = [ox.Triple(_ox(s), ox.NamedNode(p.value), _ox(o)) for s, p, o in result.triples]
-        ox.serialize(triples, buf, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)  # type: ignore[arg-type]
+        triples = [ox.Triple(_ox(s), ox.NamedNode(p.value), _ox(o)) for s, p, o in result.triples  # type: ignore[arg-type]
+                   if s.kind != "literal"]
+        ox.serialize(triples, buf, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
         count = len(triples)
     else:
         g = curated_digraph(store, statuses)

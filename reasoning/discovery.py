@@ -16,7 +16,8 @@ import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from types import SimpleNamespace
+from typing import Any, Literal
 
 import networkx as nx
 import pandas as pd
@@ -141,11 +142,11 @@ def _to_causallearn_bk(spec: BackgroundKnowledgeSpec) -> object:
     return bk
 
 
-def _enforce_required(cg: object, spec: BackgroundKnowledgeSpec, bk: object, *, meek: bool) -> object:
+def _enforce_required(cg: Any, spec: BackgroundKnowledgeSpec, bk: Any, *, meek: bool) -> Any:
     """Put every required edge back as X -> Y, then let Meek's rules propagate the new orientations."""
     from causallearn.utils.PCUtils import Meek
 
-    graph = cg.G  # type: ignore[attr-defined]
+    graph = cg.G
     nodes = {n.get_name(): n for n in graph.get_nodes()}
     for a, b in spec.required:
         na, nb = nodes[a], nodes[b]
@@ -212,9 +213,7 @@ def discover(frame: pd.DataFrame, *, method: Method | str = "pc", test: Independ
             graph, _ = fci(x, independence_test_method=chosen_test, alpha=alpha, background_knowledge=bk,
                            show_progress=False, node_names=names, depth=-1 if max_depth is None else max_depth)
             if spec:
-                holder = type("Holder", (), {})()
-                holder.G = graph  # type: ignore[attr-defined]
-                graph = _enforce_required(holder, spec, bk, meek=False).G  # type: ignore[attr-defined]
+                graph = _enforce_required(SimpleNamespace(G=graph), spec, bk, meek=False).G
         else:
             from causallearn.graph.GraphClass import CausalGraph
             from causallearn.search.ScoreBased.GES import ges

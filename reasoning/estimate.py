@@ -98,7 +98,7 @@ def _ols_estimator_class() -> type:
     from dowhy.causal_estimator import CausalEstimate
     from dowhy.causal_estimators.linear_regression_estimator import LinearRegressionEstimator
 
-    class AdjustedOLSEstimator(LinearRegressionEstimator):  # type: ignore[misc, valid-type]
+    class AdjustedOLSEstimator(LinearRegressionEstimator):
         """DoWhy's linear-regression estimator fitted with NumPy least squares and HC1 standard errors."""
 
         def __init__(self, identified_estimand: Any, *, interactions: bool = False, **kwargs: Any) -> None:
@@ -107,7 +107,7 @@ def _ols_estimator_class() -> type:
             self._coef: np.ndarray | None = None
             self._z_means = np.zeros(0)
             self._se_t = math.nan
-            self._effect_modifier_names = []
+            self._effect_modifier_names: list[str] = []
 
         def fit(self, data: pd.DataFrame, effect_modifier_names: list[str] | None = None) -> AdjustedOLSEstimator:
             self._effect_modifier_names = []

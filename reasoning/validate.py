@@ -404,8 +404,8 @@ def validate_claims(claims: Sequence[ClaimEdge], data: DataTable | pd.DataFrame 
         analyses[(s, o)] = replace(base, identification=ident, not_testable=problem)
 
     t0 = time.perf_counter()
-    for (s, o), (est, refs, err, wall, cpu) in zip(task_pairs, _run_tasks(tasks, settings), strict=True):
-        analyses[(s, o)] = replace(analyses[(s, o)], estimate=est, refutations=refs, not_testable=err,
+    for (s, o), (est, refs, problem, wall, cpu) in zip(task_pairs, _run_tasks(tasks, settings), strict=True):
+        analyses[(s, o)] = replace(analyses[(s, o)], estimate=est, refutations=refs, not_testable=problem,
                                    seconds=round(wall, 4), cpu_seconds=round(cpu, 4))
     log.info("estimated %d edges in %.1f s", len(tasks), time.perf_counter() - t0)
 
@@ -545,7 +545,7 @@ def _settings_text(run: ValidationRun) -> str:
 
 def validation_update(run: ValidationRun, graph: str = NAMED_GRAPHS["validation"]) -> str:
     """One SPARQL update that moves statuses, bumps versions and inserts the run's results."""
-    body = ox.serialize(validation_triples(run), format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+    body = (ox.serialize(validation_triples(run), format=ox.RdfFormat.N_TRIPLES) or b"").decode("utf-8")
     values = " ".join(f"(<{v.claim}> <{MCRAG[v.new_status]}>)" for v in run.claims)
     status_op = ""
     if values:

@@ -278,7 +278,7 @@ def counterfactual(model: WhatIfModel, case: Mapping[str, float] | pd.Series, in
         pa_c = np.column_stack([cf.get(p, fact(p)) for p in mech["parents"]]) if mech["parents"] else pa_f
         if mech["kind"] == "binary":
             p_f, p_c = _predict(mech, pa_f), _predict(mech, pa_c)
-            u = rng.random(draws)
+            u: np.ndarray = rng.random(draws)
             if v in facts:  # abduction: keep U on the side of p_f that reproduces the observed value
                 u = u * p_f if facts[v] >= 0.5 else p_f + u * (1 - p_f)
             else:

@@ -280,9 +280,11 @@ def iu_xray(jobs: int) -> dict[str, Any] | None:
         "shd_vs_accepted_edges": {"none": score_structure(bare, reference).shd,
                                   "background": score_structure(full, reference).shd},
         "validate_seconds": round(time.perf_counter() - t0, 2), "validate_counts": run.counts(),
-        "validated_edges": sorted(f"{e.cause_label} -> {e.effect_label}: {e.estimate.value:+.3f} "
-                                  f"[{e.estimate.ci_low:+.3f}, {e.estimate.ci_high:+.3f}]"
-                                  for e in run.edges if e.estimate is not None),
+        "estimated_edges": sorted(
+            f"{e.cause_label} -> {e.effect_label}: {e.estimate.value:+.3f} [{e.estimate.ci_low:+.3f}, "
+            f"{e.estimate.ci_high:+.3f}] ({e.identification.kind if e.identification else ''}; "
+            f"{'/'.join(sorted({v.verdict for v in run.claims if (v.cause, v.effect) == (e.cause, e.effect)}))})"
+            for e in run.edges if e.estimate is not None),
     }
 
 

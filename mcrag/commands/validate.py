@@ -174,10 +174,10 @@ def show(claim: str = typer.Argument(..., help="Claim IRI or hash."),
       f"   certainty {d.certainty}, confidence {d.confidence}")
     if d.mechanism:
         p(f"  mechanism: {d.mechanism}")
-    for s in d.sentences:
-        p(f"  sentence: {s}")
-    for s in d.sources:
-        p(f"  source: {s.citation or s.identifier or s.document} [{s.collection or ''}]")
+    for sentence in d.sentences:
+        p(f"  sentence: {sentence}")
+    for src in d.sources:
+        p(f"  source: {src.citation or src.identifier or src.document} [{src.collection or ''}]")
     for v in d.validations:
         p(f"  validation {v.time.isoformat() if v.time else ''}: {v.verdict}; discovery {v.discovery}; "
           f"effect {_fmt(v.effect)} [{_fmt(v.ci_low)}, {_fmt(v.ci_high)}] n={v.sample_size} on {v.dataset}")
