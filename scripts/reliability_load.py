@@ -83,6 +83,8 @@ async def client_loop(http: httpx.AsyncClient, root: str, claim_ids: list[str], 
             dt = time.perf_counter() - t0
             if resp.status_code == 409 and kind == "curation":
                 counts["conflict"] += 1
+            elif resp.status_code == 422 and kind == "curation" and "nothing to change" in resp.text:
+                counts["refused_noop"] += 1  # e.g. accepting an accepted claim: correctly refused
             elif resp.status_code >= 400:
                 counts["error"] += 1
                 counts[f"http_{resp.status_code}"] += 1
@@ -111,7 +113,8 @@ async def run(root: str, clients: int, seconds: float, claim_ids: list[str]) -> 
 
     return {
         "clients": clients, "seconds": round(wall, 1), "requests": total, "throughput_rps": round(total / wall, 1),
-        "errors": counts["error"], "conflicts_409": counts["conflict"], "counts": dict(counts),
+        "errors": counts["error"], "conflicts_409": counts["conflict"], "refused_noop_422": counts["refused_noop"],
+        "counts": dict(counts),
         "latency_ms": {k: {"n": len(v), "p50": round(pct(v, 50), 1), "p99": round(pct(v, 99), 1)}
                        for k, v in sorted(lat.items())},
         "latency_ms_all": {"p50": round(pct([x for v in lat.values() for x in v], 50), 1),
