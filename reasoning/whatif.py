@@ -257,6 +257,9 @@ def counterfactual(model: WhatIfModel, case: Mapping[str, float] | pd.Series, in
         if v in g:
             affected |= nx.descendants(g, v)
     wanted = [model.resolve(o) for o in outcomes] if outcomes else sorted((affected - set(setting)) & model.observed)
+    for v in wanted:
+        if v not in model.observed:
+            raise WhatIfError(f"{model.labels[v]} has no usable data column, so it has no counterfactual value")
     order = [v for v in nx.topological_sort(g.subgraph(set(g.nodes) & (affected | set(wanted))))] if len(g) else []
     order = [v for v in order if v in model.observed]
     factual: dict[str, np.ndarray] = {}

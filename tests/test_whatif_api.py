@@ -93,3 +93,5 @@ def test_names_resolve_and_bad_questions_are_clear_errors() -> None:
     latent = whatif_model(_edges("u>b", "a>b"), data)
     with pytest.raises(WhatIfError, match="no usable data column"):
         intervene(latent, "u", "b")
+    with pytest.raises(WhatIfError, match="no counterfactual value"):
+        counterfactual(latent, {"a": 1}, {"a": 0}, outcomes=["u"])
