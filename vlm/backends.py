@@ -123,7 +123,10 @@ class GroundedBackend(VLMBackend):
     def generate(self, encoding: ImageEncoding | None, prompt: Prompt, max_new_tokens: int = 96) -> str:
         use_image = encoding is not None and encoding.state is not None and (
             prompt.task != "report" or self.model.config.report_uses_image)
-        prefix = self.model.visual_prefix(encoding.state if use_image else None, 1)  # type: ignore[union-attr]
+        vec = (torch.tensor([prompt.probabilities], dtype=torch.float32)
+               if prompt.probabilities is not None and len(prompt.probabilities) == len(self.label_names) else None)
+        prefix = self.model.visual_prefix(encoding.state if use_image else None, 1,  # type: ignore[union-attr]
+                                          findings=vec)
         ids = torch.tensor([encode_prompt(self.tokenizer, prompt, self.model.config.prompt_budget)])
         out = self.model.greedy_decode(prefix, ids, max_new_tokens, int(self.tokenizer.eos_token_id),
                                        banned_ids=self._banned)

@@ -136,9 +136,12 @@ class ExemplarIndex:
         return int(self.index.d)
 
     def set_ef(self, ef: int) -> None:
-        hnsw = getattr(faiss.downcast_index(self.index), "hnsw", None)
-        if hnsw is not None:
-            hnsw.efSearch = int(ef)
+        if not hasattr(self, "_hnsw"):
+            self._hnsw = getattr(faiss.downcast_index(self.index), "hnsw", None)
+            self._ef = -1
+        if self._hnsw is not None and ef != self._ef:
+            self._hnsw.efSearch = int(ef)
+            self._ef = int(ef)
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Cosine similarities and row numbers of the ``k`` nearest (``-1`` rows are padding)."""

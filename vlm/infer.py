@@ -73,9 +73,11 @@ class SentenceTrace:
     edges: tuple[str, ...]
     claim_ids: tuple[str, ...]
     sources: tuple[str, ...]
+    origin: str = "answer"
+    """``decoder`` (generated), ``diagnosis-head`` (stated from the calibrated findings) or ``answer``."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "findings": list(self.findings),
+        return {"text": self.text, "origin": self.origin, "findings": list(self.findings),
                 "image_evidence": {k: round(v, 4) for k, v in self.image_evidence.items()},
                 "exemplars": list(self.exemplars), "edges": list(self.edges), "claim_ids": list(self.claim_ids),
                 "sources": list(self.sources)}
@@ -163,7 +165,7 @@ class Grounder:
                  text_encoder: TextEncoder | None = None, settings: RetrievalSettings | None = None,
                  hops: int = 2, prior_weight: float = 0.25, store_label: str | None = None,
                  embedder: VLMBackend | None = None, threads: int | None = None,
-                 whatif_table: Path | str | None = None) -> None:
+                 whatif_table: Path | str | None = None, reconcile: bool = True) -> None:
         if threads:
             import faiss
             import torch
@@ -180,6 +182,8 @@ class Grounder:
         self.settings = settings or RetrievalSettings()
         self.subgraphs = SubgraphCache(self.store, hops=hops)
         self.prior_weight = prior_weight
+        self.reconcile = reconcile
+        """Check generated reports against the calibrated findings (see :func:`reconcile_report`)."""
         self.embedder = embedder if embedder is not None else (backend if backend.has_embeddings else None)
         if self.embedder is None and index is not None and index.info.encoder and Path(index.info.encoder).is_dir():
             self.embedder = load_backend(index.info.encoder)
@@ -277,10 +281,18 @@ class Grounder:
         posterior = {f.name: f.posterior for f in scores}
         evidence = prompt_evidence(subgraph) if retrieval == "causal" else ""
         similar = first_sentences(result.hits[0].exemplar.text, 200) if result.hits else None
-        prompt = Prompt(task, findings_text(posterior), evidence or None, similar, q_text or None)
+        prompt = Prompt(task, findings_text(posterior), evidence or None, similar, q_text or None,
+                        tuple(float(posterior.get(n, 0.0)) for n in LABELS))
         answer, source = self._answer(task, q_text, posterior, subgraph, encoding, prompt, max_new_tokens)
+        origins: dict[str, str] = {}
+        if task == "report" and source == "decoder" and self.reconcile:
+            answer, origins, dropped = reconcile_report(answer, posterior)
+            if dropped or any(o == "diagnosis-head" for o in origins.values()):
+                notes.append(f"report checked against the calibrated findings: {dropped} generated sentence(s) that "
+                             f"contradicted them removed, {sum(o == 'diagnosis-head' for o in origins.values())} "
+                             "finding sentence(s) stated from the diagnosis head")
         timings["answer"] = _ms(t)
-        traces = self._trace(answer, posterior, result.hits, subgraph)
+        traces = self._trace(answer, posterior, result.hits, subgraph, origins)
         timings["total"] = _ms(t0)
         return InferenceResult(
             task=task, retrieval=retrieval, answer=answer, answer_source=source, findings=tuple(scores),
@@ -342,7 +354,7 @@ class Grounder:
         return (text or "(no answer generated)"), "decoder"
 
     def _trace(self, answer: str, posterior: Mapping[str, float], hits: tuple[Hit, ...],
-               subgraph: CausalSubgraph | None) -> tuple[SentenceTrace, ...]:
+               subgraph: CausalSubgraph | None, origins: Mapping[str, str] | None = None) -> tuple[SentenceTrace, ...]:
         out = []
         for s in sentences(answer):
             named = list(mentions(s))
@@ -360,8 +372,43 @@ class Grounder:
                     cites.append(src.citation or src.identifier or src.document)
             out.append(SentenceTrace(s, tuple(named), {n: float(posterior[n]) for n in named if n in posterior},
                                      tuple(ex), tuple(e.ref for e in edges), tuple(e.claim_id for e in edges),
-                                     tuple(dict.fromkeys(c for c in cites if c))))
+                                     tuple(dict.fromkeys(c for c in cites if c)), (origins or {}).get(s, "answer")))
         return tuple(out)
+
+
+def _finding_sentence(name: str) -> str:
+    if name == "COVID-19":
+        return "The appearance is consistent with COVID-19 pneumonia."
+    text = label_text(name)
+    return f"{text[0].upper()}{text[1:]} is present."
+
+
+def reconcile_report(text: str, posterior: Mapping[str, float], positive: float = POSITIVE,
+                     negative: float = POSSIBLE) -> tuple[str, dict[str, str], int]:
+    """Make a generated report agree with the calibrated findings, sentence by sentence.
+
+    A small decoder writes fluent, typical reports but may deny a finding the image head is sure
+    of (or assert one it rules out). Generated sentences that negate a finding with probability at
+    least ``positive``, or assert one below ``negative``, are removed; each positive finding no kept
+    sentence asserts is stated first. Returns the text, each sentence's origin, and how many
+    generated sentences were removed.
+    """
+    kept: list[str] = []
+    asserted: set[str] = set()
+    dropped = 0
+    for s in sentences(text):
+        named = mentions(s)
+        if any((not yes and posterior.get(n, 0.0) >= positive) or (yes and posterior.get(n, 0.0) < negative)
+               for n, yes in named.items() if n != "normal"):
+            dropped += 1
+            continue
+        kept.append(s)
+        asserted |= {n for n, yes in named.items() if yes}
+    missing = [n for n, p in sorted(posterior.items(), key=lambda kv: -kv[1])
+               if p >= positive and n != "normal" and n not in asserted]
+    added = [_finding_sentence(n) for n in missing]
+    origins = {s: "diagnosis-head" for s in added} | {s: "decoder" for s in kept}
+    return " ".join(added + kept), origins, dropped
 
 
 def diagnosis_text(posterior: Mapping[str, float], subgraph: CausalSubgraph | None, max_edges: int = 3) -> str:
@@ -387,4 +434,4 @@ def _ms(since: float) -> float:
 
 
 __all__ = ["MODES", "TASKS", "FindingScore", "Grounder", "InferenceResult", "SentenceTrace", "check_task",
-           "diagnosis_text", "parse_findings"]
+           "diagnosis_text", "parse_findings", "reconcile_report"]

@@ -98,6 +98,10 @@ class GroundedVLM(PreTrainedModel):
         self.embed_head = nn.Sequential(nn.Linear(feat, feat), nn.ReLU(), nn.Linear(feat, config.embed_dim))
         self.projector = nn.Sequential(nn.Linear(feat, n_embd), nn.GELU(), nn.Linear(n_embd, n_embd))
         self.null_image = nn.Parameter(torch.zeros(config.num_visual_tokens, n_embd))
+        # the finding probabilities (from any front end) as one more prefix token: a direct route from
+        # "what the image shows" to the words, which the text of the findings field alone teaches slowly
+        self.findings_proj = nn.Sequential(nn.Linear(len(config.label_names), n_embd), nn.Tanh(),
+                                           nn.Linear(n_embd, n_embd))
         self.lm = GPT2LMHeadModel(text_cfg)
         self.post_init()
 
@@ -127,17 +131,26 @@ class GroundedVLM(PreTrainedModel):
         return F.normalize(self.embed_head(pooled), dim=-1)
 
     # -- language ----------------------------------------------------------------------------------
-    def visual_prefix(self, tokens: torch.Tensor | None, batch: int, has_image: torch.Tensor | None = None
-                      ) -> torch.Tensor:
-        """Projected image tokens, or the learned "no image" prefix where there is no image."""
+    def visual_prefix(self, tokens: torch.Tensor | None, batch: int, has_image: torch.Tensor | None = None,
+                      findings: torch.Tensor | None = None) -> torch.Tensor:
+        """Projected image tokens (or the learned "no image" prefix), then the findings token.
+
+        ``findings`` is a (batch, labels) probability tensor; without it the findings token encodes
+        "nothing known" (all zeros).
+        """
         null = self.null_image.unsqueeze(0).expand(batch, -1, -1)
         if tokens is None:
-            return null
-        proj = self.projector(tokens)
-        if has_image is None:
-            return proj
-        mask = has_image.view(-1, 1, 1).to(proj.dtype)
-        return proj * mask + null * (1 - mask)
+            vis = null
+        else:
+            proj = self.projector(tokens)
+            if has_image is None:
+                vis = proj
+            else:
+                mask = has_image.view(-1, 1, 1).to(proj.dtype)
+                vis = proj * mask + null * (1 - mask)
+        if findings is None:
+            findings = torch.zeros(batch, len(self.config.label_names), dtype=vis.dtype, device=vis.device)
+        return torch.cat([vis, self.findings_proj(findings.to(vis.dtype)).unsqueeze(1)], dim=1)
 
     def lm_hidden(self, prefix: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None
                   ) -> torch.Tensor:
@@ -149,16 +162,20 @@ class GroundedVLM(PreTrainedModel):
         return self.lm.transformer(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
 
     def lm_loss(self, prefix: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                labels: torch.Tensor) -> torch.Tensor:
+                labels: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
         """Next-token loss on the positions where ``labels`` != -100 (the target, not the prompt).
 
         Only those positions go through the vocabulary projection, which is most of the cost.
+        ``weights`` (same shape as ``labels``) lets the words that carry findings count more.
         """
         hidden = self.lm_hidden(prefix, input_ids, attention_mask)[:, prefix.shape[1]:]
         shift_h, shift_y = hidden[:, :-1], labels[:, 1:]
         keep = shift_y != -100
         logits = self.lm.lm_head(shift_h[keep])
-        return F.cross_entropy(logits, shift_y[keep])
+        if weights is None:
+            return F.cross_entropy(logits, shift_y[keep])
+        w = weights[:, 1:][keep].to(logits.dtype)
+        return (F.cross_entropy(logits, shift_y[keep], reduction="none") * w).sum() / w.sum().clamp_min(1e-6)
 
     def forward(self, pixel_values: torch.Tensor | None = None, input_ids: torch.Tensor | None = None,
                 attention_mask: torch.Tensor | None = None, labels: torch.Tensor | None = None,

@@ -39,6 +39,8 @@ class Prompt:
     evidence: str | None = None
     similar: str | None = None
     question: str | None = None
+    probabilities: tuple[float, ...] | None = None
+    """Label-ordered finding probabilities behind ``findings`` (read by models with a findings token)."""
 
     def text(self) -> str:
         parts = [f"<{self.task}>", f"<findings> {self.findings}"]

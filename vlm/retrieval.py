@@ -20,7 +20,7 @@ retrieval costs little more than the search itself.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,6 +169,21 @@ class Retriever:
     def __init__(self, index: ExemplarIndex, settings: RetrievalSettings | None = None) -> None:
         self.index = index
         self.settings = settings or RetrievalSettings()
+        self._weights: OrderedDict[tuple[int, tuple[str, ...]], tuple[CausalSubgraph | None, np.ndarray]] = OrderedDict()
+
+    def label_weights(self, subgraph: CausalSubgraph | None, positives: Sequence[str]) -> np.ndarray:
+        """:func:`consistency_weights`, memoised per subgraph object and finding set (a graph walk per query
+        would cost more than the search)."""
+        key = (id(subgraph), tuple(sorted(positives)))
+        hit = self._weights.get(key)
+        if hit is not None and hit[0] is subgraph:
+            self._weights.move_to_end(key)
+            return hit[1]
+        w = consistency_weights(subgraph, positives, self.settings.hop_weights)
+        self._weights[key] = (subgraph, w)  # the subgraph is held, so its id cannot be reused
+        while len(self._weights) > 4096:
+            self._weights.popitem(last=False)
+        return w
 
     def _search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         self.index.set_ef(max(self.settings.ef_search, k))
@@ -188,7 +203,7 @@ class Retriever:
         known = self.index.known_bits[rows]
         b = bits_matrix(bits)
         npos = b.sum(axis=1)
-        c = (b @ weights) / np.maximum(npos, 1.0)
+        c = (b * weights).sum(axis=1) / np.maximum(npos, 1.0)  # tiny: no BLAS call (thread start-up costs more)
         no_pos = npos == 0
         c[no_pos & (known != 0)] = weights[NORMAL]
         c[no_pos & (known == 0)] = self.settings.unlabelled_consistency
@@ -199,7 +214,7 @@ class Retriever:
         s = self.settings
         k = k or s.k
         positives = [n for n, p in probs.items() if p >= positive and n != "normal" and n in LABEL_INDEX]
-        w_labels = consistency_weights(subgraph, positives, s.hop_weights)
+        w_labels = self.label_weights(subgraph, positives)
         pool = max(s.candidates, k)
         sims, rows = self._search(query, pool)
         if len(rows) == 0:
@@ -207,7 +222,11 @@ class Retriever:
         c = self.consistency(rows, w_labels)
         strata = self.index.strata[rows]
         q = np.asarray(query, dtype=np.float32).reshape(-1)
-        stratum_sim = self.index.centroids[strata] @ q if s.stratum_discount else np.zeros(len(rows), np.float32)
+        if s.stratum_discount:
+            per_stratum = (self.index.centroids * q).sum(axis=1)  # a few dozen strata: elementwise beats BLAS
+            stratum_sim = per_stratum[strata]
+        else:
+            stratum_sim = np.zeros(len(rows), np.float32)
         resid = np.maximum(sims - s.stratum_discount * stratum_sim, 0.0)
         weight = self.index.weights[rows] ** s.backdoor_power
         score = resid * c * weight

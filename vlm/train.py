@@ -23,7 +23,7 @@ import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from vlm.data import SOURCES, Corpus, Record, load_sources
 from vlm.encoders import TextEncoder
 from vlm.grounding import SubgraphCache, prompt_evidence, starter_store
 from vlm.images import ImageError, preprocess
-from vlm.labels import LABEL_INDEX, LABELS, UNKNOWN, label_text
+from vlm.labels import LABEL_INDEX, LABELS, UNKNOWN, label_text, mentions, sentences
 from vlm.model import GroundedVLM, GroundedVLMConfig
 from vlm.prompts import Prompt, encode_prompt, encode_target, findings_text, first_sentences
 from vlm.tokenizer import train_tokenizer
@@ -182,6 +182,34 @@ def _load_pixels(records: Sequence[Record], size: int, progress: Progress | None
     return arr, kept
 
 
+def _vector(probs: dict[str, float]) -> tuple[float, ...]:
+    return tuple(float(probs.get(n, 0.0)) for n in LABELS)
+
+
+def _with_normal(probs: dict[str, float], rng: random.Random | None = None) -> dict[str, float]:
+    """Add a ``normal`` probability consistent with the findings (a front end reports one too)."""
+    top = max((p for n, p in probs.items() if n != "normal"), default=0.0)
+    if rng is None:
+        probs["normal"] = float(top < 0.5)
+    else:
+        probs["normal"] = rng.uniform(0.0, 0.2) if top >= 0.5 else rng.uniform(0.6, 1.0)
+    return probs
+
+
+def _target_weights(tok: Any, text: str, budget: Mapping[str, int], boost: float = 3.0) -> tuple[list[int], list[float]]:
+    """Target ids sentence by sentence, with sentences that assert a finding weighted ``boost``."""
+    ids: list[int] = []
+    weights: list[float] = []
+    for s in sentences(text):
+        piece = tok(s, add_special_tokens=False).input_ids
+        w = boost if any(mentions(s).values()) else 1.0
+        ids += piece
+        weights += [w] * len(piece)
+    limit = budget.get("target", 96)
+    ids, weights = ids[:limit], weights[:limit]
+    return ids + [int(tok.eos_token_id)], weights + [1.0]
+
+
 def _noisy_probs(labels: Sequence[int], rng: random.Random) -> dict[str, float]:
     """A front end's output simulated from gold labels: misses, false alarms and hedged positives."""
     probs: dict[str, float] = {}
@@ -197,7 +225,7 @@ def _noisy_probs(labels: Sequence[int], rng: random.Random) -> dict[str, float]:
                 probs[name] = rng.uniform(0.5, 1.0)
         else:
             probs[name] = rng.uniform(0.5, 1.0) if rng.random() < 0.02 else rng.uniform(0.0, 0.3)
-    return probs
+    return _with_normal(probs, rng)
 
 
 @dataclass
@@ -205,6 +233,15 @@ class _LMExample:
     image_row: int | None
     prompt: Prompt
     target: str
+
+
+@dataclass
+class _Encoded:
+    image_row: int | None
+    prompt: list[int]
+    target: list[int]
+    weights: list[float] | None
+    vector: tuple[float, ...]
 
 
 # ---------------------------------------------------------------------------------------- the trainer
@@ -396,13 +433,13 @@ class Trainer:
             if r.group in seen_studies:
                 continue
             seen_studies.add(r.group)
-            probs = _noisy_probs(r.labels, rng) if split == "train" else {
-                n: float(v == 1) for n, v in zip(LABELS, r.labels, strict=True) if n != "normal"}
+            probs = _noisy_probs(r.labels, rng) if split == "train" else _with_normal({
+                n: float(v == 1) for n, v in zip(LABELS, r.labels, strict=True) if n != "normal"})
             mates = [m for m in by_labels.get(r.labels, []) if m.group != r.group]
             similar = first_sentences(rng.choice(mates).text, 200) if mates else None
             row = self._iu_rows.get(r.id) if self.model_config.report_uses_image else None
             ev, sim = self._context(probs, similar)
-            out.append(_LMExample(row, Prompt("report", findings_text(probs), ev, sim), r.text))
+            out.append(_LMExample(row, Prompt("report", findings_text(probs), ev, sim, None, _vector(probs)), r.text))
             # one yes/no question per study, balanced between present and absent findings
             positives = [n for n, v in zip(LABELS, r.labels, strict=True) if v == 1 and n not in ("normal", "COVID-19")]
             negatives = [n for n, v in zip(LABELS, r.labels, strict=True) if v == 0 and n not in ("normal", "COVID-19")]
@@ -415,45 +452,54 @@ class Trainer:
             else:
                 continue
             ev, _ = self._context(probs, None)
-            out.append(_LMExample(row, Prompt("vqa", findings_text(probs), ev, None, q), a))
+            out.append(_LMExample(row, Prompt("vqa", findings_text(probs), ev, None, q, _vector(probs)), a))
         for qa in self.corpus.qa:
             if qa.split != split or qa.record_id not in self._vqa_rows:
                 continue
             row = self._vqa_rows[qa.record_id]
             probs = dict(zip(LABELS, (float(p) for p in self._vqa_probs[row]), strict=True))
             ev, _ = self._context(probs, None)
-            out.append(_LMExample(row, Prompt("vqa", findings_text(probs), ev, None, qa.question), qa.answer.lower()))
+            out.append(_LMExample(row, Prompt("vqa", findings_text(probs), ev, None, qa.question, _vector(probs)),
+                                  qa.answer.lower()))
         return out
 
-    def _batches(self, examples: list[_LMExample], batch: int) -> list[list[tuple[int | None, list[int], list[int]]]]:
+    def _batches(self, examples: list[_LMExample], batch: int) -> list[list[_Encoded]]:
         tok, budget = self.tokenizer, self.model.config.prompt_budget
-        encoded = [(e.image_row, encode_prompt(tok, e.prompt, budget), encode_target(tok, e.target, budget))
-                   for e in examples]
-        encoded.sort(key=lambda t: len(t[1]) + len(t[2]) + self.rng.random() * 8)
+        encoded = []
+        for e in examples:
+            target, weights = (_target_weights(tok, e.target, budget) if e.prompt.task == "report"
+                               else (encode_target(tok, e.target, budget), None))
+            encoded.append(_Encoded(e.image_row, encode_prompt(tok, e.prompt, budget), target, weights,
+                                    e.prompt.probabilities or _vector({})))
+        encoded.sort(key=lambda t: len(t.prompt) + len(t.target) + self.rng.random() * 8)
         batches = [encoded[i:i + batch] for i in range(0, len(encoded), batch)]
         self.rng.shuffle(batches)
         return batches
 
-    def _lm_step_loss(self, batch: list[tuple[int | None, list[int], list[int]]]) -> torch.Tensor:
+    def _lm_step_loss(self, batch: list[_Encoded]) -> torch.Tensor:
         m = self.model
         pad = int(self.tokenizer.pad_token_id)
-        length = max(len(p) + len(t) for _, p, t in batch)
+        length = max(len(b.prompt) + len(b.target) for b in batch)
         ids = torch.full((len(batch), length), pad, dtype=torch.long)
         labels = torch.full((len(batch), length), -100, dtype=torch.long)
+        weights = torch.ones((len(batch), length))
         mask = torch.zeros((len(batch), length), dtype=torch.long)
         has_image = torch.zeros(len(batch))
         rows = torch.zeros(len(batch), dtype=torch.long)
-        for i, (row, p, t) in enumerate(batch):
-            seq = p + t
+        for i, b in enumerate(batch):
+            seq = b.prompt + b.target
             ids[i, :len(seq)] = torch.tensor(seq)
-            labels[i, len(p):len(seq)] = torch.tensor(t)
+            labels[i, len(b.prompt):len(seq)] = torch.tensor(b.target)
+            if b.weights is not None:
+                weights[i, len(b.prompt):len(seq)] = torch.tensor(b.weights)
             mask[i, :len(seq)] = 1
-            if row is not None:
+            if b.image_row is not None:
                 has_image[i] = 1
-                rows[i] = row
+                rows[i] = b.image_row
         tokens = self._features[rows] if len(self._features) else None
-        prefix = m.visual_prefix(tokens, len(batch), has_image if tokens is not None else None)
-        return m.lm_loss(prefix, ids, mask, labels)
+        vec = torch.tensor([b.vector for b in batch], dtype=torch.float32)
+        prefix = m.visual_prefix(tokens, len(batch), has_image if tokens is not None else None, findings=vec)
+        return m.lm_loss(prefix, ids, mask, labels, weights)
 
     def train_language(self) -> None:
         cfg = self.cfg
@@ -470,7 +516,7 @@ class Trainer:
         self._iu_rows = {rid: i for i, rid in enumerate(kept_ids) if rid.startswith("iu_xray/")}
         for p in m.parameters():
             p.requires_grad_(False)
-        params = [*m.projector.parameters(), m.null_image, *m.lm.parameters()]
+        params = [*m.projector.parameters(), *m.findings_proj.parameters(), m.null_image, *m.lm.parameters()]
         for p in params:
             p.requires_grad_(True)
         opt = torch.optim.AdamW(params, lr=cfg.lm_lr, weight_decay=0.01)
@@ -534,8 +580,8 @@ class Trainer:
         out = []
         val = [r for r in self.corpus.records if r.source == "iu_xray" and r.split == "val" and r.text][:n]
         for r in val:
-            probs = {k: float(v == 1) for k, v in zip(LABELS, r.labels, strict=True) if k != "normal"}
-            prompt = Prompt("report", findings_text(probs), self._evidence(probs) or None, None)
+            probs = _with_normal({k: float(v == 1) for k, v in zip(LABELS, r.labels, strict=True) if k != "normal"})
+            prompt = Prompt("report", findings_text(probs), self._evidence(probs) or None, None, None, _vector(probs))
             out.append({"id": r.id, "findings": prompt.findings, "generated": backend.generate(None, prompt, 80),
                         "reference": r.text})
         return out
