@@ -101,3 +101,21 @@ def test_stratum_centroids_are_means():
     v = np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32)
     c = stratum_centroids(v, np.array([0, 0, 1]))
     np.testing.assert_allclose(c, [[0.5, 0.5], [1, 1]])
+
+
+def test_nearest_absent_is_exact_over_cases_lacking_the_label_and_bounded_by_the_sample():
+    vecs = _unit(3000, seed=2)
+    lb = np.array([_bits("Effusion") if i % 2 == 0 else 0 for i in range(3000)], dtype=np.uint32)
+    kb = np.array([_bits("Effusion") if i % 3 else 0 for i in range(3000)], dtype=np.uint32)  # every third unknown
+    idx = index_from_vectors(vecs, lb, kb, ["s"] * 3000, hnsw_m=8)
+    q = vecs[10]
+    sims, rows = idx.nearest_absent(q, LABEL_INDEX["Effusion"], k=3)
+    allowed = np.array([i for i in range(3000) if i % 2 == 1 and i % 3 != 0])
+    best = allowed[np.argsort(-(vecs[allowed] @ q))[:3]]
+    np.testing.assert_array_equal(rows, best)
+    np.testing.assert_allclose(sims, vecs[best] @ q, rtol=1e-5)
+    _, sampled = idx.nearest_absent(q, LABEL_INDEX["Cardiomegaly"], k=5)
+    assert len(sampled) == 0, "nothing is annotated for cardiomegaly"
+    small = index_from_vectors(vecs, lb, np.full(3000, _bits("Effusion"), np.uint32), ["s"] * 3000, hnsw_m=8)
+    _, r2 = small.nearest_absent(q, LABEL_INDEX["Effusion"], k=4, sample=100)
+    assert all(r % 2 == 1 for r in r2) and len(small._absent_flat[LABEL_INDEX["Effusion"]][0]) == 100

@@ -126,6 +126,7 @@ class ExemplarIndex:
         self.info = info
         self.location: str | None = None
         self._absent: dict[int, np.ndarray] = {}
+        self._absent_flat: dict[int, tuple[np.ndarray, Any]] = {}
         self.set_ef(info.ef_search)
 
     def __len__(self) -> int:
@@ -150,6 +151,14 @@ class ExemplarIndex:
         sims, idx = self.index.search(q, k)
         return sims, idx
 
+    @property
+    def label_matrix(self) -> np.ndarray:
+        """Positives as an (n, labels) uint8 matrix, built once: bit unpacking per query costs more."""
+        if not hasattr(self, "_label_matrix"):
+            shifts = np.arange(len(self.info.labels), dtype=np.uint32)
+            self._label_matrix = ((self.label_bits[:, None] >> shifts) & 1).astype(np.uint8)
+        return self._label_matrix
+
     def absent_bitmap(self, label: int) -> np.ndarray:
         """Packed bitmap (FAISS ``IDSelectorBitmap`` order) of rows annotated as *not* having ``label``."""
         if label not in self._absent:
@@ -157,6 +166,32 @@ class ExemplarIndex:
             mask = ((self.known_bits & bit) != 0) & ((self.label_bits & bit) == 0)
             self._absent[label] = np.packbits(mask, bitorder="little")
         return self._absent[label]
+
+    def nearest_absent(self, query: np.ndarray, label: int, k: int = 1, sample: int = 8192
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest rows annotated as lacking ``label``: exact over them, or over a fixed sample of them.
+
+        Counterfactual exemplars need "the nearest case without this finding", where the usual
+        neighbourhood is mostly excluded, so a filtered graph search would have to widen its beam a
+        lot. A flat inner-product scan over at most ``sample`` such rows (all of them when fewer; a
+        deterministic sample otherwise) costs a fraction of a millisecond at any index size.
+        """
+        if label not in self._absent_flat:
+            bit = np.uint32(1 << label)
+            rows = np.flatnonzero(((self.known_bits & bit) != 0) & ((self.label_bits & bit) == 0))
+            if len(rows) > sample:
+                rows = np.sort(np.random.default_rng(label).choice(rows, size=sample, replace=False))
+            flat = faiss.IndexFlatIP(self.dim)
+            if len(rows):
+                flat.add(np.ascontiguousarray(self.index.reconstruct_batch(rows.astype(np.int64)), dtype=np.float32))
+            self._absent_flat[label] = (rows, flat)
+        rows, flat = self._absent_flat[label]
+        if len(rows) == 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
+        sims, idx = flat.search(q, min(k, len(rows)))
+        keep = idx[0] >= 0
+        return sims[0][keep], rows[idx[0][keep]]
 
     def search_where(self, query: np.ndarray, k: int, bitmap: np.ndarray, ef: int | None = None
                      ) -> tuple[np.ndarray, np.ndarray]:

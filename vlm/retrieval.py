@@ -170,6 +170,19 @@ class Retriever:
         self.index = index
         self.settings = settings or RetrievalSettings()
         self._weights: OrderedDict[tuple[int, tuple[str, ...]], tuple[CausalSubgraph | None, np.ndarray]] = OrderedDict()
+        self._toggles: OrderedDict[int, tuple[CausalSubgraph, list[tuple[Any, str, str]]]] = OrderedDict()
+
+    def toggle_edges(self, subgraph: CausalSubgraph) -> list[tuple[Any, str, str]]:
+        """Supporting edges between two observable findings (cause, effect), memoised per subgraph."""
+        hit = self._toggles.get(id(subgraph))
+        if hit is not None and hit[0] is subgraph:
+            return hit[1]
+        edges = [(e, e.subject_finding, e.object_finding) for e in subgraph.edges
+                 if e.supports and e.subject_finding is not None and e.object_finding is not None]
+        self._toggles[id(subgraph)] = (subgraph, edges)  # type: ignore[assignment]
+        while len(self._toggles) > 4096:
+            self._toggles.popitem(last=False)
+        return edges  # type: ignore[return-value]
 
     def label_weights(self, subgraph: CausalSubgraph | None, positives: Sequence[str]) -> np.ndarray:
         """:func:`consistency_weights`, memoised per subgraph object and finding set (a graph walk per query
@@ -199,10 +212,9 @@ class Retriever:
 
     def consistency(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Mean label weight over each candidate's positive findings (vectorised over candidates)."""
-        bits = self.index.label_bits[rows]
         known = self.index.known_bits[rows]
-        b = bits_matrix(bits)
-        npos = b.sum(axis=1)
+        b = self.index.label_matrix[rows]
+        npos = b.sum(axis=1, dtype=np.float32)
         c = (b * weights).sum(axis=1) / np.maximum(npos, 1.0)  # tiny: no BLAS call (thread start-up costs more)
         no_pos = npos == 0
         c[no_pos & (known != 0)] = weights[NORMAL]
@@ -241,17 +253,15 @@ class Retriever:
     # -- counterfactual exemplars --------------------------------------------------------------------
     def _nearest_without(self, query: np.ndarray, rows: np.ndarray, sims: np.ndarray, label: str,
                          used: set[int]) -> tuple[int, float] | None:
-        """Nearest exemplar annotated as lacking ``label``: from the candidates, else a filtered search."""
+        """Nearest exemplar annotated as lacking ``label``: from the candidates, else a scan of such cases."""
         b = np.uint32(1 << LABEL_INDEX[label])
         ok = ((self.index.known_bits[rows] & b) != 0) & ((self.index.label_bits[rows] & b) == 0)
         for i in np.flatnonzero(ok):
             if int(rows[i]) not in used:
                 return int(rows[i]), float(sims[i])
-        # the unfiltered neighbourhood is mostly excluded here, so the filtered search needs a wider beam
-        fs, fr = self.index.search_where(query, len(used) + 1, self.index.absent_bitmap(LABEL_INDEX[label]),
-                                         ef=max(4 * self.settings.ef_search, 256))
-        for s, r in zip(fs[0], fr[0], strict=True):
-            if r >= 0 and int(r) not in used:
+        fs, fr = self.index.nearest_absent(query, LABEL_INDEX[label], k=len(used) + 1)
+        for s, r in zip(fs, fr, strict=True):
+            if int(r) not in used:
                 return int(r), float(s)
         return None
 
@@ -268,11 +278,10 @@ class Retriever:
         out: list[CounterfactualCheck] = []
         nearest: dict[str, tuple[int, float] | None] = {}
         if subgraph is not None:
-            for e in subgraph.edges:
+            for e, u, v in self.toggle_edges(subgraph):
                 if len(out) >= self.settings.counterfactuals:
                     break
-                u, v = e.subject_finding, e.object_finding
-                if not e.supports or u is None or u not in positives or v is None:
+                if u not in positives:
                     continue
                 if u not in nearest:  # one counterfactual case per cause, checked on each of its effects
                     nearest[u] = self._nearest_without(query, rows, sims, u, set())
