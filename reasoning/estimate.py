@@ -107,6 +107,7 @@ def _ols_estimator_class() -> type:
             self._coef: np.ndarray | None = None
             self._z_means = np.zeros(0)
             self._se_t = math.nan
+            self._design: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
             self._effect_modifier_names: list[str] = []
 
         def fit(self, data: pd.DataFrame, effect_modifier_names: list[str] | None = None) -> AdjustedOLSEstimator:
@@ -125,17 +126,29 @@ def _ols_estimator_class() -> type:
                 if self.interactions:
                     parts.append(treat[:, None] * (z - z.mean(axis=0)))
             x = np.hstack(parts)
-            bread = np.linalg.pinv(x.T @ x)  # normal equations: k is small, n large; pinv copes with collinearity
-            coef = bread @ (x.T @ target)
-            resid = target - x @ coef
-            n, k = x.shape
-            meat = (x * (resid ** 2)[:, None]).T @ x
-            cov = bread @ meat @ bread * (n / max(n - k, 1))
+            xtx = x.T @ x  # normal equations: k is small and n large
+            try:
+                coef = np.linalg.solve(xtx, x.T @ target)
+            except np.linalg.LinAlgError:  # collinear columns: the minimum-norm solution
+                coef = np.linalg.pinv(xtx) @ (x.T @ target)
             self._coef = coef
             self._z_means = z.mean(axis=0)
-            self._se_t = float(math.sqrt(max(cov[1, 1], 0.0)))
+            self._design = (x, target, xtx)  # the standard error is computed only if asked for
+            self._se_t = math.nan
             self.symbolic_estimator = self.construct_symbolic_estimator(est)
             return self
+
+        def _treatment_se(self) -> float:
+            """HC1 standard error of the treatment coefficient (refuter re-fits never need it)."""
+            if math.isnan(self._se_t) and self._design is not None:
+                x, target, xtx = self._design
+                resid = target - x @ self._coef
+                n, k = x.shape
+                bread = np.linalg.pinv(xtx)
+                meat = (x * (resid ** 2)[:, None]).T @ x
+                cov = bread @ meat @ bread * (n / max(n - k, 1))
+                self._se_t = float(math.sqrt(max(cov[1, 1], 0.0)))
+            return self._se_t
 
         def estimate_effect(self, data: pd.DataFrame, treatment_value: Any = 1, control_value: Any = 0,
                             target_units: Any = None, **_: Any) -> Any:
@@ -162,17 +175,18 @@ def _ols_estimator_class() -> type:
             z = stats.norm.ppf(0.5 + confidence_level / 2)
             scale = abs(float(self._treatment_value) - float(self._control_value))
             centre = float(self._coef[1]) * (float(self._treatment_value) - float(self._control_value))  # type: ignore[index]
-            return np.array([[centre - z * self._se_t * scale, centre + z * self._se_t * scale]])
+            se = self._treatment_se()
+            return np.array([[centre - z * se * scale, centre + z * se * scale]])
 
         def _estimate_std_error(self, method: Any = None, **_: Any) -> float:
-            return self._se_t * abs(float(self._treatment_value) - float(self._control_value))
+            return self._treatment_se() * abs(float(self._treatment_value) - float(self._control_value))
 
         def get_new_estimator_object(self, identified_estimand: Any, test_significance: Any = False,
                                      evaluate_effect_strength: Any = False, confidence_intervals: Any = None) -> Any:
             # A shallow copy: DoWhy deep-copies here, which copied the estimand's sympy tree every simulation.
             new = copy.copy(self)
             new._target_estimand = identified_estimand
-            new._coef, new._se_t = None, math.nan
+            new._coef, new._se_t, new._design = None, math.nan, None
             return new
 
     _OLS_CLASS = AdjustedOLSEstimator
