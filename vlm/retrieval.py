@@ -179,10 +179,10 @@ class Retriever:
             return hit[1]
         edges = [(e, e.subject_finding, e.object_finding) for e in subgraph.edges
                  if e.supports and e.subject_finding is not None and e.object_finding is not None]
-        self._toggles[id(subgraph)] = (subgraph, edges)  # type: ignore[assignment]
+        self._toggles[id(subgraph)] = (subgraph, edges)
         while len(self._toggles) > 4096:
             self._toggles.popitem(last=False)
-        return edges  # type: ignore[return-value]
+        return edges
 
     def label_weights(self, subgraph: CausalSubgraph | None, positives: Sequence[str]) -> np.ndarray:
         """:func:`consistency_weights`, memoised per subgraph object and finding set (a graph walk per query

@@ -98,8 +98,7 @@ def infer(image: Path | None = typer.Option(None, "--image", "-i", help="Image f
             raise InputError("give --image PATH (or --findings from another front end)")
         loaded = None
         if image is not None:
-            from vlm.backends import load_backend  # noqa: F401 - fail fast below on the model, after the image
-            loaded = load_image(image, reduce_to=256)
+            loaded = load_image(image, reduce_to=256)  # refuse a bad image before any model loads
     except (InputError, ImageError) as err:
         raise UserInputError(str(err)) from None
     model_dir = model or vs.model_dir
