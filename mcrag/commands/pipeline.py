@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -16,6 +17,7 @@ from kg.namespaces import NAMED_GRAPHS
 from kg.ontology import bootstrap
 from kg.store import Store
 from mcrag.commands.common import StoreOption, open_configured_store
+from mcrag.errors import UserInputError
 from mcrag.settings import Settings, load_settings
 
 console = Console(soft_wrap=True)
@@ -26,6 +28,9 @@ class PipelineContext:
     settings: Settings
     store: Store
     sample: int
+    matrix: Path | None = None
+    model_dir: Path | None = None
+    index_dir: Path | None = None
 
 
 def step_bootstrap(ctx: PipelineContext) -> str:
@@ -47,9 +52,129 @@ def step_two_hop(ctx: PipelineContext) -> str:
     return f"{len(rows)} two-hop causal paths (first 8 shown)"
 
 
+def _shared(ctx: PipelineContext, *parts: str) -> Path:
+    path = ctx.settings.data(*parts)
+    if not path.exists():
+        raise UserInputError(f"{path} is missing: set MCRAG_DATA_DIR to the shared data folder")
+    return path
+
+
+def step_mine_reports(ctx: PipelineContext) -> str:
+    from kg.mining.api import mine_reports
+
+    ann = _shared(ctx, "iu_xray", "annotation.json")
+    ctx.matrix = ctx.settings.runs_dir / "iu_xray_findings.csv"
+    s = mine_reports(ctx.store, ann, matrix_out=ctx.matrix, labeler_dir=ctx.settings.data("labeler"), progress=True)
+    return (f"{s.documents} reports, {s.claims_found} causal statements ({s.claims_added} new), "
+            f"finding matrix -> {ctx.matrix}")
+
+
+def step_mine_literature(ctx: PipelineContext) -> str:
+    from kg.mining.api import mine_literature
+
+    model_dir = ctx.settings.models_dir / "relation"
+    trained = ""
+    if not (model_dir / "lexicon.json").exists() and not any(model_dir.glob("*")):
+        from kg.mining.training import train_relations
+
+        train_relations(model_dir, _shared(ctx, "literature", "bc5cdr", "CDR_TrainingSet.PubTator.txt"),
+                        ade_dir=_shared(ctx, "literature", "ade_corpus_v2"), ontology_dir=ctx.settings.data("ontologies"),
+                        embedding_cache=ctx.settings.home / "cache" / "embeddings.npz")
+        trained = f"trained the relation model into {model_dir}; "
+    dev = _shared(ctx, "literature", "bc5cdr", "CDR_DevelopmentSet.PubTator.txt")
+    s = mine_literature(ctx.store, dev, model_dir=model_dir, limit=ctx.sample, progress=True)
+    return f"{trained}{s.documents} abstracts, {s.claims_found} claims ({s.claims_added} new)"
+
+
+def step_validate(ctx: PipelineContext) -> str:
+    from reasoning.validate import validate_store
+
+    data = ctx.matrix if ctx.matrix is not None and ctx.matrix.exists() else _shared(ctx, "iu_xray", "openi_labels.csv")
+    run = validate_store(ctx.store, data, graphs=[NAMED_GRAPHS["reports"], NAMED_GRAPHS["starter"]])
+    counts = ", ".join(f"{k} {v}" for k, v in run.counts().items())
+    return f"{len(run.claims)} claims checked against {run.rows} reports in {run.seconds:.0f} s: {counts}"
+
+
+def step_verdicts(ctx: PipelineContext) -> str:
+    rows = ctx.store.select("""
+        SELECT ?label ?status ?effect ?lo ?hi WHERE {
+          ?c a mcrag:CausalClaim ; rdfs:label ?label ; mcrag:status ?status ; mcrag:hasValidation ?v .
+          ?v mcrag:effect ?effect . OPTIONAL { ?v mcrag:ciLow ?lo ; mcrag:ciHigh ?hi }
+          FILTER (?status IN (mcrag:validated, mcrag:refuted))
+        } ORDER BY DESC(?effect) LIMIT 10""")
+    for r in rows:
+        ci = f" [{float(r['lo']):+.3f}, {float(r['hi']):+.3f}]" if r["lo"] and r["hi"] else ""
+        console.print(f"    {(r['status'] or '').rsplit('#', 1)[-1]:9s} {r['label']}: effect {float(r['effect'] or 0):+.3f}{ci}")
+    return f"{len(rows)} validated / refuted edges with effects (top 10 by effect)"
+
+
+def step_train_vlm(ctx: PipelineContext) -> str:
+    from vlm.config import VLMSettings
+
+    vs = VLMSettings.from_env(ctx.settings.home, ctx.settings.models_dir, ctx.settings.index_dir)
+    ctx.model_dir, ctx.index_dir = vs.model_dir, vs.index_dir
+    if (vs.model_dir / "config.json").exists():
+        return f"model already trained at {vs.model_dir} (delete it to retrain)"
+    from vlm.train import TrainConfig, train_default
+
+    report = train_default(ctx.settings.data_dir, vs.model_dir, config=TrainConfig.fast(), store=ctx.store)
+    val = ", ".join(f"{k} {v:.3f}" for k, v in list(report.val.items())[:4])
+    return f"trained the default VLM into {vs.model_dir} in {report.seconds:.0f} s (validation: {val}); curve {report.curve}"
+
+
+def step_index(ctx: PipelineContext) -> str:
+    assert ctx.model_dir is not None and ctx.index_dir is not None
+    if (ctx.index_dir / "index.faiss").exists() and (ctx.index_dir / "meta.json").exists():
+        return f"exemplar index already at {ctx.index_dir}"
+    from vlm.index import build_index
+
+    idx = build_index(ctx.settings.data_dir, ctx.index_dir, ctx.model_dir)
+    return f"indexed {len(idx)} exemplars into {ctx.index_dir}"
+
+
+def step_infer(ctx: PipelineContext) -> str:
+    import csv
+
+    from vlm.backends import load_backend
+    from vlm.index import ExemplarIndex
+    from vlm.infer import Grounder
+
+    assert ctx.model_dir is not None and ctx.index_dir is not None
+    meta = _shared(ctx, "cxr_covid", "metadata.csv")
+    with meta.open(encoding="utf-8") as fh:
+        row = next(r for r in csv.DictReader(fh) if (r.get("view") or "").upper() == "PA"
+                   and (ctx.settings.data("cxr_covid", "images", r.get("filename", ""))).is_file())
+    image = ctx.settings.data("cxr_covid", "images", row["filename"])
+    grounder = Grounder(load_backend(ctx.model_dir), ExemplarIndex.load(ctx.index_dir), ctx.store,
+                        store_label=ctx.settings.store_location,
+                        whatif_table=ctx.matrix if ctx.matrix is not None and ctx.matrix.exists() else None)
+    result = grounder.infer(image, "diagnose", None, "causal")
+    console.print(f"    image {image.name} ({row.get('finding', '')}, view {row.get('view', '')})")
+    console.print(f"    answer: {result.answer}")
+    for f in sorted(result.findings, key=lambda f: -f.posterior)[:4]:
+        console.print(f"    finding {f.name}: p={f.posterior:.2f}")
+    for h in result.exemplars[:3]:
+        console.print(f"    exemplar {h.to_json().get('id', '')} score {h.to_json().get('score', 0):.3f}")
+    if result.subgraph is not None:
+        for e in result.subgraph.edges[:5]:
+            console.print(f"    edge {e.text()} (claim {e.claim_id})")
+    for c in result.counterfactuals[:3]:
+        console.print(f"    counterfactual: {c.to_json()}")
+    return (f"answer with {len(result.exemplars)} exemplars, "
+            f"{len(result.subgraph.edges) if result.subgraph else 0} causal edges, "
+            f"{len(result.counterfactuals)} counterfactual checks")
+
+
 STEPS: list[tuple[str, Callable[[PipelineContext], str]]] = [
     ("bootstrap the store (ontology + curated starter graph)", step_bootstrap),
     ("query two-hop causal paths with SPARQL", step_two_hop),
+    ("mine the IU-Xray reports (causal statements + report x finding matrix)", step_mine_reports),
+    ("mine BC5CDR abstracts (chemical -> disease claims)", step_mine_literature),
+    ("validate report and starter edges against the finding matrix (discovery + DoWhy)", step_validate),
+    ("list validated and refuted edges with their effects (SPARQL)", step_verdicts),
+    ("train the embedded default VLM (fast setting)", step_train_vlm),
+    ("build the exemplar index", step_index),
+    ("grounded inference on a shared chest radiograph (causal retrieval)", step_infer),
 ]
 
 
@@ -58,6 +183,7 @@ def pipeline(store: str | None = StoreOption,
     """Run the main job end to end on the embedded defaults (store in var/store)."""
     settings = load_settings(store=store)
     with open_configured_store(settings) as st:
+        settings.runs_dir.mkdir(parents=True, exist_ok=True)
         ctx = PipelineContext(settings, st, sample)
         total = time.perf_counter()
         for i, (title, fn) in enumerate(STEPS, start=1):
