@@ -49,7 +49,9 @@ class ParsedQuestion:
 
 
 def clean(question: str) -> str:
-    return question.split("\n")[0].split("Please choose")[0].strip()
+    """The question without the image tag and answer options (the whole text if nothing is left)."""
+    text = question.split("Please choose")[0].replace("<image>", " ")
+    return " ".join(text.split()) or question.strip()
 
 
 def parse_question(question: str) -> ParsedQuestion:
