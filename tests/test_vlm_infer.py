@@ -134,3 +134,27 @@ def test_parse_findings_forms():
     assert p["Effusion"] == 0.9 and p["Cardiomegaly"] == 0.2 and p["Hernia"] == 0.0
     with pytest.raises(InputError, match="values in the order"):
         parse_findings(np.zeros(3))
+
+
+def test_generated_reports_are_reconciled_with_the_calibrated_findings():
+    from vlm.infer import reconcile_report
+
+    text = ("The heart is normal in size. No pleural effusion or pneumothorax. There is a small nodule. "
+            "Degenerative changes of the spine.")
+    out, origins, dropped = reconcile_report(text, {"Effusion": 0.9, "Cardiomegaly": 0.8, "Nodule": 0.1,
+                                                    "normal": 0.05})
+    assert dropped == 3, "denies cardiomegaly, denies effusion, asserts an unlikely nodule"
+    assert out.startswith("Pleural effusion is present. Cardiomegaly is present.")
+    assert "Degenerative changes of the spine." in out and "nodule" not in out
+    assert origins["Degenerative changes of the spine."] == "decoder"
+    assert origins["Pleural effusion is present."] == "diagnosis-head"
+    same, _, none_dropped = reconcile_report("The lungs are clear.", {"Effusion": 0.1, "normal": 0.9})
+    assert same == "The lungs are clear." and none_dropped == 0
+
+
+def test_report_sentences_record_their_origin(grounder):
+    r = grounder.infer(None, "report", retrieval="causal", findings={"Effusion": 0.95}, max_new_tokens=24)
+    assert "Effusion" in {f for s in r.sentences for f in s.findings}
+    assert {s.origin for s in r.sentences} <= {"decoder", "diagnosis-head"}
+    eff = [s for s in r.sentences if s.findings and "Effusion" in s.findings]
+    assert eff and eff[0].claim_ids

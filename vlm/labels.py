@@ -57,9 +57,25 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text or "") if s.strip()]
 
 
+_NORMAL_HEART = re.compile(
+    r"\b(heart|cardiac silhouette|cardiomediastinal silhouette|heart size|cardiac size)\b[^.;]*\b(normal|within normal "
+    r"limits|unremarkable|not enlarged|stable)\b|\bnormal (heart|cardiac) size\b", re.I)
+_CLEAR_LUNGS = re.compile(r"\blungs? (are|is|remain) (clear|well expanded and clear)\b|\bclear lungs\b", re.I)
+_CLEAR_LUNG_FINDINGS = ("Consolidation", "Infiltration", "Pneumonia", "Edema")
+
+
 def mentions(sentence: str) -> dict[str, bool]:
-    """Findings named in one sentence -> asserted (True) or negated (False)."""
+    """Findings named in one sentence -> asserted (True) or negated (False).
+
+    Normality statements count as negations too: "the heart is normal in size" negates cardiomegaly,
+    "the lungs are clear" negates airspace disease and edema.
+    """
     out: dict[str, bool] = {}
+    if _NORMAL_HEART.search(sentence) and not _PATTERNS["Cardiomegaly"].search(sentence):
+        out["Cardiomegaly"] = False
+    if _CLEAR_LUNGS.search(sentence):
+        for name in _CLEAR_LUNG_FINDINGS:
+            out[name] = False
     for name, pat in _PATTERNS.items():
         m = pat.search(sentence)
         if not m:
