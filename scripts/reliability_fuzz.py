@@ -31,6 +31,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--max-examples", type=int, default=600, help="test cases per operation and pass")
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--max-time", type=int, default=0, help="seconds per pass; fuzzing repeats until spent (0: off)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "reliability_fuzz.json")
     args = ap.parse_args()
@@ -58,7 +59,9 @@ def main() -> None:
                        "--max-examples", str(args.max_examples), "--workers", str(args.workers),
                        "--seed", str(args.seed), "--mode", "all", "--phases", "examples,coverage,fuzzing",
                        "--suppress-health-check", "all", "--report", "har", "--report-har-path", str(har),
-                       "--generation-database", "none", *headers]
+                       "--generation-database", "none", "--request-timeout", "60", *headers]
+                if args.max_time:
+                    cmd += ["--max-time", str(args.max_time)]
                 print(f"fuzzing ({label}) ...", flush=True)
                 subprocess.run(cmd, check=False, env={**os.environ, "NO_COLOR": "1"})
                 entries = json.loads(har.read_text())["log"]["entries"] if har.exists() else []
@@ -74,6 +77,7 @@ def main() -> None:
     payload = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": f"{os.cpu_count()} cores, loopback",
                "command": "python scripts/reliability_fuzz.py " + " ".join(sys.argv[1:]),
                "requests": total, "responses_5xx": sum(v for k, v in statuses.items() if k >= 500),
+               "no_response": statuses.get(0, 0),
                "status_counts": dict(sorted(statuses.items())), "first_5xx": five_xx[:20],
                "passes": [p[0] for p in passes]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
