@@ -40,6 +40,14 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0
     raise RuntimeError(f"server at {url} did not come up in {timeout} s")
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @contextmanager
 def oxigraph_server(location: Path) -> Iterator[str]:
     """A real Oxigraph server on a free loopback port; yields its root URL."""
@@ -54,11 +62,7 @@ def oxigraph_server(location: Path) -> Iterator[str]:
         wait_until_up(f"{root}/query?query=ASK%7B%7D", proc)
         yield root
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 @contextmanager
@@ -74,8 +78,4 @@ def mcrag_server(store: Path, env: dict[str, str] | None = None, extra: list[str
         wait_until_up(f"{root}/health", proc, timeout=60)
         yield root
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)

@@ -108,20 +108,20 @@ async def claim_history(request: Request, claim_id: ClaimId) -> list[dict[str, A
     return [_record(r) for r in trail]
 
 
+async def _decide(request: Request, fn: Any, claim_id: str, act: Act) -> dict[str, Any]:
+    require_write(request, request.app.state.settings)
+    rec = await _call(fn, request.app.state.store, claim_iri(claim_id), act.curator, act.reason, act.expected_version)
+    return _record(rec)
+
+
 @router.post("/curation/claims/{claim_id}/accept", summary="Accept a claim")
 async def accept(request: Request, claim_id: ClaimId, act: Act) -> dict[str, Any]:
-    require_write(request, request.app.state.settings)
-    rec = await _call(curation.accept, request.app.state.store, claim_iri(claim_id), act.curator, act.reason,
-                      act.expected_version)
-    return _record(rec)
+    return await _decide(request, curation.accept, claim_id, act)
 
 
 @router.post("/curation/claims/{claim_id}/reject", summary="Reject a claim")
 async def reject(request: Request, claim_id: ClaimId, act: Act) -> dict[str, Any]:
-    require_write(request, request.app.state.settings)
-    rec = await _call(curation.reject, request.app.state.store, claim_iri(claim_id), act.curator, act.reason,
-                      act.expected_version)
-    return _record(rec)
+    return await _decide(request, curation.reject, claim_id, act)
 
 
 @router.post("/curation/claims/{claim_id}/edit", summary="Edit a claim's relation, certainty, polarity, ...")
