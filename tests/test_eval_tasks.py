@@ -6,7 +6,6 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 
 from vlm.evaluation.questions import parse_question, report_answers

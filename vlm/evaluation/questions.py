@@ -28,13 +28,7 @@ _HEART = re.compile(r"\b(heart size|size of the heart|enlarged heart|heart (is )
 _ANY = re.compile(r"\b(abnormalit|abnormal findings|acute (cardiopulmonary|disease|findings|process)|"
                   r"noteworthy findings|significant findings|any findings|disease)\w*", re.I)
 _LUNGS_CLEAR = re.compile(r"\b(lungs?|lung fields?) (are |appear |is )?(clear|normal)|clear lungs", re.I)
-_STOP = set("""
-does do did is are was were can could has have any the a an of in on at to for as per with from this that these those
-there their patient patients chest x ray xray x-ray image images radiograph film show shows showing seen see visible
-be been evidence sign signs indicate indicates indication suggest suggests present presence appear appears noted
-according report reported based provided information detected detect observed observe identified findings finding
-what which how some it its or and by if into about other than such like please choose following two options yes no
-""".split())
+_STOP = set(["does", "do", "did", "is", "are", "was", "were", "can", "could", "has", "have", "any", "the", "a", "an", "of", "in", "on", "at", "to", "for", "as", "per", "with", "from", "this", "that", "these", "those", "there", "their", "patient", "patients", "chest", "x", "ray", "xray", "x-ray", "image", "images", "radiograph", "film", "show", "shows", "showing", "seen", "see", "visible", "be", "been", "evidence", "sign", "signs", "indicate", "indicates", "indication", "suggest", "suggests", "present", "presence", "appear", "appears", "noted", "according", "report", "reported", "based", "provided", "information", "detected", "detect", "observed", "observe", "identified", "findings", "finding", "what", "which", "how", "some", "it", "its", "or", "and", "by", "if", "into", "about", "other", "than", "such", "like", "please", "choose", "following", "two", "options", "yes", "no"])
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,10 @@ def check(task: str, dataset: str) -> None:
 
 def _pneumonia(data_dir: Path, models_dir: Path, modes: Sequence[str], progress: Progress | None,
                train_budget_s: float) -> dict[str, Any]:
+    import numpy as np
+
     from vlm.evaluation import diagnose
     from vlm.evaluation.cnn import CNNConfig, load_ensemble, save_ensemble, train_ensemble
-
-    import numpy as np
 
     data_file = data_dir / "pneumoniamnist" / "pneumoniamnist.npz"
     if not data_file.is_file():
@@ -62,7 +62,14 @@ def _pneumonia(data_dir: Path, models_dir: Path, modes: Sequence[str], progress:
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         save_ensemble(ens, str(ckpt))
     out = diagnose.evaluate_pneumonia(data_file, ens, modes, progress=progress)
-    out.update(anchors=diagnose.ANCHORS, goals=diagnose.GOALS, checkpoint=str(ckpt), notes=[
+    out["checkpoint"] = str(ckpt)
+    return annotate_pneumonia(out)
+
+
+def annotate_pneumonia(out: dict[str, Any]) -> dict[str, Any]:
+    from vlm.evaluation import diagnose
+
+    out.update(anchors=diagnose.ANCHORS, goals=diagnose.GOALS, notes=[
         "Train split: a Kaggle-derived one with 388 normals (a third of the official 1214); the loss is "
         "class-balanced and the threshold fitted on val, never on test.",
         "Front end: ensemble of 5 small ResNets (28 px, width 32), flip test-time augmentation; exemplar index = "
@@ -76,6 +83,12 @@ def _vqa(data_dir: Path, modes: Sequence[str], aucs: Sequence[float], progress: 
 
     root = data_dir / "iu_xray"
     out = vqa.evaluate_vqa(root, root / "vqa_test.jsonl", aucs=aucs, modes=modes, encoder=encoder, progress=progress)
+    return annotate_vqa(out)
+
+
+def annotate_vqa(out: dict[str, Any]) -> dict[str, Any]:
+    from vlm.evaluation import vqa
+
     out.update(anchors=vqa.ANCHORS, goals=vqa.GOALS, notes=[FINDINGS_CONDITIONED,
                "Questions map to Open-i findings through the finding lexicon (rules, no training set exists); "
                "others are answered from what retrieved train reports say (none: from train-report base rates).",
@@ -86,16 +99,28 @@ def _vqa(data_dir: Path, modes: Sequence[str], aucs: Sequence[float], progress: 
 def _report(data_dir: Path, modes: Sequence[str], aucs: Sequence[float], progress: Progress | None,
             encoder: Any) -> dict[str, Any]:
     from vlm.evaluation import report
-    from vlm.evaluation.metrics import METEOR_VARIANT
 
     out = report.evaluate_reports(data_dir / "iu_xray", data_dir / "labeler", aucs=aucs, modes=modes,
                                   encoder=encoder, progress=progress)
+    return annotate_report(out)
+
+
+def annotate_report(out: dict[str, Any]) -> dict[str, Any]:
+    from vlm.evaluation import report
+    from vlm.evaluation.metrics import METEOR_VARIANT
+
     out.update(anchors=report.ANCHORS, goals=report.GOALS, notes=[FINDINGS_CONDITIONED,
                "BLEU: nltk corpus_bleu over lower-cased word/punctuation tokens; ROUGE-L: rouge-score F-measure "
                "averaged over reports (R2Gen's pycocoevalcap ROUGE-L weights recall more); METEOR: " + METEOR_VARIANT,
                "Clinical efficacy, hallucination (findings asserted in the output but absent from the reference) "
                "and traceability read both texts through the project's report labeler (kg.mining)."])
     return out
+
+
+def finish(task: str, dataset: str, result: dict[str, Any], modes: Sequence[str], seconds: float,
+           command: str) -> dict[str, Any]:
+    return {"task": task, "dataset": dataset, "retrieval_modes": list(modes), **result, "seconds": round(seconds, 1),
+            "command": command, "machine": f"{platform.machine()} {platform.system()}, CPU"}
 
 
 def run(task: str, dataset: str, *, data_dir: Path, models_dir: Path, out_dir: Path | None,
@@ -111,9 +136,7 @@ def run(task: str, dataset: str, *, data_dir: Path, models_dir: Path, out_dir: P
 
         fn = _vqa if task == "vqa" else _report
         result = fn(data_dir, modes, tuple(aucs or AUC_CURVE), progress, encoder)
-    result = {"task": task, "dataset": dataset, "retrieval_modes": list(modes), **result,
-              "seconds": round(time.perf_counter() - t0, 1), "command": command,
-              "machine": f"{platform.machine()} {platform.system()}, CPU"}
+    result = finish(task, dataset, result, modes, time.perf_counter() - t0, command)
     if out_dir is not None:
         write(result, out_dir)
     return result

@@ -19,7 +19,14 @@ import numpy as np
 
 from vlm.encoders import TextEncoder
 from vlm.evaluation.grounding import BatchGrounder, FrontEndOnly, evidence_for
-from vlm.evaluation.iu_xray import LABELLED, Study, load_studies, prevalence, probs_dict, query_vectors, report_index
+from vlm.evaluation.iu_xray import (
+    LABELLED,
+    load_studies,
+    prevalence,
+    probs_dict,
+    query_vectors,
+    report_index,
+)
 from vlm.evaluation.metrics import binary_scores
 from vlm.evaluation.noise import noisy_probabilities
 from vlm.evaluation.questions import ParsedQuestion, clean, parse_question, report_answers
