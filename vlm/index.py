@@ -167,14 +167,15 @@ class ExemplarIndex:
             self._absent[label] = np.packbits(mask, bitorder="little")
         return self._absent[label]
 
-    def nearest_absent(self, query: np.ndarray, label: int, k: int = 1, sample: int = 8192
+    def nearest_absent(self, query: np.ndarray, label: int, k: int = 1, sample: int = 2048
                        ) -> tuple[np.ndarray, np.ndarray]:
         """Nearest rows annotated as lacking ``label``: exact over them, or over a fixed sample of them.
 
         Counterfactual exemplars need "the nearest case without this finding", where the usual
         neighbourhood is mostly excluded, so a filtered graph search would have to widen its beam a
         lot. A flat inner-product scan over at most ``sample`` such rows (all of them when fewer; a
-        deterministic sample otherwise) costs a fraction of a millisecond at any index size.
+        deterministic sample otherwise) does it at a fixed cost: 2048 rows x 384-d (3 MB, cache
+        resident) take about 0.1 ms on one core, whatever the index size.
         """
         if label not in self._absent_flat:
             bit = np.uint32(1 << label)
