@@ -122,8 +122,9 @@ class TrainedEnsemble:
             for m in self.members:
                 m.eval()
                 for v in (x, x.flip(-1)):
-                    p += torch.sigmoid(m(v))
-                    f.append(F.normalize(m.features(v), dim=1))
+                    feat = m.features(v)
+                    p += torch.sigmoid(m.head(feat).squeeze(1))
+                    f.append(F.normalize(feat, dim=1))
             probs.append((p / (2 * len(self.members))).cpu().numpy())
             feats.append(F.normalize(torch.cat(f, dim=1), dim=1).cpu().numpy())
         return np.concatenate(probs).astype(np.float64), np.concatenate(feats).astype(np.float32)
