@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import typer
@@ -90,7 +89,8 @@ def eval_command(task: str = typer.Option(..., "--task", "-t", help="diagnose, v
     def progress(stage: str, done: int, total: int) -> None:
         err_console.print(f"{stage}: {done}/{total}" if total else stage, highlight=False)
 
-    command = "mcrag eval " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
+    command = f"mcrag eval --task {task} --dataset {dataset} --retrieval {shlex.quote(retrieval)}" + (
+        f" --aucs {aucs}" if aucs else "")
     try:
         result = run(task, dataset, data_dir=data, models_dir=settings.models_dir, out_dir=out_dir, modes=modes,
                      aucs=curve, progress=progress, encoder=TextEncoder(cache_dir=settings.home / "cache"),
