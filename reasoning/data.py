@@ -81,6 +81,8 @@ def load_table(source: str | Path | pd.DataFrame | DataTable, *, split: str | No
                 raise DataError(f"{path}: unknown table format {path.suffix!r}; use .csv, .tsv or .parquet")
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as err:
             raise DataError(f"{path}: cannot read the table: {err}") from None
+        except ImportError as err:  # Parquet needs a pyarrow built for this NumPy
+            raise DataError(f"{path}: Parquet support is unavailable ({err}); convert the table to CSV") from None
         table = DataTable(frame, name or path.name, hashlib.sha256(raw).hexdigest())
     if split is not None:
         if "split" not in table.frame.columns:
@@ -129,6 +131,8 @@ class ConceptRef:
 
     iri: str
     label: str = ""
+    synonyms: tuple[str, ...] = ()
+    """``skos:altLabel`` values: matched last, after the local name, label and Open-i name."""
 
 
 def local_name(iri: str) -> str:
@@ -144,6 +148,7 @@ def concept_keys(concept: ConceptRef) -> tuple[str, ...]:
     openi = finding_for_concept_iri(concept.iri)
     if openi:
         keys.append(slug(openi))
+    keys.extend(slug(s) for s in concept.synonyms)
     return tuple(dict.fromkeys(keys))
 
 
@@ -159,7 +164,7 @@ class ColumnMap:
 
 
 def map_columns(columns: Iterable[str], concepts: Iterable[ConceptRef]) -> ColumnMap:
-    """Match table columns to concepts by local name, label slug or Open-i label name.
+    """Match table columns to concepts by local name, label slug, Open-i label name or synonym.
 
     A column whose slug is some concept's local name wins over a label or Open-i match, so a table that
     names concepts exactly is never mis-read.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 BOOTSTRAP_CI_SIMULATIONS = 100
 """Resamples for the confidence interval of estimators without a closed form (front-door, IV)."""
+
+MIN_INSTRUMENT_GROUP = 30
+"""Fewest rows at each value of a binary instrument."""
 
 MIN_FIRST_STAGE_F = 10.0
 """Staiger and Stock's rule of thumb: below this first-stage F statistic an instrument is too weak to use."""
@@ -236,16 +239,28 @@ def estimate_effect(data: pd.DataFrame, identification: Identification, *, confi
     elif identification.kind == "iv":
         from dowhy.causal_estimators.instrumental_variable_estimator import InstrumentalVariableEstimator
 
-        f_stat = first_stage_f(frame, t, identification.instruments)
+        # The strongest single instrument: a rare or nearly collinear second instrument only makes
+        # two-stage least squares singular, and one binary instrument gives the Wald estimator.
+        usable = [z for z in identification.instruments
+                  if not _is_binary(frame[z]) or min((frame[z] == 1).sum(), (frame[z] == 0).sum()) >= MIN_INSTRUMENT_GROUP]
+        if not usable:
+            raise NotTestable(f"instrument {', '.join(identification.instruments)} too rare: fewer than "
+                              f"{MIN_INSTRUMENT_GROUP} rows at one of its values (resampled intervals would be undefined)")
+        strengths = {z: first_stage_f(frame, t, [z]) for z in usable}
+        best = max(strengths, key=lambda z: (strengths[z], z))
+        f_stat = strengths[best]
         if f_stat < MIN_FIRST_STAGE_F:
             raise NotTestable(f"weak instrument {', '.join(identification.instruments)}: first-stage F = "
                               f"{f_stat:.1f} < {MIN_FIRST_STAGE_F:g}")
+        if identification.instruments != (best,):
+            identification = replace(identification, instruments=(best,))
+            estimand = identification.to_dowhy()
 
         estimator = InstrumentalVariableEstimator(estimand, confidence_intervals=True,
                                                   confidence_level=confidence_level,
                                                   num_simulations=bootstrap_simulations)
-        name = ("iv.instrumental_variable (Wald, bootstrap CI)" if len(identification.instruments) == 1
-                and _is_binary(frame[identification.instruments[0]]) else "iv.instrumental_variable (2SLS, bootstrap CI)")
+        name = (f"iv.instrumental_variable ({'Wald' if _is_binary(frame[best]) else '2SLS'} on {best}, "
+                f"first-stage F {f_stat:.0f}, bootstrap CI)")
     else:
         raise ValueError(f"not identified: {identification.reason}")
     estimator.fit(frame)

@@ -103,6 +103,18 @@ def concept_labels(store: Store, iris: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def concept_synonyms(store: Store, iris: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """``skos:altLabel`` values of each concept (a table may name a column by a synonym)."""
+    found: dict[str, list[str]] = {}
+    todo = sorted(set(iris))
+    for i in range(0, len(todo), 400):
+        chunk = " ".join(f"<{x}>" for x in todo[i:i + 400])
+        for r in store.select(f"SELECT ?c ?a WHERE {{ VALUES ?c {{ {chunk} }} ?c skos:altLabel ?a }} ORDER BY ?c ?a"):
+            if r["c"] and r["a"]:
+                found.setdefault(r["c"], []).append(r["a"])
+    return {k: tuple(v) for k, v in found.items()}
+
+
 def variable_names(iris: Iterable[str]) -> dict[str, str]:
     """A distinct, identifier-safe variable name per concept IRI (its slugged local name)."""
     names: dict[str, str] = {}

@@ -62,6 +62,7 @@ from reasoning.graph import (
     STRUCTURAL_STATUSES,
     ClaimEdge,
     causal_digraph,
+    concept_synonyms,
     read_claims,
     variable_names,
 )
@@ -310,8 +311,12 @@ def _verdict(edge: EdgeAnalysis, relation: str, polarity: str, settings: Validat
 
 
 def validate_claims(claims: Sequence[ClaimEdge], data: DataTable | pd.DataFrame | str | Path, *,
-                    settings: ValidationSettings | None = None, run_id: str | None = None) -> ValidationRun:
-    """Validate claims against a table without touching any store (see :func:`validate_store`)."""
+                    settings: ValidationSettings | None = None, run_id: str | None = None,
+                    synonyms: Mapping[str, Sequence[str]] | None = None) -> ValidationRun:
+    """Validate claims against a table without touching any store (see :func:`validate_store`).
+
+    ``synonyms`` (concept IRI -> alternative labels) let columns named by a synonym map to a concept.
+    """
     settings = settings or ValidationSettings()
     unknown = [r for r in settings.refuters if r not in REFUTERS]
     if unknown:
@@ -330,7 +335,9 @@ def validate_claims(claims: Sequence[ClaimEdge], data: DataTable | pd.DataFrame 
         if c.mediator:
             labels.setdefault(c.mediator, "")
     names = variable_names(labels)
-    colmap: ColumnMap = map_columns(table.frame.columns, [ConceptRef(i, lab) for i, lab in labels.items()])
+    syn = synonyms or {}
+    colmap: ColumnMap = map_columns(table.frame.columns,
+                                    [ConceptRef(i, lab, tuple(syn.get(i, ()))) for i, lab in labels.items()])
     # analysis frame: one numeric column per mapped concept, named by its variable
     frame = pd.DataFrame({names[i]: numeric_values(table.frame[col]) if pd.api.types.is_numeric_dtype(
         table.frame[col]) or table.frame[col].dtype == bool else table.frame[col] for i, col in colmap.by_iri.items()})
@@ -590,7 +597,8 @@ def validate_store(store: Store, data: str | Path | pd.DataFrame | DataTable, *,
             from kg.curation import UnknownClaimError
 
             raise UnknownClaimError(f"no causal claim {sorted(missing)[0]} in the store")
-    run = _validate_with_structure(chosen, all_claims, table, settings)
+    concepts = {c.subject for c in all_claims} | {c.object for c in all_claims}
+    run = _validate_with_structure(chosen, all_claims, table, settings, concept_synonyms(store, concepts))
     if write and run.claims:
         store.update(validation_update(run))
         run = replace(run, written=True)
@@ -598,12 +606,12 @@ def validate_store(store: Store, data: str | Path | pd.DataFrame | DataTable, *,
 
 
 def _validate_with_structure(chosen: Sequence[ClaimEdge], structure_claims: Sequence[ClaimEdge], table: DataTable,
-                             settings: ValidationSettings) -> ValidationRun:
+                             settings: ValidationSettings, synonyms: Mapping[str, Sequence[str]]) -> ValidationRun:
     """Validate ``chosen`` while building the causal structure from all claims."""
     if len(chosen) == len(structure_claims):
-        return validate_claims(chosen, table, settings=settings)
+        return validate_claims(chosen, table, settings=settings, synonyms=synonyms)
     chosen_ids = {c.claim for c in chosen}
-    run = validate_claims(structure_claims, table, settings=settings)
+    run = validate_claims(structure_claims, table, settings=settings, synonyms=synonyms)
     keep_pairs = {(c.subject, c.object) for c in chosen}
     return replace(run, claims=tuple(v for v in run.claims if v.claim in chosen_ids),
                    edges=tuple(e for e in run.edges if (e.cause, e.effect) in keep_pairs))

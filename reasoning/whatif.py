@@ -39,7 +39,14 @@ from reasoning.data import (
     variable_kind,
 )
 from reasoning.estimate import estimate_effect
-from reasoning.graph import TRUSTED_STATUSES, ClaimEdge, causal_digraph, read_claims, variable_names
+from reasoning.graph import (
+    TRUSTED_STATUSES,
+    ClaimEdge,
+    causal_digraph,
+    concept_synonyms,
+    read_claims,
+    variable_names,
+)
 from reasoning.identify import identify
 from reasoning.model import NotTestable, build_model
 
@@ -83,13 +90,15 @@ def whatif_model(source: Store | Sequence[ClaimEdge], data: str | Path | pd.Data
                  split: str | None = None) -> WhatIfModel:
     """Build the what-if model from a store's claims (or given claims) and a table."""
     claims = read_claims(source, graphs=graphs) if isinstance(source, Store) else list(source)
+    iris = {c.subject for c in claims} | {c.object for c in claims}
+    syn = concept_synonyms(source, iris) if isinstance(source, Store) else {}
     table = load_table(data, split=split)
     labels: dict[str, str] = {}
     for c in claims:
         labels.setdefault(c.subject, c.subject_label)
         labels.setdefault(c.object, c.object_label)
     names = variable_names(labels)
-    colmap = map_columns(table.frame.columns, [ConceptRef(i, lab) for i, lab in labels.items()])
+    colmap = map_columns(table.frame.columns, [ConceptRef(i, lab, syn.get(i, ())) for i, lab in labels.items()])
     frame = pd.DataFrame({names[i]: numeric_values(table.frame[col]) for i, col in colmap.by_iri.items()
                           if pd.api.types.is_numeric_dtype(table.frame[col]) or table.frame[col].dtype == bool})
     kinds = {names[i]: (variable_kind(frame[names[i]]) if names[i] in frame else "empty") for i in labels}

@@ -145,3 +145,18 @@ def test_a_weak_instrument_is_not_testable() -> None:
     iv = identify(build_model(_g("u>x", "u>y", "i>x"), "x", "y", {"x", "y", "i"}))
     with pytest.raises(NotTestable, match="weak instrument i: first-stage F"):
         estimate_effect(pd.DataFrame({"x": x, "y": y, "i": i}), iv)
+
+
+def test_iv_uses_the_strongest_single_instrument() -> None:
+    rng = np.random.default_rng(10)
+    n = 4000
+    u = rng.standard_normal(n)
+    strong = (rng.random(n) < 0.5).astype(float)
+    rare = (rng.random(n) < 0.002).astype(float)
+    x = strong + 0.2 * rare + u + rng.standard_normal(n)
+    y = 0.5 * x + u + rng.standard_normal(n)
+    frame = pd.DataFrame({"x": x, "y": y, "s": strong, "r": rare})
+    iv = identify(build_model(_g("u>x", "u>y", "s>x", "r>x"), "x", "y", {"x", "y", "s", "r"}))
+    assert set(iv.instruments) == {"r", "s"}
+    fitted = estimate_effect(frame, iv, bootstrap_simulations=20)
+    assert "Wald on s" in fitted.result.estimator and abs(fitted.result.value - 0.5) < 0.15
