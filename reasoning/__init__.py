@@ -10,7 +10,8 @@ The layout follows the method, one small module per step (as DoWhy lays out its 
 * :mod:`reasoning.estimate` – DoWhy estimation with an estimator suited to the variable types;
 * :mod:`reasoning.refute` – DoWhy refuters (placebo, random common cause, data subset, bootstrap);
 * :mod:`reasoning.whatif` – do(X=x) effects and single-case counterfactuals;
-* :mod:`reasoning.validate` – orchestration, and the verdicts written back onto the claims.
+* :mod:`reasoning.validate` – orchestration, and the verdicts written back onto the claims;
+* :mod:`reasoning.metrics` and :mod:`reasoning.synthetic` – SHD / edge F1, and SCMs with known answers.
 
 This layer imports ``kg`` only; heavy libraries (DoWhy, causal-learn) load on first use.
 """
