@@ -96,16 +96,14 @@ def step_validate(ctx: PipelineContext) -> str:
 
 
 def step_verdicts(ctx: PipelineContext) -> str:
-    rows = ctx.store.select("""
-        SELECT ?label ?status ?effect ?lo ?hi WHERE {
-          ?c a mcrag:CausalClaim ; rdfs:label ?label ; mcrag:status ?status ; mcrag:hasValidation ?v .
-          ?v mcrag:effect ?effect . OPTIONAL { ?v mcrag:ciLow ?lo ; mcrag:ciHigh ?hi }
-          FILTER (?status IN (mcrag:validated, mcrag:refuted))
-        } ORDER BY DESC(?effect) LIMIT 10""")
-    for r in rows:
-        ci = f" [{float(r['lo']):+.3f}, {float(r['hi']):+.3f}]" if r["lo"] and r["hi"] else ""
-        console.print(f"    {(r['status'] or '').rsplit('#', 1)[-1]:9s} {r['label']}: effect {float(r['effect'] or 0):+.3f}{ci}")
-    return f"{len(rows)} validated / refuted edges with effects (top 10 by effect)"
+    from reasoning.validate import VALIDATED_EDGES_QUERY
+
+    rows = ctx.store.select(VALIDATED_EDGES_QUERY)
+    for r in rows[:10]:
+        ci = f" [{float(r['ciLow']):+.3f}, {float(r['ciHigh']):+.3f}]" if r["ciLow"] and r["ciHigh"] else ""
+        effect = f"effect {float(r['effectSize']):+.3f}{ci}, n={r['n']}" if r["effectSize"] else "no effect estimate"
+        console.print(f"    {(r['verdict'] or '').rsplit('#', 1)[-1]:9s} {r['cause']} -> {r['effect']}: {effect}")
+    return f"{len(rows)} validated / refuted edges (latest verdict per edge; first 10 shown)"
 
 
 def step_train_vlm(ctx: PipelineContext) -> str:
