@@ -9,7 +9,14 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
 from vlm.evaluation.metrics import (
-    binary_scores, bleu, clinical_efficacy, hallucination_rate, meteor, rouge_l, tokenize, traceability,
+    binary_scores,
+    bleu,
+    clinical_efficacy,
+    hallucination_rate,
+    meteor,
+    rouge_l,
+    tokenize,
+    traceability,
 )
 
 
