@@ -141,8 +141,8 @@ def step_infer(ctx: PipelineContext) -> str:
     meta = _shared(ctx, "cxr_covid", "metadata.csv")
     with meta.open(encoding="utf-8") as fh:
         row = next(r for r in csv.DictReader(fh) if (r.get("view") or "").upper() == "PA"
-                   and (ctx.settings.data("cxr_covid", "images", r.get("filename", ""))).is_file())
-    image = ctx.settings.data("cxr_covid", "images", row["filename"])
+                   and (ctx.settings.data("cxr_covid", "images", r.get("image", ""))).is_file())
+    image = ctx.settings.data("cxr_covid", "images", row["image"])
     grounder = Grounder(load_backend(ctx.model_dir), ExemplarIndex.load(ctx.index_dir), ctx.store,
                         store_label=ctx.settings.store_location,
                         whatif_table=ctx.matrix if ctx.matrix is not None and ctx.matrix.exists() else None)
