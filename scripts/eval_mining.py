@@ -133,8 +133,8 @@ def eval_ade(data: Path, model, model_dir: Path) -> dict:
     miner = LiteratureMiner(None, model_dir, gold_entities=True)
     cands = [c for cs in miner.candidates(docs) for c in cs]
     scores = miner.score(cands)
-    out["gold_entities"] = _sweep([(c.key, float(s)) for c, s in zip(cands, scores, strict=True)], gold,
-                                  model.threshold)
+    th = model.thresholds.get("ade", model.threshold)  # single sentences: the ADE-tuned threshold
+    out["gold_entities"] = _sweep([(c.key, float(s)) for c, s in zip(cands, scores, strict=True)], gold, th)
     out["gold_entities"]["gold_pairs"] = len(gold)
     # end to end: dictionary of the training part's drugs and effects, every held-out sentence
     train_docs = ade_documents([s for s in train if s.relations])
@@ -145,7 +145,6 @@ def eval_ade(data: Path, model, model_dir: Path) -> dict:
     e2e = LiteratureMiner(lex_path, model_dir)
     cands = [c for cs in e2e.candidates(all_docs) for c in cs]
     scores = e2e.score(cands)
-    th = model.threshold
     tp = fp = 0
     matched: set[tuple[str, int]] = set()
     for c, s in zip(cands, scores, strict=True):

@@ -62,7 +62,7 @@ class EntityMatcher:
         self.exact = PhraseMatcher(nlp.vocab, attr="ORTH")
         for matcher, keys in ((self.matcher, list(lexicon.terms)), (self.exact, list(lexicon.exact))):
             for i in range(0, len(keys), 5000):
-                matcher.add("T", list(nlp.tokenizer.pipe(keys[i:i + 5000])))
+                matcher.add("T", list(nlp.tokenizer.pipe(keys[i:i + 5000])))  # type: ignore[union-attr]
 
     def __call__(self, doc: Doc) -> Doc:
         spans = []

@@ -47,10 +47,10 @@ def build_report_nlp(labeler_dir: Path | str | None = None, *, model: str = BASE
     nlp.add_pipe("mcrag_report_matcher", config={"labeler_dir": str(labeler_dir or ""), "chexpert": chexpert})
     sectionizer = nlp.add_pipe("medspacy_sectionizer", config={
         "rules": None, "input_span_type": "group", "span_group_name": FINDINGS_GROUP})
-    sectionizer.add(section_rules(labeler_dir))
+    sectionizer.add(section_rules(labeler_dir))  # type: ignore[attr-defined]
     context = nlp.add_pipe("medspacy_context", config={
         "rules": None, "input_span_type": "group", "span_group_name": FINDINGS_GROUP})
-    context.add(report_context_rules())
+    context.add(report_context_rules())  # type: ignore[attr-defined]
     nlp.add_pipe("mcrag_report_causal")
     return nlp
 

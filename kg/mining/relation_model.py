@@ -60,6 +60,8 @@ class RelationModel:
     threshold: float
     priors: Priors
     embedding_model: LogisticRegression | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+    """Best-F1 threshold per training corpus (``bc5cdr``: abstracts, ``ade``: single sentences)."""
     version: str = RELATION_MODEL_VERSION
     trained_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     report: dict[str, Any] = field(default_factory=dict)
@@ -143,6 +145,7 @@ def train_relation_model(docs: Sequence[TrainingDoc], *, embed: Embedder | None 
     rows: list[Candidate] = []
     y_list: list[bool] = []
     row_doc: list[int] = []
+    row_corpus: list[str] = []
     for k in range(folds):
         prior_docs = [d.record for i, d in enumerate(docs) if fold_of[i] != k and d.record is not None]
         priors = Priors.learn(prior_docs)
@@ -151,6 +154,7 @@ def train_relation_model(docs: Sequence[TrainingDoc], *, embed: Embedder | None 
                 rows.append(c)
                 y_list.append(c.key in docs[i].gold)
                 row_doc.append(int(i))
+                row_corpus.append(docs[i].corpus)
     y = np.array(y_list, dtype=bool)
     row_fold = fold_of[np.array(row_doc)]
     x = np.array([c.features for c in rows], dtype=np.float64)
@@ -171,14 +175,23 @@ def train_relation_model(docs: Sequence[TrainingDoc], *, embed: Embedder | None 
     calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(oof_tree, y)
     calibrated = calibrator.predict(oof_tree)
     threshold, cv_f1 = _best_threshold(calibrated, y, n_gold)
+    corpus_arr = np.array(row_corpus)
+    thresholds: dict[str, float] = {}
+    per_corpus: dict[str, float] = {}
+    for corpus in sorted(set(row_corpus)):
+        sel = corpus_arr == corpus
+        thresholds[corpus], per_corpus[corpus] = _best_threshold(
+            calibrated[sel], y[sel], sum(len(d.gold) for d in docs if d.corpus == corpus))
+    threshold = thresholds.get("bc5cdr", threshold)
     trees = _trees().fit(x, y)
     priors = Priors.learn([d.record for d in docs if d.record is not None])
     del groups
-    report = {"cv_f1": round(cv_f1, 4), "training_documents": len(docs), "training_pairs": len(rows),
+    report = {"cv_f1": round(cv_f1, 4), "cv_f1_per_corpus": {k: round(v, 4) for k, v in per_corpus.items()},
+              "thresholds": {k: round(v, 2) for k, v in thresholds.items()}, "training_documents": len(docs), "training_pairs": len(rows),
               "positive_pairs": int(y.sum()), "gold_pairs": n_gold,
               "corpora": sorted({d.corpus for d in docs}), "folds": folds}
     log.info("relation model: CV F1 %.3f at threshold %.2f", cv_f1, threshold)
-    return RelationModel(trees, calibrator, threshold, priors, emb_model, report=report)
+    return RelationModel(trees, calibrator, threshold, priors, emb_model, thresholds, report=report)
 
 
 def _embedding_lr() -> LogisticRegression:

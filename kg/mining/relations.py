@@ -265,7 +265,7 @@ def _candidate(doc: Doc, document: Document, sents: list[Span], n_sents: int, hi
         math.log1p(pp.pair_seen.get((cid, eid), 0)),
     )
     best = _best_sentence(sents, cooc, strong or dep or weak, ent_to_ment, cms, ems, title_c and title_e)
-    s_start, s_end, text, marked = _evidence(doc, sents, best, cms, ems)
+    s_start, s_end, text, marked = _evidence(document.text, sents, best, cms, ems)
     chosen = strong or dep or weak
     polarity = "negative" if chosen and all(h.negated for h in chosen) else "positive"
     certainty = _weakest_certainty([h.certainty for h in chosen]) if chosen else "certain"
@@ -297,28 +297,28 @@ def _best_sentence(sents: list[Span], cooc: list[int], stating: list, ent_to_men
     return (min(a.sent, b.sent), max(a.sent, b.sent))
 
 
-def _evidence(doc: Doc, sents: list[Span], rng: tuple[int, int], cms: list[MentionRef], ems: list[MentionRef]
+def _evidence(full: str, sents: list[Span], rng: tuple[int, int], cms: list[MentionRef], ems: list[MentionRef]
               ) -> tuple[int, int, str, str]:
     """Offsets and text of the evidence, and its marked form (the two end sentences only when apart)."""
     first, last = sents[rng[0]], sents[rng[1]]
     start, end = first.start_char, last.end_char
-    text = doc.text[start:end]
+    text = full[start:end]
     parts = [first] if rng[0] == rng[1] else [first, last]
-    marked = " ... ".join(_marked(doc, s.start_char, s.end_char, cms, ems) for s in parts)
+    marked = " ... ".join(_marked(full, s.start_char, s.end_char, cms, ems) for s in parts)
     return start, end, text.strip(), marked
 
 
-def _marked(doc: Doc, start: int, end: int, cms: list[MentionRef], ems: list[MentionRef]) -> str:
+def _marked(full: str, start: int, end: int, cms: list[MentionRef], ems: list[MentionRef]) -> str:
     marks = sorted([(m.start_char, m.end_char, "@CHEMICAL$") for m in cms if start <= m.start_char < end]
                    + [(m.start_char, m.end_char, "@DISEASE$") for m in ems if start <= m.start_char < end])
     out, pos = [], start
     for s, e, tag in marks:
         if s < pos:
             continue
-        out.append(doc.text[pos:s])
+        out.append(full[pos:s])
         out.append(tag)
         pos = e
-    out.append(doc.text[pos:end])
+    out.append(full[pos:end])
     return "".join(out).strip()
 
 

@@ -72,7 +72,7 @@ def report_claims(doc: Doc, document: Document, *, generated_at: datetime | None
             continue
         sent = cause.sent
         section = _section(cause) or None
-        certainty: Certainty = st.certainty  # type: ignore[assignment]
+        certainty: Certainty = st.certainty
         yield CausalClaim(
             subject=c, object=e, relation="causes", polarity=st.polarity, certainty=certainty,
             confidence=_RULE_CONFIDENCE[st.certainty],

@@ -8,7 +8,7 @@ keeps the report pipeline near the tokenizer's own speed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 Test = tuple[str, str]
@@ -41,7 +41,7 @@ class TermMatch:
 class TermIndex:
     """Terms per key, indexed by their first token for a single left-to-right pass."""
 
-    def __init__(self, terms: dict[str, Iterable[str]]) -> None:
+    def __init__(self, terms: Mapping[str, Iterable[str]]) -> None:
         self.exact: dict[str, list[tuple[tuple[Test, ...], str, str]]] = {}
         self.prefix: dict[str, list[tuple[tuple[Test, ...], str, str]]] = {}
         self.size = 0
@@ -71,9 +71,8 @@ class TermIndex:
                 end = i + len(tests)
                 if end > n:
                     continue
-                if all(_ok(t, words[i + j]) for j, t in enumerate(tests)):
-                    if allowed is None or allowed(end):
-                        out.append(TermMatch(i, end, key, term))
+                if all(_ok(t, words[i + j]) for j, t in enumerate(tests)) and (allowed is None or allowed(end)):
+                    out.append(TermMatch(i, end, key, term))
         return out
 
 
