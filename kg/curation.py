@@ -279,7 +279,10 @@ def resolve_claim_iri(text: str) -> str:
     """A claim IRI from its full IRI, ``id:claim/<hash>``, ``claim/<hash>`` or the bare hash."""
     text = text.strip().strip("<>")
     if text.startswith(("http://", "https://")):
-        return text
+        try:
+            return ox.NamedNode(text).value  # validated: the IRI is later written into SPARQL text
+        except ValueError:
+            raise UnknownClaimError(f"{text!r} is not a valid IRI") from None
     if text.startswith("id:"):
         return str(ID) + text[3:]
     if text.startswith("claim/"):

@@ -182,3 +182,14 @@ def test_bound_parameters_cannot_inject(store: Store) -> None:
     assert store.count() == 4
     with pytest.raises(MalformedQueryError):
         store.query(q, bindings={"s": Term.iri("not an iri> } DROP ALL {")})
+
+
+def test_curation_refuses_a_claim_iri_that_would_break_out_of_sparql() -> None:
+    from kg import curation
+
+    store = open_store(":memory:")
+    bootstrap(store)
+    before = store.count()
+    with pytest.raises(curation.UnknownClaimError):
+        curation.accept(store, "http://x> } ; DROP ALL ; INSERT DATA { <http://y", "eve", "attack", 1)
+    assert store.count() == before
