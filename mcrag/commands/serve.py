@@ -22,4 +22,6 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     app = create_app(settings)
     typer.echo(f"MCRAG serving {settings.store_location} at http://{host}:{port}/ "
                f"(SPARQL at /sparql, API docs at /docs; writes {'need the bearer token' if settings.token else 'disabled'})")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # A keep-alive longer than typical client pools avoids the race where the server closes an idle
+    # connection just as a client reuses it.
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=75)
