@@ -158,3 +158,35 @@ def test_report_sentences_record_their_origin(grounder):
     assert {s.origin for s in r.sentences} <= {"decoder", "diagnosis-head"}
     eff = [s for s in r.sentences if s.findings and "Effusion" in s.findings]
     assert eff and eff[0].claim_ids
+
+
+def test_image_head_labels_not_validated_are_shown_but_not_used(bootstrapped_store_module, tmp_path):
+    from vlm.backends import ImageEncoding, VLMBackend
+    from vlm.prompts import Prompt
+
+    class FixedHead(VLMBackend):
+        kind = "fixed"
+        image_size = 16
+        has_diagnosis_head = True
+        validated_labels = ("Pneumonia", "normal")
+
+        def __init__(self) -> None:
+            self.path = "fixed"
+
+        def encode(self, pixels):  # noqa: ANN001
+            p = np.zeros(len(LABELS), np.float32)
+            p[LABEL_INDEX["Pneumonia"]] = 0.8
+            p[LABEL_INDEX["Effusion"]] = 0.9
+            return ImageEncoding(p, None, None)
+
+        def generate(self, encoding, prompt: Prompt, max_new_tokens: int = 96) -> str:  # noqa: ANN001
+            return ""
+
+    g = Grounder(FixedHead(), None, bootstrapped_store_module, text_encoder=HashTextEncoder())
+    r = g.infer(write_png(tmp_path / "x.png"), "diagnose", retrieval="none")
+    eff = next(f for f in r.findings if f.name == "Effusion")
+    assert eff.probability == pytest.approx(0.9) and eff.posterior == 0.0 and not eff.validated
+    assert r.positive_findings() == ("Pneumonia",)
+    assert "not validated for pleural effusion" in " ".join(r.notes)
+    injected = g.infer(None, "diagnose", retrieval="none", findings={"Effusion": 0.9})
+    assert injected.positive_findings() == ("Effusion",), "injected findings are the caller's to vouch for"

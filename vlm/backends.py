@@ -41,6 +41,8 @@ class VLMBackend(ABC):
     label_names: tuple[str, ...] = LABELS
     has_diagnosis_head: bool = False
     has_embeddings: bool = False
+    validated_labels: tuple[str, ...] | None = None
+    """Labels whose head probability was checked on held-out data (None: all are used)."""
 
     @abstractmethod
     def encode(self, pixels: np.ndarray | None) -> ImageEncoding:
@@ -95,6 +97,8 @@ class GroundedBackend(VLMBackend):
         cfg = self.model.config
         self.image_size = int(cfg.image_size)
         self.label_names = tuple(cfg.label_names)
+        validated = getattr(cfg, "validated_labels", None)
+        self.validated_labels = tuple(validated) if validated is not None else None
         self._banned = [int(i) for i in self.tokenizer.all_special_ids
                         if i not in (self.tokenizer.eos_token_id,)]
 

@@ -56,10 +56,13 @@ class FindingScore:
     """Score-weighted share of retrieved exemplars that carry the finding (None without retrieval)."""
     posterior: float = 0.0
     """What the answer uses: the probability moved toward the exemplar prior by the prior weight."""
+    validated: bool = True
+    """False for an image-head label the model was not checked on: its probability is shown, not used."""
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "label": self.label, "probability": round(self.probability, 4),
-                "prior": None if self.prior is None else round(self.prior, 4), "posterior": round(self.posterior, 4)}
+                "prior": None if self.prior is None else round(self.prior, 4), "posterior": round(self.posterior, 4),
+                "validated": self.validated}
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,15 @@ class Grounder:
         else:
             probs, front = dict.fromkeys(LABELS, 0.0), "none"
             notes.append(f"model {self.backend.kind} has no diagnosis head; findings come from retrieval")
+        raw = probs
+        unchecked: set[str] = set()
+        if front == "image-head" and self.backend.validated_labels is not None:
+            unchecked = {n for n in probs if n not in self.backend.validated_labels}
+            probs = {n: (0.0 if n in unchecked else p) for n, p in probs.items()}
+            flagged = sorted(n for n in unchecked if raw[n] >= POSITIVE)
+            if flagged:
+                notes.append("image head not validated for " + ", ".join(label_text(n) for n in flagged)
+                             + "; those probabilities are shown but not used")
         positives = [n for n, p in probs.items() if p >= POSITIVE and n != "normal"]
 
         # 3. retrieval and causal evidence
@@ -272,7 +284,7 @@ class Grounder:
                 result = self.retriever.causal(query, probs, subgraph, k, whatif=self.whatif)
                 timings["retrieval"] = _ms(t)
             notes.extend(result.notes)
-        scores = self._fuse(probs, result.hits if retrieval != "none" else ())
+        scores = self._fuse(probs, result.hits if retrieval != "none" else (), raw, unchecked)
         if front == "none" and retrieval != "none":
             positives = [f.name for f in scores if f.posterior >= POSITIVE and f.name != "normal"]
 
@@ -316,7 +328,8 @@ class Grounder:
             parts.append(0.5 * self.text_encoder.encode_one(question))
         return normalise(np.sum(parts, axis=0))
 
-    def _fuse(self, probs: Mapping[str, float], hits: tuple[Hit, ...]) -> list[FindingScore]:
+    def _fuse(self, probs: Mapping[str, float], hits: tuple[Hit, ...], raw: Mapping[str, float] | None = None,
+              unchecked: set[str] | frozenset[str] = frozenset()) -> list[FindingScore]:
         """Move each probability toward the exemplars' score-weighted vote, where they annotate it."""
         out = []
         if hits and self.index is not None:
@@ -333,7 +346,8 @@ class Grounder:
                 if ann.any():
                     prior = float((w[ann] * ((bits[ann] & b) != 0)).sum() / w[ann].sum())
             post = p if prior is None else (1 - self.prior_weight) * p + self.prior_weight * prior
-            out.append(FindingScore(name, label_text(name), p, prior, post))
+            shown = float(raw.get(name, p)) if raw is not None else p
+            out.append(FindingScore(name, label_text(name), shown, prior, post, name not in unchecked))
         return out
 
     def _answer(self, task: str, question: str, posterior: Mapping[str, float], subgraph: CausalSubgraph | None,

@@ -54,7 +54,7 @@ class GroundedVLMConfig(PretrainedConfig):
                  label_names: list[str] | tuple[str, ...] = LABELS, image_size: int = 64,
                  num_visual_tokens: int = 4, embed_dim: int = 384, calibration_temperature: list[float] | None = None,
                  report_uses_image: bool = False, prompt_budget: dict[str, int] | None = None,
-                 **kwargs: Any) -> None:
+                 validated_labels: list[str] | None = None, **kwargs: Any) -> None:
         self.vision_config = {**DEFAULT_VISION, **(vision_config or {})}
         self.text_config = {**DEFAULT_TEXT, **(text_config or {})}
         self.label_names = list(label_names)
@@ -62,6 +62,11 @@ class GroundedVLMConfig(PretrainedConfig):
         self.num_visual_tokens = int(num_visual_tokens)
         self.embed_dim = int(embed_dim)
         self.calibration_temperature = list(calibration_temperature) if calibration_temperature else [1.0] * len(self.label_names)
+        self.validated_labels = list(validated_labels) if validated_labels is not None else None
+        """Labels the head was checked on held-out data (enough positives and negatives); None: not assessed.
+
+        Inference uses the head's probability only for these; the shared data sets label a few findings
+        (pneumonia, consolidation, COVID-19, normal) well enough to check, the rest only weakly."""
         self.report_uses_image = bool(report_uses_image)
         """True when the report decoder was trained on imaged reports; otherwise it reads findings only."""
         self.prompt_budget = dict(prompt_budget or {"findings": 24, "evidence": 48, "similar": 40,

@@ -389,6 +389,7 @@ class Trainer:
         logits = self._logits(x).numpy()
         cal = fit_temperatures(logits, y.numpy(), LABELS)
         self.model.config.calibration_temperature = list(cal.temperatures)
+        self.model.config.validated_labels = list(cal.fitted_labels) or None
         self.calibration = asdict(cal)
         loss, aucs = self._eval_vision(x, y, records)
         self.val.update({f"val_auc_{k}": v for k, v in aucs.items()})

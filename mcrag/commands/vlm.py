@@ -136,11 +136,11 @@ def _print_result(r: dict) -> None:
     console.print(f"[bold]{r['task']}[/bold] ({r['retrieval']} retrieval, answer from {r['answer_source']}, "
                   f"findings from {r['front_end']})" + (f"\n[bold]Q:[/bold] {r['question']}" if r.get("question") else ""))
     console.print(f"[bold green]Answer:[/bold green] {r['answer']}\n")
-    t = Table("finding", "probability", "exemplar prior", "posterior", title="Findings (calibrated)")
+    t = Table("finding", "probability", "exemplar prior", "posterior", "validated", title="Findings (calibrated)")
     for f in r["findings"]:
         if f["posterior"] >= 0.1 or f["probability"] >= 0.1:
             t.add_row(f["label"], f"{f['probability']:.3f}", "" if f["prior"] is None else f"{f['prior']:.3f}",
-                      f"{f['posterior']:.3f}")
+                      f"{f['posterior']:.3f}", "yes" if f.get("validated", True) else "no (not used)")
     console.print(t)
     if r["exemplars"]:
         console.print("[bold]Exemplars[/bold]")
