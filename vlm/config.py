@@ -17,6 +17,11 @@ DEFAULT_MODEL_NAME = "vlm-default"
 DEFAULT_INDEX_NAME = "exemplars"
 
 
+def default_cache_dir() -> Path:
+    """``$MCRAG_HOME/cache`` (``var/cache``): where text embeddings are cached between runs."""
+    return Path(os.environ.get("MCRAG_HOME") or "var") / "cache"
+
+
 @dataclass(frozen=True)
 class VLMSettings:
     model_dir: Path

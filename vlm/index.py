@@ -336,7 +336,11 @@ def build_index(data_dir: Path | str, out_dir: Path | str | None, model_path: Pa
     records = [r for r in corpus.records if r.split in set(splits) and (r.has_image or r.text)]
     if not records:
         raise ValueError(f"no records in splits {', '.join(splits)} of sources {', '.join(sources or SOURCES)}")
-    enc = text_encoder or TextEncoder()
+    if text_encoder is None:
+        from vlm.config import default_cache_dir
+
+        text_encoder = TextEncoder(cache_dir=default_cache_dir())
+    enc = text_encoder
     image_recs = [r for r in records if r.has_image]
     pixels, kept = [], []
     for i, r in enumerate(image_recs):
