@@ -190,3 +190,18 @@ def test_image_head_labels_not_validated_are_shown_but_not_used(bootstrapped_sto
     assert "not validated for pleural effusion" in " ".join(r.notes)
     injected = g.infer(None, "diagnose", retrieval="none", findings={"Effusion": 0.9})
     assert injected.positive_findings() == ("Effusion",), "injected findings are the caller's to vouch for"
+
+
+def test_an_index_from_an_older_model_version_is_flagged(bootstrapped_store_module):
+    import dataclasses
+
+    from vlm.index import ExemplarIndex
+
+    a = tiny_assets()
+    idx = ExemplarIndex.load(a["index"])
+    g = Grounder.load(a["model"], a["index"], bootstrapped_store_module, text_encoder=HashTextEncoder())
+    assert g.index_note is None
+    idx.info = dataclasses.replace(idx.info, encoder_fingerprint="model.safetensors:1:1")
+    stale = Grounder(g.backend, idx, bootstrapped_store_module, text_encoder=HashTextEncoder())
+    r = stale.infer(None, "diagnose", retrieval="semantic", findings={"Effusion": 0.9})
+    assert any("mcrag index build" in n for n in r.notes)

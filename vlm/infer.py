@@ -190,6 +190,12 @@ class Grounder:
         self.embedder = embedder if embedder is not None else (backend if backend.has_embeddings else None)
         if self.embedder is None and index is not None and index.info.encoder and Path(index.info.encoder).is_dir():
             self.embedder = load_backend(index.info.encoder)
+        self.index_note: str | None = None
+        if index is not None and index.info.encoder and self.embedder is not None and \
+                Path(index.info.encoder).resolve() == Path(self.embedder.path).resolve() and \
+                index.info.encoder_fingerprint not in (None, self.embedder.fingerprint):
+            self.index_note = (f"the exemplar index was built with an earlier version of {index.info.encoder}; "
+                               "rebuild it with `mcrag index build` so image similarities are comparable")
         self._whatif_table = Path(whatif_table) if whatif_table is not None else None
         self._whatif: WhatIfEngine | None = None
         self._whatif_tried = False
@@ -232,7 +238,7 @@ class Grounder:
         if retrieval != "none" and self.index is None:
             raise IndexMissingError(f"retrieval mode {retrieval!r} needs an exemplar index; build it with "
                                     "`mcrag index build` (or use --retrieval none)")
-        notes: list[str] = []
+        notes: list[str] = [self.index_note] if self.index_note and retrieval != "none" else []
 
         # 1. read the image
         encoding: ImageEncoding | None = None
