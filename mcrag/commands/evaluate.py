@@ -63,7 +63,7 @@ def _print(result: dict) -> None:
 
 
 def eval_command(task: str = typer.Option(..., "--task", "-t", help="diagnose, vqa or report."),
-                 dataset: str = typer.Option(..., "--dataset", "-d", help="pneumoniamnist (diagnose), iu_xray (vqa, report)."),
+                 dataset: str = typer.Option(..., "--dataset", "-d", help="pneumoniamnist or cxr_covid (diagnose); iu_xray or vqa_rad (vqa); iu_xray (report)."),
                  retrieval: str = typer.Option("all", "--retrieval", "-r", help="none, semantic, causal, a comma list, or all."),
                  aucs: str | None = typer.Option(None, "--aucs", help="Front-end AUC curve of the findings-conditioned "
                                                  "tasks (default 0.7,0.8,0.9,0.95,1.0)."),

@@ -7,22 +7,50 @@ the figure readable on its own.
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vlm.retrieval import MODES
 
-BENCHMARKS: dict[str, tuple[str, ...]] = {"diagnose": ("pneumoniamnist",), "vqa": ("iu_xray",), "report": ("iu_xray",)}
-PLANNED: dict[str, tuple[str, ...]] = {"diagnose": ("cxr_covid",), "vqa": ("vqa_rad",)}
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every benchmark entry point receives from ``mcrag eval``."""
+
+    data_dir: Path
+    models_dir: Path
+    modes: tuple[str, ...]
+    aucs: tuple[float, ...] | None = None
+    progress: Progress | None = None
+    encoder: Any = None
+    train_budget_s: float = 600.0
+
+
+ENTRY_POINTS: dict[tuple[str, str], str] = {
+    ("diagnose", "pneumoniamnist"): "vlm.evaluation.runner:run_pneumonia",
+    ("diagnose", "cxr_covid"): "vlm.evaluation.covid:run",
+    ("vqa", "iu_xray"): "vlm.evaluation.runner:run_vqa",
+    ("vqa", "vqa_rad"): "vlm.evaluation.vqa_rad:run",
+    ("report", "iu_xray"): "vlm.evaluation.runner:run_report",
+}
+"""(task, data set) -> ``module:function`` taking a :class:`RunContext` and returning the result dict.
+
+A module may also define ``write_plots(result, out_dir) -> list[Path]`` for plots of its own."""
+BENCHMARKS: dict[str, tuple[str, ...]] = {}
+for _task, _dataset in ENTRY_POINTS:
+    BENCHMARKS.setdefault(_task, ())
+    BENCHMARKS[_task] += (_dataset,)
 FINDINGS_CONDITIONED = ("Findings-conditioned: IU-Xray images are not available here, so the visual front end is "
                         "replaced by the Open-i gold labels through a noise model of the stated ROC AUC. These figures "
                         "are not image-conditioned and not directly comparable with the anchors.")
-
-Progress = Callable[[str, int, int], None]
 
 
 class BenchmarkError(ValueError):
@@ -32,11 +60,18 @@ class BenchmarkError(ValueError):
 def check(task: str, dataset: str) -> None:
     if task not in BENCHMARKS:
         raise BenchmarkError(f"unknown task {task!r}; use one of {', '.join(BENCHMARKS)}")
-    if dataset in PLANNED.get(task, ()):
-        raise BenchmarkError(f"--task {task} --dataset {dataset} is not implemented yet; available: "
-                             f"{', '.join(BENCHMARKS[task])}")
     if dataset not in BENCHMARKS[task]:
         raise BenchmarkError(f"unknown data set {dataset!r} for task {task}; use one of {', '.join(BENCHMARKS[task])}")
+
+
+def _entry(task: str, dataset: str) -> tuple[Callable[[RunContext], dict[str, Any]], Any]:
+    module_name, _, fn = ENTRY_POINTS[(task, dataset)].partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, fn), module
+
+
+def run_pneumonia(ctx: RunContext) -> dict[str, Any]:
+    return _pneumonia(ctx.data_dir, ctx.models_dir, ctx.modes, ctx.progress, ctx.train_budget_s)
 
 
 def _pneumonia(data_dir: Path, models_dir: Path, modes: Sequence[str], progress: Progress | None,
@@ -75,6 +110,18 @@ def annotate_pneumonia(out: dict[str, Any]) -> dict[str, Any]:
         "Front end: ensemble of 5 small ResNets (28 px, width 32), flip test-time augmentation; exemplar index = "
         "train images by CNN features; each mode's threshold fitted on val; test scored once."])
     return out
+
+
+def run_vqa(ctx: RunContext) -> dict[str, Any]:
+    from vlm.evaluation.vqa import AUC_CURVE
+
+    return _vqa(ctx.data_dir, ctx.modes, tuple(ctx.aucs or AUC_CURVE), ctx.progress, ctx.encoder)
+
+
+def run_report(ctx: RunContext) -> dict[str, Any]:
+    from vlm.evaluation.vqa import AUC_CURVE
+
+    return _report(ctx.data_dir, ctx.modes, tuple(ctx.aucs or AUC_CURVE), ctx.progress, ctx.encoder)
 
 
 def _vqa(data_dir: Path, modes: Sequence[str], aucs: Sequence[float], progress: Progress | None,
@@ -129,13 +176,10 @@ def run(task: str, dataset: str, *, data_dir: Path, models_dir: Path, out_dir: P
     """Run one benchmark; with ``out_dir`` write ``<task>_<dataset>.json`` and its plots."""
     check(task, dataset)
     t0 = time.perf_counter()
-    if task == "diagnose":
-        result = _pneumonia(data_dir, models_dir, modes, progress, train_budget_s)
-    else:
-        from vlm.evaluation.vqa import AUC_CURVE
-
-        fn = _vqa if task == "vqa" else _report
-        result = fn(data_dir, modes, tuple(aucs or AUC_CURVE), progress, encoder)
+    fn, _ = _entry(task, dataset)
+    ctx = RunContext(data_dir, models_dir, tuple(modes), tuple(aucs) if aucs else None, progress, encoder,
+                     train_budget_s)
+    result = fn(ctx)
     result = finish(task, dataset, result, modes, time.perf_counter() - t0, command)
     if out_dir is not None:
         write(result, out_dir)
@@ -150,7 +194,10 @@ def write(result: dict[str, Any], out_dir: Path) -> list[Path]:
     stem = f"{result['task']}_{result['dataset']}"
     paths = [out_dir / f"{stem}.json"]
     paths[0].write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    if "curve" in result:
+    _, module = _entry(result["task"], result["dataset"])
+    if hasattr(module, "write_plots"):
+        paths.extend(module.write_plots(result, out_dir))
+    elif "curve" in result:
         metrics = ("accuracy", "f1", "auc") if result["task"] == "vqa" else ("bleu4", "rouge_l", "ce_f1")
         paths.append(plots.curve_plot(result["curve"], metrics, out_dir / f"{stem}.png",
                                       f"{result['task']} on {result['dataset']} (findings-conditioned)",
