@@ -35,19 +35,20 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from machine import machine_info as shared_machine_info  # noqa: E402  (scripts/ is on sys.path)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -287,30 +288,7 @@ def inference_worker(task: str, n_images: int, model: str, index: str) -> dict[s
 
 # ---------------------------------------------------------------------------------------- driver
 def machine_info() -> dict[str, Any]:
-    cpu_model = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gb = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_gb = round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    versions = {}
-    for pkg in ("faiss-cpu", "torch", "transformers", "sentence-transformers", "pyoxigraph", "numpy"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    return {"cpu_count": os.cpu_count(), "cpu_model": cpu_model, "memory_gb": mem_gb, "platform": platform.platform(),
-            "python": platform.python_version(), "packages": versions,
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
+    return shared_machine_info(("faiss-cpu", "torch", "transformers", "sentence-transformers", "pyoxigraph", "numpy"))
 
 
 def run_worker(args: list[str], timeout: float) -> dict[str, Any]:

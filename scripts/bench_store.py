@@ -35,10 +35,8 @@ next to it (same stem, .png) and, for full runs, a row in docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import random
 import resource
 import shutil
@@ -48,13 +46,14 @@ import sys
 import tempfile
 import time
 from decimal import Decimal
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from machine import machine_info as shared_machine_info  # noqa: E402  (scripts/ is on sys.path)
 
 MCRAG_NS = "https://w3id.org/mcrag#"
 CONCEPT_NS = "https://w3id.org/mcrag/concept/"
@@ -338,31 +337,7 @@ def run_job(args: argparse.Namespace, backend: str, data: Path, meta: Path, work
 
 
 def machine_info() -> dict[str, Any]:
-    import psutil
-
-    versions = {}
-    for pkg in ("pyoxigraph", "rdflib", "psutil", "matplotlib", "mcrag"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    cpu_model = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_model": cpu_model,
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "packages": versions,
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
+    return shared_machine_info(("pyoxigraph", "rdflib", "psutil", "matplotlib", "mcrag"))
 
 
 def compare_answers(label: str, results: dict[str, dict[str, Any]]) -> None:
