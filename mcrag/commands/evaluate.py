@@ -69,8 +69,8 @@ def eval_command(task: str = typer.Option(..., "--task", "-t", help="diagnose, v
                                                  "tasks (default 0.7,0.8,0.9,0.95,1.0)."),
                  out_dir: Path = typer.Option(Path("docs/results"), "--out-dir", "-o", help="Where the JSON and plots go."),
                  data_dir: Path | None = typer.Option(None, "--data-dir", help="Data folder (default $MCRAG_DATA_DIR)."),
-                 train_budget: float = typer.Option(600.0, "--train-budget", min=10, help="Seconds for training the "
-                                                    "diagnosis front end when no checkpoint exists in var/models.")) -> None:
+                 train_budget: float | None = typer.Option(None, "--train-budget", min=1, help="Cap in seconds on training a "
+                                                    "benchmark's own front end (default: its fixed recipe, uncapped).")) -> None:
     """Run one benchmark in each retrieval mode; print the table, write <task>_<dataset>.json and plots."""
     from vlm.evaluation.runner import BenchmarkError, check, run
 
