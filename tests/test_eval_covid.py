@@ -1,0 +1,131 @@
+"""COVID radiograph benchmark: case reading, patient-disjoint splits, the view-shift split, a tiny run."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vlm.evaluation import covid
+from vlm.evaluation.covid_split import CovidDataError, aligned, patient_split, read_cases, shift_split
+from vlm.evaluation.runner import BenchmarkError, RunContext
+
+PATHOGENS = ("Streptococcus", "Klebsiella", "Pneumocystis", "SARS")
+
+
+def _fixture(root: Path, patients: int = 36, seed: int = 0) -> Path:
+    """COVID-19 mostly on AP, other pneumonia mostly on PA, some flipped; 1-2 films a patient, plus noise rows."""
+    from PIL import Image
+
+    data = root / "cxr_covid"
+    (data / "images").mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for p in range(patients):
+        covid_case = p % 3 != 0
+        for k in range(1 + p % 2):
+            flipped = (p + k) % 5 == 0
+            on_ap = covid_case != flipped
+            view = ("AP Supine" if k else "AP") if on_ap else "PA"
+            name = f"p{p:03d}-{k}.png"
+            px = rng.integers(0, 255, (24, 20), dtype=np.uint8)
+            px[4:12, 4:12] = 220 if covid_case else 40
+            Image.fromarray(px).save(data / "images" / name)
+            finding = ("COVID-19, ARDS" if p % 7 == 0 else "COVID-19") if covid_case else PATHOGENS[p % 4]
+            rows.append({"image": name, "patientid": str(100 + p), "finding": finding, "view": view,
+                         "sex": "M", "age": "50"})
+    rows += [{"image": "todo.png", "patientid": "900", "finding": "todo", "view": "PA", "sex": "", "age": ""},
+             {"image": "lat.png", "patientid": "901", "finding": "COVID-19", "view": "L", "sex": "", "age": ""},
+             {"image": "nf.png", "patientid": "902", "finding": "No Finding", "view": "PA", "sex": "", "age": ""}]
+    with (data / "metadata.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return data
+
+
+def test_read_cases_drops_undiagnosed_lateral_and_no_finding(tmp_path: Path) -> None:
+    cases, dropped = read_cases(_fixture(tmp_path))
+    assert dropped == {"undiagnosed": 1, "no_finding": 1, "not_frontal": 1, "missing_image": 0}
+    assert {c.view_group for c in cases} == {"AP", "PA"}
+    assert all(c.covid == ("COVID" in c.finding) for c in cases)
+
+
+def test_patient_split_is_disjoint_and_stratified(tmp_path: Path) -> None:
+    cases, _ = read_cases(_fixture(tmp_path))
+    split = patient_split(cases)
+    patients = {k: {c.patient for c in v} for k, v in split.items()}
+    assert not (patients["train"] & patients["val"] or patients["train"] & patients["test"]
+                or patients["val"] & patients["test"])
+    assert sum(len(v) for v in split.values()) == len(cases)
+    for v in split.values():
+        assert {c.covid for c in v} == {0, 1}
+    assert patient_split(cases) == split  # deterministic
+
+
+def test_shift_split_flips_the_view_label_pairing(tmp_path: Path) -> None:
+    cases, _ = read_cases(_fixture(tmp_path))
+    split = shift_split(cases)
+    names = list(split)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not ({c.patient for c in split[a]} & {c.patient for c in split[b]}), (a, b)
+    for name in ("train", "val", "test_id"):
+        assert split[name] and all(aligned(c) for c in split[name])
+        assert covid.view_auc(split[name]) == 1.0  # the view is a perfect shortcut there
+    shifted = split["test_shift"]
+    assert {c.covid for c in shifted} == {0, 1}
+    assert not any(aligned(c) for c in shifted)
+    assert covid.view_auc(shifted) == 0.0  # and exactly wrong in the shifted test
+
+
+def test_missing_metadata_raises_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "cxr_covid").mkdir()
+    with pytest.raises(CovidDataError, match="metadata"):
+        read_cases(tmp_path / "cxr_covid")
+    with pytest.raises(BenchmarkError, match="not found"):
+        read_cases(tmp_path / "nowhere")
+    (tmp_path / "cxr_covid" / "metadata.csv").write_text("image,finding\nx.png,COVID-19\n")
+    with pytest.raises(CovidDataError, match="patientid"):
+        read_cases(tmp_path / "cxr_covid")
+    ctx = RunContext(tmp_path / "empty", tmp_path / "models", ("none",), train_cap_s=1.0)
+    with pytest.raises(BenchmarkError):
+        covid.run(ctx)
+
+
+def test_run_on_tiny_fixture_returns_the_expected_keys(tmp_path: Path) -> None:
+    _fixture(tmp_path)
+    modes = ("none", "semantic", "causal")
+    ctx = RunContext(tmp_path, tmp_path / "models", modes, train_budget_s=1.0, train_cap_s=1.0)
+    out = covid.run(ctx)
+    assert set(out["modes"]) == set(modes)
+    keys = {"auc", "macro_f1", "accuracy", "hallucination_rate", "traceability_any", "traceability_graph",
+            "threshold", "auc_ci95"}
+    for row in out["modes"].values():
+        assert keys <= set(row)
+        assert 0.0 <= row["hallucination_rate"] <= 1.0
+    assert set(out["shift"]["modes"]) == set(modes)
+    for row in out["shift"]["modes"].values():
+        assert {"in_distribution", "shifted", "drop"} <= set(row)
+        assert set(row["drop"]) >= {"auc", "macro_f1", "accuracy"}
+    assert out["shift"]["view_only_auc"]["test_shift"] == 0.0
+    assert out["notes"] and out["counts"]["test"]["images"] > 0
+    # the front ends are cached: a second run trains nothing
+    again = covid.run(ctx)
+    assert again["front_end"]["from_cache"] and again["modes"] == out["modes"]
+    paths = covid.write_plots({"task": "diagnose", "dataset": "cxr_covid", **out}, tmp_path / "plots")
+    assert [p.name for p in paths] == ["diagnose_cxr_covid.png", "diagnose_cxr_covid_shift.png"]
+    assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_real_data_counts(shared_data: Path) -> None:
+    root = shared_data / "cxr_covid"
+    if not (root / "metadata.csv").is_file():
+        pytest.skip(f"{root} is absent")
+    cases, dropped = read_cases(root)
+    assert dropped["undiagnosed"] >= 84 and dropped["not_frontal"] >= 26
+    split = shift_split(cases)
+    assert covid.view_auc(split["train"]) == 1.0 and covid.view_auc(split["test_shift"]) == 0.0
+    assert sum(1 - c.covid for c in split["test_shift"]) >= 10

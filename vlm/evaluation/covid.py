@@ -1,0 +1,353 @@
+"""COVID-19 radiograph diagnosis benchmark, with a view-confounder shift split.
+
+Task: COVID-19 against the other pneumonias of the COVID chest X-ray collection, frontal films only
+(see :mod:`vlm.evaluation.covid_split` for the classes and what is dropped). A small ResNet trained
+from scratch on the train patients (64 px) is the front end; its penultimate features index the
+train films as exemplars, with the view (AP / PA) in the confounder stratum, so ``causal`` retrieval
+can discount what is similar only because it shares a projection. Every mode's threshold is fitted
+on val; the test split is scored once.
+
+The shift part trains a second front end on a split where the view is a perfect shortcut (COVID-19
+only on AP films, the other pneumonias only on PA) and scores it on an in-distribution test and on a
+shifted test where the pairing is reversed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vlm.evaluation.covid_split import Case, CovidDataError, describe, patient_split, read_cases, shift_split
+
+Progress = Callable[[str, int, int], None]
+SIZE = 64
+"""Films are stored at this side; the front end reads them at :data:`INPUT_PX`."""
+INPUT_PX = 32
+NOTES = [
+    "Classes: COVID-19 (incl. 'COVID-19, ARDS') vs other pneumonia (bacterial, fungal, other viral, lipoid, ARDS). "
+    "Dropped: undiagnosed ('todo', 'Unknown'), 'No Finding' (8 films: too few for a class, and folded into "
+    "'not COVID' they would be the only films without pneumonia), lateral views (26 films).",
+    "Patient-level splits (seed 0), stratified by class; a patient's films stay in one split. Front end: "
+    "small ResNets (32 px, width 16, 60 epochs, one seed) trained from scratch on train, best epoch and threshold on val. "
+    "Exemplar index = train films by front-end features, stratum = cxr_covid|AP or PA|device. "
+    "Each mode's threshold fitted on val (balanced accuracy); test scored once.",
+    "The grounder receives P(COVID-19) from the front end (shifted so the val threshold sits at 0.5) and "
+    "Pneumonia = 1 (every case is a pneumonia); a mode's score is its posterior of COVID-19. Hallucination = "
+    "COVID-19 asserted for a non-COVID film, over all COVID-19 assertions.",
+    "Small test sets (tens of non-COVID films): the 95% intervals (patient bootstrap) are wide; differences "
+    "between modes inside them are not evidence either way.",
+]
+
+
+def _cnn_config(budget_s: float | None) -> Any:
+    from vlm.evaluation.cnn import CNNConfig
+
+    return CNNConfig(width=16, size=INPUT_PX, epochs=60, batch_size=16, lr=2e-3, seeds=(0,),
+                     time_budget_s=budget_s)
+
+
+# ---------------------------------------------------------------------------------------- images
+def load_images(cases: Sequence[Case], size: int = SIZE) -> np.ndarray:
+    """Films as (n, size, size) uint8: padded square, resized, contrast stretched (1st-99th percentile)."""
+    from vlm.images import ImageError, load_image, square_resize
+
+    out = np.zeros((len(cases), size, size), dtype=np.uint8)
+    for i, c in enumerate(cases):
+        try:
+            px = square_resize(load_image(c.image, reduce_to=size).pixels, size)
+        except ImageError as err:
+            raise CovidDataError(f"cannot read {c.image}: {err}") from None
+        lo, hi = np.percentile(px, (1, 99))
+        px = np.clip((px - lo) / max(hi - lo, 1e-6), 0, 1)
+        out[i] = np.round(px * 255).astype(np.uint8)
+    return out
+
+
+class ImageCache:
+    def __init__(self) -> None:
+        self._px: dict[str, np.ndarray] = {}
+
+    def get(self, cases: Sequence[Case]) -> np.ndarray:
+        todo = [c for c in cases if str(c.image) not in self._px]
+        if todo:
+            for c, px in zip(todo, load_images(todo), strict=True):
+                self._px[str(c.image)] = px
+        if not cases:
+            return np.zeros((0, SIZE, SIZE), dtype=np.uint8)
+        return np.stack([self._px[str(c.image)] for c in cases])
+
+
+# ---------------------------------------------------------------------------------------- front end
+def _labels(cases: Sequence[Case]) -> np.ndarray:
+    return np.array([c.covid for c in cases], dtype=int)
+
+
+def train_front_end(name: str, train: Sequence[Case], val: Sequence[Case], images: ImageCache, models_dir: Path,
+                    budget_s: float | None, progress: Progress | None = None) -> tuple[Any, Path, bool]:
+    """A cached ensemble for this exact split and configuration (trained when absent)."""
+    from vlm.evaluation.cnn import load_ensemble, save_ensemble, train_ensemble
+
+    cfg = _cnn_config(budget_s)
+    key = json.dumps({"train": sorted(c.key for c in train), "val": sorted(c.key for c in val),
+                      "cfg": cfg.__dict__}, sort_keys=True)
+    ckpt = models_dir / f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:10]}.pt"
+    if ckpt.is_file():
+        return load_ensemble(str(ckpt)), ckpt, True
+    yt, yv = _labels(train), _labels(val)
+    if len(set(yt.tolist())) < 2 or len(set(yv.tolist())) < 2:
+        raise CovidDataError(f"{name}: train and val need both classes (train {np.bincount(yt, minlength=2)}, "
+                             f"val {np.bincount(yv, minlength=2)})")
+    ens = train_ensemble(images.get(train), yt, images.get(val), yv, cfg, device="cpu",
+                         progress=(lambda s: progress(f"{name}: {s}", 0, 0)) if progress else None)
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    save_ensemble(ens, str(ckpt))
+    return ens, ckpt, False
+
+
+def _label_vector(covid: int) -> tuple[int, ...]:
+    from vlm.labels import LABEL_INDEX, LABELS, UNKNOWN
+
+    v = [UNKNOWN] * len(LABELS)
+    v[LABEL_INDEX["COVID-19"]] = covid
+    v[LABEL_INDEX["Pneumonia"]] = 1
+    v[LABEL_INDEX["normal"]] = 0
+    return tuple(v)
+
+
+def stratum(c: Case) -> str:
+    from vlm.data import device_for_view
+
+    return f"cxr_covid|{c.view_group}|{device_for_view(c.view_group)}"
+
+
+def build_covid_index(features: np.ndarray, cases: Sequence[Case], split: str = "train") -> Any:
+    """Exemplar index over front-end features; the stratum carries the view (AP / PA)."""
+    from vlm.data import device_for_view
+    from vlm.index import Exemplar, index_from_vectors
+    from vlm.labels import known_bits, to_bits
+
+    vecs = [_label_vector(c.covid) for c in cases]
+    ex = [Exemplar(f"cxr_covid/{c.key}", "cxr_covid", split, c.view_group, device_for_view(c.view_group),
+                   findings=("COVID-19", "Pneumonia") if c.covid else ("Pneumonia",),
+                   text=f"chest x-ray, {c.view} view: {c.finding}", image=f"cxr_covid/images/{c.key}",
+                   group=f"covid-{c.patient}") for c in cases]
+    return index_from_vectors(features, np.array([to_bits(v) for v in vecs], dtype=np.uint32),
+                              np.array([known_bits(v) for v in vecs], dtype=np.uint32),
+                              [stratum(c) for c in cases], exemplars=ex,
+                              info={"sources": ("cxr_covid",), "splits": (split,)})
+
+
+# ---------------------------------------------------------------------------------------- scoring
+def _grounded(grounder: Any, probs: np.ndarray, feats: np.ndarray, mode: str,
+              tick: Callable[[], None] | None = None) -> tuple[np.ndarray, list[Any]]:
+    out, results = np.zeros(len(probs)), []
+    for i, (p, f) in enumerate(zip(probs, feats, strict=True)):
+        r = grounder.infer_with({"COVID-19": float(p), "Pneumonia": 1.0, "normal": 0.0}, f, "diagnose", mode)
+        out[i] = r.probabilities()["COVID-19"]
+        results.append(r)
+        if tick:
+            tick()
+    return out, results
+
+
+def fast_auc(y: np.ndarray, s: np.ndarray) -> float:
+    """ROC AUC as the Mann-Whitney statistic (average ranks for ties); NaN with one class."""
+    from scipy.stats import rankdata
+
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    r = rankdata(s)
+    return float((r[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def bootstrap_auc(y: np.ndarray, s: np.ndarray, groups: Sequence[str], n: int = 1000, seed: int = 0
+                  ) -> tuple[float, float]:
+    """95% interval of the ROC AUC, resampling patients (films of a patient together)."""
+    names = sorted(set(groups))
+    pos = {g: i for i, g in enumerate(names)}
+    gid = np.array([pos[g] for g in groups])
+    members = [np.flatnonzero(gid == i) for i in range(len(names))]
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(n):
+        rows = np.concatenate([members[j] for j in rng.integers(0, len(names), len(names))])
+        a = fast_auc(y[rows], s[rows])
+        if a == a:
+            vals.append(a)
+    if not vals:
+        return float("nan"), float("nan")
+    lo, hi = np.percentile(vals, (2.5, 97.5))
+    return round(float(lo), 4), round(float(hi), 4)
+
+
+def score_split(y: np.ndarray, s: np.ndarray, thr: float, results: Sequence[Any],
+                groups: Sequence[str] | None = None) -> dict[str, Any]:
+    """AUC, macro F1, accuracy, balanced accuracy, hallucination and traceability of one scored split."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    from vlm.evaluation.grounding import trace_of
+    from vlm.evaluation.metrics import binary_scores, hallucination_rate, macro_f1, traceability
+
+    pred = (s >= thr).astype(int)
+    sc = binary_scores(y, s, thr)
+    asserted = [("COVID-19",) if p else () for p in pred]
+    gold = [("COVID-19",) if t else () for t in y]
+    traces = [trace_of(r, a) for r, a in zip(results, asserted, strict=True)]
+    out = {"auc": sc.auc, "macro_f1": macro_f1(y, pred), "accuracy": sc.accuracy,
+           "balanced_accuracy": float(balanced_accuracy_score(y, pred)) if len(set(y.tolist())) == 2 else float("nan"),
+           "hallucination_rate": hallucination_rate(gold, asserted),
+           "traceability_any": traceability([t.any_item for t in traces]),
+           "traceability_graph": traceability([t.graph_item for t in traces]), "threshold": thr}
+    out = {k: round(float(v), 4) for k, v in out.items()}
+    if groups is not None:
+        out["auc_ci95"] = list(bootstrap_auc(y, s, groups))
+    return out
+
+
+def evaluate(ens: Any, train: Sequence[Case], val: Sequence[Case], tests: dict[str, Sequence[Case]],
+             images: ImageCache, modes: Sequence[str], progress: Progress | None = None, stage: str = "grounded"
+             ) -> dict[str, Any]:
+    """Per mode: threshold fitted on val, then each test split scored once."""
+    from vlm.evaluation.cnn import fit_threshold
+    from vlm.evaluation.diagnose import shift_to_half
+    from vlm.evaluation.grounding import BatchGrounder, FrontEndOnly
+
+    p_tr, f_tr = ens.predict(images.get(train))
+    index = build_covid_index(f_tr, train)
+    grounder = BatchGrounder(FrontEndOnly("covid-cnn-ensemble"), index)
+    yv = _labels(val)
+    pv, fv = ens.predict(images.get(val))
+    qv = shift_to_half(pv, ens.threshold)
+    pred = {}
+    for name, cs in tests.items():
+        pt, ft = ens.predict(images.get(cs))
+        pred[name] = (shift_to_half(pt, ens.threshold), ft, _labels(cs), [c.patient for c in cs])
+    total = len(modes) * (len(val) + sum(len(cs) for cs in tests.values()))
+    done = [0]
+
+    def tick() -> None:
+        done[0] += 1
+        if progress and (done[0] % 50 == 0 or done[0] == total):
+            progress(stage, done[0], total)
+
+    out: dict[str, Any] = {name: {} for name in tests}
+    out["val"] = {}
+    for mode in modes:
+        sv, rv = _grounded(grounder, qv, fv, mode, tick)
+        thr = fit_threshold(sv, yv)
+        out["val"][mode] = score_split(yv, sv, thr, rv)
+        for name, (q, f, y, groups) in pred.items():
+            st, rt = _grounded(grounder, q, f, mode, tick)
+            out[name][mode] = score_split(y, st, thr, rt, groups)
+    out["front_end"] = {"val_auc": round(float(ens.val_auc), 4), "val_threshold": round(float(ens.threshold), 4),
+                        "members": len(ens.members), "width": ens.config.width, "input_px": ens.config.size,
+                        "epochs": ens.config.epochs, "train_seconds": round(float(ens.seconds), 1),
+                        "train_films_auc": round(float(_auc(_labels(train), p_tr)), 4)}
+    return out
+
+
+def _auc(y: np.ndarray, s: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, s)) if len(set(y.tolist())) == 2 else float("nan")
+
+
+def view_auc(cases: Sequence[Case]) -> float:
+    """How well the view alone (AP = COVID-19) separates the classes in a split."""
+    return round(_auc(_labels(cases), np.array([c.view_group == "AP" for c in cases], dtype=float)), 4)
+
+
+# ---------------------------------------------------------------------------------------- entry point
+def run(ctx: Any) -> dict[str, Any]:
+    """The benchmark: the patient split per mode, then the view-shift split per mode."""
+    import torch
+
+    torch.set_num_threads(1)
+    root = Path(ctx.data_dir) / "cxr_covid"
+    cases, dropped = read_cases(root)
+    images = ImageCache()
+    cap = getattr(ctx, "train_cap_s", None)
+    # a fixed-epoch recipe; a --train-budget cap is shared 2:1 (the main train split is twice the shift one)
+    budgets = (None, None) if cap is None else (2 * float(cap) / 3, float(cap) / 3)
+    progress = ctx.progress
+
+    main = patient_split(cases)
+    ens, ckpt, cached = train_front_end("covid-cnn", main["train"], main["val"], images, Path(ctx.models_dir),
+                                        budgets[0], progress)
+    res = evaluate(ens, main["train"], main["val"], {"test": main["test"]}, images, ctx.modes, progress,
+                   "grounded diagnosis")
+
+    sh = shift_split(cases)
+    ens_s, ckpt_s, cached_s = train_front_end("covid-shift-cnn", sh["train"], sh["val"], images,
+                                              Path(ctx.models_dir), budgets[1], progress)
+    res_s = evaluate(ens_s, sh["train"], sh["val"], {"test_id": sh["test_id"], "test_shift": sh["test_shift"]},
+                     images, ctx.modes, progress, "grounded diagnosis (view shift)")
+    shift_modes: dict[str, Any] = {}
+    for mode in ctx.modes:
+        a, b = res_s["test_id"][mode], res_s["test_shift"][mode]
+        shift_modes[mode] = {
+            "in_distribution": a, "shifted": b,
+            "drop": {k: round(a[k] - b[k], 4) for k in ("auc", "macro_f1", "accuracy", "balanced_accuracy")},
+            "hallucination_in_distribution": a["hallucination_rate"], "hallucination_shifted": b["hallucination_rate"]}
+    out: dict[str, Any] = {
+        "modes": res["test"], "val": res["val"], "front_end": {**res["front_end"], "checkpoint": str(ckpt),
+                                                                "from_cache": cached},
+        "counts": describe(main), "dropped": dropped,
+        "shift": {"modes": shift_modes, "val": res_s["val"], "counts": describe(sh),
+                  "front_end": {**res_s["front_end"], "checkpoint": str(ckpt_s), "from_cache": cached_s},
+                  "view_only_auc": {k: view_auc(v) for k, v in sh.items()},
+                  "design": "train/val/test_id: COVID-19 only on AP films, other pneumonia only on PA; test_shift: "
+                            "COVID-19 on PA, other pneumonia on AP (all such non-COVID patients, COVID-19 PA "
+                            "patients to the class mix of test_id). Thresholds fitted on the (confounded) val."},
+        "view_only_auc": {k: view_auc(v) for k, v in main.items()},
+        "notes": list(NOTES),
+    }
+    return out
+
+
+# ---------------------------------------------------------------------------------------- plots
+def write_plots(result: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Per-mode bars (test AUC, macro F1, hallucination) and the shift drop per mode."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from vlm.evaluation import plots
+
+    stem = f"{result.get('task', 'diagnose')}_{result.get('dataset', 'cxr_covid')}"
+    paths = [plots.bar_plot(result["modes"], ("auc", "macro_f1", "accuracy", "hallucination_rate"),
+                            out_dir / f"{stem}.png", "COVID-19 vs other pneumonia (test): retrieval modes")]
+    shift = result.get("shift", {}).get("modes", {})
+    if shift:
+        modes = list(shift)
+        metrics = ("auc", "macro_f1", "hallucination_rate")
+        fig, axes = plt.subplots(1, len(metrics), figsize=(4.0 * len(metrics), 3.6), squeeze=False)
+        x = np.arange(len(modes))
+        for ax, metric in zip(axes[0], metrics, strict=True):
+            a = [shift[m]["in_distribution"][metric] for m in modes]
+            b = [shift[m]["shifted"][metric] for m in modes]
+            ax.bar(x - 0.2, a, 0.4, label="in-distribution", color="#9ecae1")
+            ax.bar(x + 0.2, b, 0.4, label="shifted (view flipped)", color="#de2d26")
+            for i in range(len(modes)):
+                ax.text(x[i] - 0.2, a[i], f"{a[i]:.2f}", ha="center", va="bottom", fontsize=7)
+                ax.text(x[i] + 0.2, b[i], f"{b[i]:.2f}", ha="center", va="bottom", fontsize=7)
+            ax.set_xticks(x, modes)
+            ax.set_ylim(0, 1.08)
+            ax.set_title(metric)
+        axes[0][0].legend(fontsize=7, loc="lower left")
+        fig.suptitle("View-confounder shift: front end trained with COVID-19 on AP, other pneumonia on PA", fontsize=9)
+        fig.tight_layout()
+        p = out_dir / f"{stem}_shift.png"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(p, dpi=120)
+        plt.close(fig)
+        paths.append(p)
+    return paths
