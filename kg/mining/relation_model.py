@@ -117,6 +117,15 @@ def _trees() -> HistGradientBoostingClassifier:
                                           l2_regularization=1.0, random_state=0)
 
 
+def _fit_trees(x: np.ndarray, y: np.ndarray) -> HistGradientBoostingClassifier:
+    """Fit single-threaded: on this many rows OpenMP threads gain little, and on a busy machine their
+    spin-waiting made training several times slower."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return _trees().fit(x, y)
+
+
 def _best_threshold(scores: np.ndarray, y: np.ndarray, n_gold: int) -> tuple[float, float]:
     """Threshold with the best F1 (recall over ``n_gold``, which counts gold pairs never proposed)."""
     best = (0.5, 0.0)
@@ -171,7 +180,7 @@ def train_relation_model(docs: Sequence[TrainingDoc], *, embed: Embedder | None 
     oof_tree = np.zeros(len(rows))
     for k in range(folds):
         tr, te = row_fold != k, row_fold == k
-        oof_tree[te] = _trees().fit(x[tr], y[tr]).predict_proba(x[te])[:, 1]
+        oof_tree[te] = _fit_trees(x[tr], y[tr]).predict_proba(x[te])[:, 1]
     calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(oof_tree, y)
     calibrated = calibrator.predict(oof_tree)
     threshold, cv_f1 = _best_threshold(calibrated, y, n_gold)
@@ -183,7 +192,7 @@ def train_relation_model(docs: Sequence[TrainingDoc], *, embed: Embedder | None 
         thresholds[corpus], per_corpus[corpus] = _best_threshold(
             calibrated[sel], y[sel], sum(len(d.gold) for d in docs if d.corpus == corpus))
     threshold = thresholds.get("bc5cdr", threshold)
-    trees = _trees().fit(x, y)
+    trees = _fit_trees(x, y)
     priors = Priors.learn([d.record for d in docs if d.record is not None])
     del groups
     report = {"cv_f1": round(cv_f1, 4), "cv_f1_per_corpus": {k: round(v, 4) for k, v in per_corpus.items()},
@@ -206,6 +215,6 @@ def cross_validated_scores(docs: Sequence[TrainingDoc]) -> dict[str, float]:
     folds = min(5, len(docs))
     oof = np.zeros(len(y))
     for tr, te in GroupKFold(folds).split(x, y, g):
-        oof[te] = _trees().fit(x[tr], y[tr]).predict_proba(x[te])[:, 1]
+        oof[te] = _fit_trees(x[tr], y[tr]).predict_proba(x[te])[:, 1]
     th, f1 = _best_threshold(oof, y, sum(len(d.gold) for d in docs))
     return {"threshold": th, "f1": f1}
