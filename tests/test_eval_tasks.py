@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vlm.evaluation.questions import parse_question, report_answers
+from vlm.evaluation.questions import (
+    FRAME_WORDS,
+    QuestionModel,
+    SentenceReader,
+    generate_questions,
+    parse_question,
+    report_answers,
+    words,
+)
 
 FIX = Path(__file__).parent / "fixtures" / "eval"
 
@@ -26,15 +34,47 @@ class BagEncoder:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
 
 
+_REPORTS = [
+    ("The heart size is within normal limits. The lungs are clear. No pleural effusion. The spine is normal.",
+     {"normal": 1}),
+    ("The heart is enlarged. Small right pleural effusion. Degenerative changes of the spine.",
+     {"Cardiomegaly": 1, "Effusion": 1}),
+    ("Heart size is normal. Calcified granuloma in the right upper lobe. No pneumothorax.", {"Nodule": 0}),
+    ("The cardiomediastinal silhouette is normal. Lungs are clear. Osseous structures are intact.", {"normal": 1}),
+]
+
+
+def _reader() -> SentenceReader:
+    reports = [r for r, _ in _REPORTS] * 3
+    return SentenceReader.fit(reports, [g.get("normal", 0) for _, g in _REPORTS] * 3, min_count=1)
+
+
+def test_generated_questions_come_from_the_given_report_only() -> None:
+    reader = _reader()
+    rng = np.random.default_rng(0)
+    report, gold = _REPORTS[1]
+    qs = generate_questions(report, gold, reader, rng, "s1", concepts=0)
+    assert qs and all(q.study == "s1" for q in qs)
+    vocab = set(words(report)) | FRAME_WORDS | {"normal", "within", "limits"}
+    for q in qs:
+        assert set(words(q.text)) <= vocab, q.text
+    assert any(q.target == "Cardiomegaly" for q in qs)
+    assert {q.answer for q in qs if q.target == "Effusion" and not q.normal_form} == {1}
+
+
 def test_questions_map_to_findings() -> None:
-    q = parse_question("Is the heart size within normal limits on the chest X-ray? \n<image>")
+    reader = _reader()
+    rng = np.random.default_rng(0)
+    gen = [q for r, g in _REPORTS for _ in range(6) for q in generate_questions(r, g, reader, rng)]
+    model = QuestionModel().fit(gen)
+    q = parse_question("Is the heart size within normal limits on the chest X-ray? \n<image>", model)
     assert q.findings == ("Cardiomegaly",) and q.normal_form
-    q = parse_question("Does the patient have a large pleural effusion?")
+    q = parse_question("Does the patient have a large pleural effusion?", model)
     assert q.findings == ("Effusion",) and not q.normal_form
     q = parse_question("Are there degenerative changes of the spine?")
-    assert q.findings == () and "spine" in q.keywords
-    assert report_answers(q, "Degenerative changes of the spine. Lungs clear.") == 1.0
-    assert report_answers(q, "No acute bony abnormality. The spine is normal.") == 0.0
+    assert q.findings == () and "spine" in q.keywords and "degen" in q.keywords
+    assert report_answers(q, "Degenerative changes of the spine. Lungs clear.", reader) == 1.0
+    assert report_answers(q, "No acute bony abnormality. The spine is normal.", reader) == 0.0
 
 
 def test_vqa_end_to_end_on_fixture() -> None:
@@ -46,7 +86,9 @@ def test_vqa_end_to_end_on_fixture() -> None:
     gold_end = out["curve"]["1.0"]
     # gold labels answer every labelled question right; the spine question falls back to base rates
     assert gold_end["none"]["accuracy"] >= 87.5
-    assert set(gold_end) == {"none", "causal"}
+    assert set(gold_end) == {"none", "causal", "none+pref", "causal+pref"}
+    assert out["preference"]["chosen"] in out["preference"]["val_accuracy"]
+    assert out["question_model"]["training_questions"] > 0
 
 
 def test_report_end_to_end_on_fixture(shared_data: Path) -> None:

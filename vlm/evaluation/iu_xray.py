@@ -67,9 +67,9 @@ def label_vector(study: Study) -> tuple[int, ...]:
     return tuple(v)
 
 
-def report_index(studies: list[Study], encoder: TextEncoder) -> ExemplarIndex:
-    """Train reports embedded by MiniLM, with their gold labels, as retrieval exemplars."""
-    vecs = encoder.encode([s.report for s in studies])
+def report_index(studies: list[Study], encoder: TextEncoder, vectors: np.ndarray | None = None) -> ExemplarIndex:
+    """Train reports embedded by MiniLM (or ``vectors``, one row per study), with their gold labels, as exemplars."""
+    vecs = encoder.encode([s.report for s in studies]) if vectors is None else vectors
     labels = [label_vector(s) for s in studies]
     ex = [Exemplar(f"iu_xray/{s.id}", "iu_xray", s.split, findings=s.positives() or ("normal",) if s.gold[-1] else s.positives(),
                    text=s.report, group=s.id) for s in studies]

@@ -1,10 +1,18 @@
 """IU-Xray yes/no VQA, findings-conditioned, along a curve of front-end AUC, in each retrieval mode.
 
+Question understanding is learnt from the train split only (:mod:`vlm.evaluation.questions`):
+questions generated from train reports fit the question -> (finding, normal-form) model, val-split
+questions choose its settings; the test file is read for its questions and answers only.
+
 Per question: the grounder takes the front end's finding probabilities, retrieves train reports in
 the chosen mode and fuses their labels into a posterior. Questions about a labelled finding are
 answered from that posterior; other questions (bones, devices ...) from what the retrieved reports
 say about the question's content words, or, without retrieval, from how often train reports say
 so. Every asserted abnormality records the evidence items it cites.
+
+With ``+pref`` the answer mixes the front end's own reading and the mode's evidence by a policy
+trained with DPO (:mod:`vlm.evaluation.preference`) on questions generated from held-out train
+reports (retrieval over the remaining train reports), its beta and epochs chosen on the val split.
 """
 
 from __future__ import annotations
@@ -18,9 +26,11 @@ from typing import Any
 import numpy as np
 
 from vlm.encoders import TextEncoder
+from vlm.evaluation import preference
 from vlm.evaluation.grounding import BatchGrounder, FrontEndOnly, evidence_for
 from vlm.evaluation.iu_xray import (
     LABELLED,
+    Study,
     load_studies,
     prevalence,
     probs_dict,
@@ -29,13 +39,23 @@ from vlm.evaluation.iu_xray import (
 )
 from vlm.evaluation.metrics import binary_scores
 from vlm.evaluation.noise import noisy_probabilities
-from vlm.evaluation.questions import ParsedQuestion, clean, parse_question, report_answers
+from vlm.evaluation.questions import (
+    GeneratedQuestion,
+    ParsedQuestion,
+    QuestionModel,
+    SentenceReader,
+    clean,
+    fit_question_model,
+    generate_questions,
+    report_answers,
+)
 from vlm.retrieval import MODES, RetrievalSettings
 
 ANCHORS = {"MMed-RAG": {"accuracy": 89.54, "f1": 80.72, "auc": 87.13}, "MCRAG paper": {"accuracy": 90.12},
            "always 'no'": {"accuracy": 70.5}}
 GOALS = {"accuracy": 91.0}
 AUC_CURVE: tuple[float, ...] = (0.7, 0.8, 0.9, 0.95, 1.0)
+PREF = "+pref"
 
 
 @dataclass(frozen=True)
@@ -58,15 +78,24 @@ def load_vqa(path: Path) -> list[VQAItem]:
 class PriorAnswers:
     """How often train reports answer "yes" to a question about content words (the blind fallback)."""
 
-    def __init__(self, reports: Sequence[str]) -> None:
+    def __init__(self, reports: Sequence[str], reader: SentenceReader) -> None:
         self.reports = list(reports)
+        self.reader = reader
         self._cache: dict[tuple[tuple[str, ...], bool], float] = {}
 
     def __call__(self, q: ParsedQuestion) -> float:
         key = (q.keywords, q.normal_form)
         if key not in self._cache:
-            self._cache[key] = float(np.mean([report_answers(q, r) for r in self.reports]))
+            self._cache[key] = float(np.mean([report_answers(q, r, self.reader) for r in self.reports])) \
+                if self.reports else 0.0
         return self._cache[key]
+
+
+def own_reading(q: ParsedQuestion, front_end: dict[str, float], prior: PriorAnswers) -> float:
+    """P(yes) from the front end alone (base rate for questions no label covers)."""
+    if not q.findings:
+        return prior(q)
+    return answer_score(q, front_end, (), prior, "none")[0]
 
 
 def answer_score(q: ParsedQuestion, posterior: dict[str, float], hits: Sequence[Any], prior: PriorAnswers,
@@ -83,65 +112,185 @@ def answer_score(q: ParsedQuestion, posterior: dict[str, float], hits: Sequence[
     if mode == "none" or not hits:
         return prior(q), ()
     w = np.array([max(h.score, 1e-6) for h in hits])
-    votes = np.array([report_answers(q, h.exemplar.text) for h in hits])
+    votes = np.array([report_answers(q, h.exemplar.text, prior.reader) for h in hits])
     return float((w * votes).sum() / w.sum()), ()
+
+
+@dataclass
+class Answered:
+    """Per question of one (AUC, mode): both sources, the mode's answer, the policy features, citations."""
+
+    p_own: np.ndarray
+    p_ev: np.ndarray
+    x: np.ndarray
+    cites: list[tuple[bool, bool]]
+    """(every asserted finding cites evidence, some citation is a graph edge), if the answer asserts one."""
+
+
+def answer_all(grounder: BatchGrounder, parsed: Sequence[ParsedQuestion], questions: Sequence[str],
+               fe_rows: np.ndarray, qv: np.ndarray, mode: str, prior: PriorAnswers,
+               tick: Callable[[], None] | None = None) -> Answered:
+    n = len(parsed)
+    p_own, p_ev = np.zeros(n), np.zeros(n)
+    x = np.zeros((n, len(preference.FEATURES)))
+    cites: list[tuple[bool, bool]] = []
+    for i, q in enumerate(parsed):
+        fe = probs_dict(fe_rows[i])
+        r = grounder.infer_with(fe, qv[i], "vqa", mode, question=questions[i])
+        s, asked = answer_score(q, r.probabilities(), r.exemplars, prior, mode)
+        own = own_reading(q, fe, prior)
+        p_ev[i], p_own[i] = s, own
+        votes = [report_answers(q, h.exemplar.text, prior.reader) for h in r.exemplars] if not q.findings else [
+            float(max((n in h.exemplar.findings) for n in q.findings)) for h in r.exemplars]
+        x[i] = preference.features(own, s, [h.score for h in r.exemplars], votes, bool(q.findings),
+                                   "normal" in q.findings, q.normal_form, mode)
+        items_cited = [evidence_for(r, a, front_end=fe) for a in asked] if asked else [
+            [f"exemplar:{h.exemplar.id}" for h in r.exemplars]]
+        cites.append((all(items_cited) and bool(items_cited),
+                      any(any(c.startswith("edge:") for c in it) for it in items_cited)))
+        if tick:
+            tick()
+    return Answered(p_own, p_ev, x, cites)
+
+
+def scores_of(y: np.ndarray, p: np.ndarray, parsed: Sequence[ParsedQuestion],
+              cites: Sequence[tuple[bool, bool]]) -> dict[str, Any]:
+    sc = binary_scores(y, p, 0.5)
+    total = wrong = cited = graph = 0
+    for yi, pi, q, (c_any, c_graph) in zip(y, p, parsed, cites, strict=True):
+        if (pi >= 0.5) != q.normal_form:
+            total += 1
+            wrong += int((yi == 1) == q.normal_form)
+            cited += int(c_any)
+            graph += int(c_graph)
+    return {"accuracy": round(100 * sc.accuracy, 2), "f1": round(100 * sc.f1, 2), "auc": round(100 * sc.auc, 2),
+            "hallucination_rate": round(wrong / total, 4) if total else 0.0,
+            "traceability_any": round(cited / total, 4) if total else 1.0,
+            "traceability_graph": round(graph / total, 4) if total else 1.0, "abnormal_assertions": total}
+
+
+def _gold(s: Study) -> dict[str, int]:
+    return dict(zip(LABELLED, s.gold, strict=True))
+
+
+def _questions(studies: Sequence[Study], reader: SentenceReader, seed: int, per_study: int | None = None
+               ) -> list[GeneratedQuestion]:
+    rng = np.random.default_rng(seed)
+    out: list[GeneratedQuestion] = []
+    for s in studies:
+        qs = generate_questions(s.report, _gold(s), reader, rng, s.id)
+        if per_study is not None and len(qs) > per_study:
+            qs = [qs[int(i)] for i in sorted(rng.choice(len(qs), per_study, replace=False))]
+        out.extend(qs)
+    return out
+
+
+def _policy_data(grounder: BatchGrounder, studies: Sequence[Study], qs: Sequence[GeneratedQuestion],
+                 model: QuestionModel, enc: Any, aucs: Sequence[float], prev: np.ndarray, modes: Sequence[str],
+                 prior: PriorAnswers, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Policy inputs for generated questions: each study read at an AUC of the curve drawn at random."""
+    if not qs:
+        z = np.zeros(0)
+        return np.zeros((0, len(preference.FEATURES))), z, z, z
+    rng = np.random.default_rng(seed)
+    row_of = {s.id: n for n, s in enumerate(studies)}
+    gold = np.array([s.gold for s in studies])
+    pick = rng.integers(len(aucs), size=len(studies))
+    probs = np.zeros(gold.shape)
+    for a, auc in enumerate(aucs):
+        probs[pick == a] = noisy_probabilities(gold, auc, prev, rng)[pick == a]
+    rows = probs[[row_of[q.study] for q in qs]]
+    texts = [q.text for q in qs]
+    parsed = model.parse_many(texts)
+    qv = query_vectors(enc, rows, texts)
+    y = np.array([q.answer for q in qs])
+    xs, own, ev, ys = [], [], [], []
+    for mode in modes:
+        a = answer_all(grounder, parsed, texts, rows, qv, mode, prior)
+        xs.append(a.x)
+        own.append(a.p_own)
+        ev.append(a.p_ev)
+        ys.append(y)
+    return np.concatenate(xs), np.concatenate(own), np.concatenate(ev), np.concatenate(ys)
 
 
 def evaluate_vqa(root: Path, vqa_file: Path, *, aucs: Sequence[float] = AUC_CURVE, modes: Sequence[str] = MODES,
                  seed: int = 0, k: int = 5, encoder: TextEncoder | None = None, limit: int | None = None,
-                 progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+                 progress: Callable[[str, int, int], None] | None = None, policy_studies: int = 300,
+                 questions_per_study: int = 3, classifier_questions: int = 5000) -> dict[str, Any]:
     studies = load_studies(root)
-    train = studies["train"]
-    test = {study_key_of(s.id): s for s in studies["test"]}
+    train, val = studies["train"], studies["val"]
+    test = {s.id: s for s in studies["test"]}
     items = [i for i in load_vqa(vqa_file) if i.study in test][:limit]
     enc = encoder or TextEncoder()
-    index = report_index(train, enc)
-    grounder = BatchGrounder(FrontEndOnly("openi-gold-labels+noise"), index,
-                             settings=RetrievalSettings(k=k, counterfactuals=0))
-    prior = PriorAnswers([s.report for s in train])
+    say = (lambda msg: progress(msg, 0, 0)) if progress else (lambda msg: None)
+
+    # question understanding, from train reports (val for its settings)
+    say("VQA: reading train reports, generating training questions")
+    reader = SentenceReader.fit([s.report for s in train], [s.gold[-1] for s in train])
+    reader_val = reader.tune([s.report for s in val], [s.gold[-1] for s in val])
+    rng = np.random.default_rng(seed)
+    train_q = _questions(train, reader, seed)
+    clf_q = [train_q[int(i)] for i in rng.choice(len(train_q), min(classifier_questions, len(train_q)), replace=False)]
+    val_q = _questions(val, reader, seed + 1, questions_per_study)
+    model, model_info = fit_question_model(clf_q, val_q)
+    parsed = model.parse_many([i.question for i in items])
+
+    vecs = np.asarray(enc.encode([s.report for s in train]))
+    index = report_index(train, enc, vecs)
+    settings = RetrievalSettings(k=k, counterfactuals=0)
+    grounder = BatchGrounder(FrontEndOnly("openi-gold-labels+noise"), index, settings=settings)
+    prior = PriorAnswers([s.report for s in train], reader)
     prev = prevalence(train)
-    parsed = [parse_question(i.question) for i in items]
+
+    # preference policy: held-out train studies against the other train reports; tuned on val
+    say("VQA: preference pairs from held-out train reports")
+    n_hold = min(policy_studies, len(train) // 4)
+    hold = set(int(i) for i in rng.choice(len(train), n_hold, replace=False)) if n_hold else set()
+    held = [s for n, s in enumerate(train) if n in hold]
+    rest = [n for n in range(len(train)) if n not in hold]
+    rest_studies = [train[n] for n in rest]
+    rest_grounder = BatchGrounder(FrontEndOnly("openi-gold-labels+noise"),
+                                  report_index(rest_studies, enc, vecs[rest]), settings=settings)
+    rest_prior = PriorAnswers([s.report for s in rest_studies], reader)
+    pol_q = _questions(held, reader, seed + 2, questions_per_study)
+    pol_train = _policy_data(rest_grounder, held, pol_q, model, enc, aucs, prevalence(rest_studies) if rest_studies
+                             else prev, modes, rest_prior, seed + 3)
+    say("VQA: preference validation questions")
+    pol_val = _policy_data(grounder, val, val_q, model, enc, aucs, prev, modes, prior, seed + 4)
+    policy, pref_info = preference.tune(pol_train, pol_val, seed=seed)
+
     order = sorted(test)
     gold = np.array([test[s].gold for s in order])
     row_of = {s: n for n, s in enumerate(order)}
     y = np.array([i.answer for i in items])
     out: dict[str, Any] = {"curve": {}, "n_questions": len(items),
-                           "mapped_questions": int(sum(bool(p.findings) for p in parsed))}
+                           "mapped_questions": int(sum(bool(p.findings) for p in parsed)),
+                           "question_model": {"training_questions": len(train_q), "classifier_questions": len(clf_q),
+                                              "val_questions": len(val_q), "sentence_cut_val_accuracy":
+                                                  {str(c): round(v, 4) for c, v in reader_val.items()},
+                                              "sentence_cut": reader.cut, **model_info},
+                           "preference": {"train_questions": len(pol_q), "train_studies": len(held), **pref_info}}
     total, done = len(aucs) * len(modes) * len(items), 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress and (done % 200 == 0 or done == total):
+            progress(f"VQA auc={auc} {mode}", done, total)
+
+    questions = [i.question for i in items]
     for auc in aucs:
-        rng = np.random.default_rng(seed)
-        probs = noisy_probabilities(gold, auc, prev, rng)
-        qv = query_vectors(enc, probs[[row_of[i.study] for i in items]], [i.question for i in items])
+        probs = noisy_probabilities(gold, auc, prev, np.random.default_rng(seed))
+        rows = probs[[row_of[i.study] for i in items]]
+        qv = query_vectors(enc, rows, questions)
         per_mode: dict[str, Any] = {}
         for mode in modes:
-            scores = np.zeros(len(items))
-            asserted_total = asserted_wrong = cited = cited_graph = 0
-            for n, (item, q) in enumerate(zip(items, parsed, strict=True)):
-                fe = probs_dict(probs[row_of[item.study]])
-                r = grounder.infer_with(fe, qv[n], "vqa", mode, question=item.question)
-                post = r.probabilities()
-                s, asked = answer_score(q, post, r.exemplars, prior, mode)
-                scores[n] = s
-                says_abnormal = (s >= 0.5) != q.normal_form
-                if says_abnormal:
-                    asserted_total += 1
-                    asserted_wrong += int((item.answer == 1) == q.normal_form)
-                    items_cited = [evidence_for(r, a, front_end=fe) for a in asked] if asked else [
-                        [f"exemplar:{h.exemplar.id}" for h in r.exemplars]]
-                    cited += int(all(items_cited) and bool(items_cited))
-                    cited_graph += int(any(any(x.startswith("edge:") for x in it) for it in items_cited))
-                done += 1
-                if progress and (done % 200 == 0 or done == total):
-                    progress(f"VQA auc={auc} {mode}", done, total)
-            sc = binary_scores(y, scores, 0.5)
-            per_mode[mode] = {"accuracy": round(100 * sc.accuracy, 2), "f1": round(100 * sc.f1, 2),
-                              "auc": round(100 * sc.auc, 2),
-                              "hallucination_rate": round(asserted_wrong / asserted_total, 4) if asserted_total else 0.0,
-                              "traceability_any": round(cited / asserted_total, 4) if asserted_total else 1.0,
-                              "traceability_graph": round(cited_graph / asserted_total, 4) if asserted_total else 1.0,
-                              "abnormal_assertions": asserted_total}
+            a = answer_all(grounder, parsed, questions, rows, qv, mode, prior, tick)
+            per_mode[mode] = scores_of(y, a.p_ev, parsed, a.cites)
+            per_mode[mode + PREF] = scores_of(y, policy.answer(a.x, a.p_own, a.p_ev), parsed, a.cites)
         out["curve"][str(auc)] = per_mode
-    out["always_no_accuracy"] = round(100 * float((y == 0).mean()), 2)
+    out["always_no_accuracy"] = round(100 * float((y == 0).mean()), 2) if len(y) else 0.0
     return out
 
 
