@@ -216,8 +216,9 @@ def _policy_data(grounder: BatchGrounder, studies: Sequence[Study], qs: Sequence
 
 def evaluate_vqa(root: Path, vqa_file: Path, *, aucs: Sequence[float] = AUC_CURVE, modes: Sequence[str] = MODES,
                  seed: int = 0, k: int = 5, encoder: TextEncoder | None = None, limit: int | None = None,
-                 progress: Callable[[str, int, int], None] | None = None, policy_studies: int = 300,
-                 questions_per_study: int = 3, classifier_questions: int = 5000) -> dict[str, Any]:
+                 progress: Callable[[str, int, int], None] | None = None, policy_studies: int = 600,
+                 policy_questions_per_study: int = 6, questions_per_study: int = 3,
+                 classifier_questions: int = 5000) -> dict[str, Any]:
     studies = load_studies(root)
     train, val = studies["train"], studies["val"]
     test = {s.id: s for s in studies["test"]}
@@ -253,7 +254,7 @@ def evaluate_vqa(root: Path, vqa_file: Path, *, aucs: Sequence[float] = AUC_CURV
     rest_grounder = BatchGrounder(FrontEndOnly("openi-gold-labels+noise"),
                                   report_index(rest_studies, enc, vecs[rest]), settings=settings)
     rest_prior = PriorAnswers([s.report for s in rest_studies], reader)
-    pol_q = _questions(held, reader, seed + 2, questions_per_study)
+    pol_q = _questions(held, reader, seed + 2, policy_questions_per_study)
     pol_train = _policy_data(rest_grounder, held, pol_q, model, enc, aucs, prevalence(rest_studies) if rest_studies
                              else prev, modes, rest_prior, seed + 3)
     say("VQA: preference validation questions")
