@@ -149,8 +149,15 @@ def annotate_vqa(out: dict[str, Any]) -> dict[str, Any]:
     from vlm.evaluation import vqa
 
     out.update(anchors=vqa.ANCHORS, goals=vqa.GOALS, notes=[FINDINGS_CONDITIONED,
-               "Questions map to Open-i findings through the finding lexicon (rules, no training set exists); "
-               "others are answered from what retrieved train reports say (none: from train-report base rates).",
+               "Question understanding is learnt from the train split only: questions generated from train reports "
+               "(generic templates over the reports' phrases and the graph's finding concepts, answered by the report "
+               "and its Open-i labels) fit the question -> (finding, normal-form) model, the finding lexicon names "
+               "findings first, val-report questions choose the settings; the test file gives questions and answers "
+               "only. Questions no label covers are answered from what retrieved train reports say (none: from "
+               "train-report base rates).",
+               "'<mode>+pref': the answer mixes the front end's own reading and the mode's evidence by a policy "
+               "trained with DPO against a frozen uniform reference, on preference pairs from questions about "
+               "held-out train reports (retrieval over the other train reports); beta and epochs chosen on val.",
                "Accuracy, F1 and AUC in percent (F1 of the 'yes' class, AUC of P(yes)), as in MMed-RAG."])
     return out
 
