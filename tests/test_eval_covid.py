@@ -101,11 +101,13 @@ def test_run_on_tiny_fixture_returns_the_expected_keys(tmp_path: Path) -> None:
     ctx = RunContext(tmp_path, tmp_path / "models", modes, train_budget_s=1.0, train_cap_s=1.0)
     out = covid.run(ctx)
     assert set(out["modes"]) == set(modes)
-    keys = {"auc", "macro_f1", "accuracy", "hallucination_rate", "traceability_any", "traceability_graph",
-            "threshold", "auc_ci95"}
-    for row in out["modes"].values():
+    keys = {"auc", "macro_f1", "accuracy", "hallucination_rate", "traceability_any", "traceability_graph"}
+    for mode, row in out["modes"].items():
         assert keys <= set(row)
         assert 0.0 <= row["hallucination_rate"] <= 1.0
+        assert {"threshold", "auc_ci95", "balanced_accuracy", "retrieved"} <= set(out["details"][mode])
+    assert out["details"]["none"]["retrieved"]["per_case"] == 0.0
+    assert out["details"]["causal"]["retrieved"]["per_case"] > 0
     assert set(out["shift"]["modes"]) == set(modes)
     for row in out["shift"]["modes"].values():
         assert {"in_distribution", "shifted", "drop"} <= set(row)

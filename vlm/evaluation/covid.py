@@ -25,6 +25,8 @@ import numpy as np
 from vlm.evaluation.covid_split import Case, CovidDataError, describe, patient_split, read_cases, shift_split
 
 Progress = Callable[[str, int, int], None]
+TABLE = ("auc", "macro_f1", "accuracy", "hallucination_rate", "traceability_any", "traceability_graph")
+"""Columns of ``result["modes"]`` (the printed table); interval, threshold and retrieval mix are in ``details``."""
 SIZE = 64
 """Films are stored at this side; the front end reads them at :data:`INPUT_PX`."""
 INPUT_PX = 32
@@ -187,8 +189,21 @@ def bootstrap_auc(y: np.ndarray, s: np.ndarray, groups: Sequence[str], n: int = 
     return round(float(lo), 4), round(float(hi), 4)
 
 
+def retrieval_mix(results: Sequence[Any], views: Sequence[str]) -> dict[str, float | None]:
+    """What the retrieved exemplars are: share on the query's own view, share labelled COVID-19."""
+    same, covid_share, n = 0, 0, 0
+    for r, v in zip(results, views, strict=True):
+        for h in r.exemplars:
+            n += 1
+            same += h.exemplar.view == v
+            covid_share += "COVID-19" in h.exemplar.findings
+    if not n:
+        return {"same_view": None, "covid": None, "per_case": 0.0}
+    return {"same_view": round(same / n, 4), "covid": round(covid_share / n, 4), "per_case": round(n / len(views), 2)}
+
+
 def score_split(y: np.ndarray, s: np.ndarray, thr: float, results: Sequence[Any],
-                groups: Sequence[str] | None = None) -> dict[str, Any]:
+                groups: Sequence[str] | None = None, views: Sequence[str] | None = None) -> dict[str, Any]:
     """AUC, macro F1, accuracy, balanced accuracy, hallucination and traceability of one scored split."""
     from sklearn.metrics import balanced_accuracy_score
 
@@ -208,6 +223,8 @@ def score_split(y: np.ndarray, s: np.ndarray, thr: float, results: Sequence[Any]
     out = {k: round(float(v), 4) for k, v in out.items()}
     if groups is not None:
         out["auc_ci95"] = list(bootstrap_auc(y, s, groups))
+    if views is not None:
+        out["retrieved"] = retrieval_mix(results, views)
     return out
 
 
@@ -228,7 +245,8 @@ def evaluate(ens: Any, train: Sequence[Case], val: Sequence[Case], tests: dict[s
     pred = {}
     for name, cs in tests.items():
         pt, ft = ens.predict(images.get(cs))
-        pred[name] = (shift_to_half(pt, ens.threshold), ft, _labels(cs), [c.patient for c in cs])
+        pred[name] = (shift_to_half(pt, ens.threshold), ft, _labels(cs), [c.patient for c in cs],
+                      [c.view_group for c in cs])
     total = len(modes) * (len(val) + sum(len(cs) for cs in tests.values()))
     done = [0]
 
@@ -243,9 +261,9 @@ def evaluate(ens: Any, train: Sequence[Case], val: Sequence[Case], tests: dict[s
         sv, rv = _grounded(grounder, qv, fv, mode, tick)
         thr = fit_threshold(sv, yv)
         out["val"][mode] = score_split(yv, sv, thr, rv)
-        for name, (q, f, y, groups) in pred.items():
+        for name, (q, f, y, groups, views) in pred.items():
             st, rt = _grounded(grounder, q, f, mode, tick)
-            out[name][mode] = score_split(y, st, thr, rt, groups)
+            out[name][mode] = score_split(y, st, thr, rt, groups, views)
     out["front_end"] = {"val_auc": round(float(ens.val_auc), 4), "val_threshold": round(float(ens.threshold), 4),
                         "members": len(ens.members), "width": ens.config.width, "input_px": ens.config.size,
                         "epochs": ens.config.epochs, "train_seconds": round(float(ens.seconds), 1),
@@ -297,7 +315,9 @@ def run(ctx: Any) -> dict[str, Any]:
             "drop": {k: round(a[k] - b[k], 4) for k in ("auc", "macro_f1", "accuracy", "balanced_accuracy")},
             "hallucination_in_distribution": a["hallucination_rate"], "hallucination_shifted": b["hallucination_rate"]}
     out: dict[str, Any] = {
-        "modes": res["test"], "val": res["val"], "front_end": {**res["front_end"], "checkpoint": str(ckpt),
+        "modes": {m: {"mode": m, **{k: row[k] for k in TABLE}} for m, row in res["test"].items()},
+        "details": {m: {k: v for k, v in row.items() if k not in TABLE} for m, row in res["test"].items()},
+        "val": res["val"], "front_end": {**res["front_end"], "checkpoint": str(ckpt),
                                                                 "from_cache": cached},
         "counts": describe(main), "dropped": dropped,
         "shift": {"modes": shift_modes, "val": res_s["val"], "counts": describe(sh),
@@ -307,9 +327,21 @@ def run(ctx: Any) -> dict[str, Any]:
                             "COVID-19 on PA, other pneumonia on AP (all such non-COVID patients, COVID-19 PA "
                             "patients to the class mix of test_id). Thresholds fitted on the (confounded) val."},
         "view_only_auc": {k: view_auc(v) for k, v in main.items()},
-        "notes": list(NOTES),
+        "notes": [*NOTES, shift_note(shift_modes)],
     }
     return out
+
+
+def shift_note(shift_modes: dict[str, Any]) -> str:
+    """One line on the view shift: AUC and macro F1 in-distribution -> shifted, and hallucination."""
+    parts = []
+    for mode, r in shift_modes.items():
+        a, b = r["in_distribution"], r["shifted"]
+        parts.append(f"{mode} AUC {a['auc']:.3f} -> {b['auc']:.3f} (drop {r['drop']['auc']:.3f}), macro F1 "
+                     f"{a['macro_f1']:.3f} -> {b['macro_f1']:.3f}, hallucination {a['hallucination_rate']:.3f} -> "
+                     f"{b['hallucination_rate']:.3f}")
+    return "View shift (train: COVID-19 only on AP, other pneumonia only on PA; shifted test: the opposite): " + \
+        "; ".join(parts) + "."
 
 
 # ---------------------------------------------------------------------------------------- plots
