@@ -15,7 +15,7 @@ from vlm.evaluation.runner import BenchmarkError, RunContext
 PATHOGENS = ("Streptococcus", "Klebsiella", "Pneumocystis", "SARS")
 
 
-def _fixture(root: Path, patients: int = 36, seed: int = 0) -> Path:
+def _fixture(root: Path, patients: int = 30, seed: int = 0) -> Path:
     """COVID-19 mostly on AP, other pneumonia mostly on PA, some flipped; 1-2 films a patient, plus noise rows."""
     from PIL import Image
 
