@@ -1,7 +1,7 @@
-"""Reproduce every committed evaluation figure: the three `mcrag eval` runs, one after the other.
+"""Reproduce every committed evaluation figure: each registered `mcrag eval` run, one after the other.
 
-    .venv/bin/python scripts/eval_benchmarks.py            # all three
-    .venv/bin/python scripts/eval_benchmarks.py vqa report # a subset
+    .venv/bin/python scripts/eval_benchmarks.py                         # all five
+    .venv/bin/python scripts/eval_benchmarks.py vqa:vqa_rad report:iu_xray  # a subset, task:dataset
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from mcrag.cli import main  # noqa: E402
-
-RUNS = {"diagnose": "pneumoniamnist", "vqa": "iu_xray", "report": "iu_xray"}
+from vlm.evaluation.runner import ENTRY_POINTS  # noqa: E402
 
 if __name__ == "__main__":
-    for task in sys.argv[1:] or list(RUNS):
+    wanted = [tuple(a.split(":", 1)) for a in sys.argv[1:]] or list(ENTRY_POINTS)
+    unknown = [w for w in wanted if w not in ENTRY_POINTS]
+    if unknown:
+        sys.exit(f"unknown benchmark(s) {unknown}; choose from {[':'.join(k) for k in ENTRY_POINTS]}")
+    for task, dataset in wanted:
         try:
-            main(["eval", "--task", task, "--dataset", RUNS[task], "--retrieval", "all"])
+            main(["eval", "--task", task, "--dataset", dataset, "--retrieval", "all"])
         except SystemExit as done:
             if done.code:
                 raise
