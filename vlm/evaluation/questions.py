@@ -33,7 +33,7 @@ import numpy as np
 from nltk.stem import PorterStemmer
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from vlm.labels import FINDINGS, findings_from_text, label_text, mentions, sentences
+from vlm.labels import FINDINGS, findings_from_text, label_phrases, label_text, mentions, sentences
 
 _STEM = PorterStemmer()
 NEGATION = re.compile(r"\b(no|not|without|negative for|free of|clear of|absence of|no evidence of|"
@@ -47,7 +47,12 @@ PRESENCE_TEMPLATES: tuple[str, ...] = (
 NORMAL_TEMPLATES: tuple[str, ...] = (
     "{be} the {s} {p}?", "Does the {s} appear {p}?", "{be} the {s} normal?", "{be} the {s} within normal limits?",
     "{be} the {s} {p} in the chest X-ray?")
-FRAME_WORDS = frozenset(w for t in PRESENCE_TEMPLATES + NORMAL_TEMPLATES
+STUDY_TEMPLATES: tuple[tuple[str, bool], ...] = (
+    ("Is the chest X-ray normal?", True), ("Are there any abnormalities in the chest X-ray?", False),
+    ("Does the radiograph show any abnormality?", False), ("Is this a normal chest radiograph?", True),
+    ("Are there any abnormal findings?", False))
+"""Whole-study questions (answered by the Open-i ``normal`` label), with whether "yes" means normal."""
+FRAME_WORDS = frozenset(w for t in PRESENCE_TEMPLATES + NORMAL_TEMPLATES + tuple(q for q, _ in STUDY_TEMPLATES)
                         for w in re.findall(r"[a-z]+", t.lower().replace("{x}", " ").replace("{s}", " ")
                                             .replace("{p}", " ").replace("{be}", " ")))
 """The templates' own words: not content, whatever a question asks."""
@@ -71,6 +76,25 @@ def _stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     return re.findall(r"[a-z]+", (text or "").lower())
+
+
+@functools.lru_cache(maxsize=1)
+def _concept_stems() -> dict[str, tuple[frozenset[str], ...]]:
+    return {n: tuple(frozenset(_stem(w) for w in words(p)) for p in ph) for n, ph in label_phrases().items()
+            if n in FINDINGS}
+
+
+def named_findings(text: str) -> tuple[str, ...]:
+    """Graph finding concepts a text names: the lexicon's phrases in order, else all of a phrase's word stems."""
+    found = [n for n in mentions(text) if n in FINDINGS]
+    if not found:
+        st = set(stem_tokens(text))
+        found = [n for n, phrases in _concept_stems().items() if any(p and p <= st for p in phrases)]
+    return tuple(dict.fromkeys(found))
+
+
+def stem_tokens(text: str) -> list[str]:
+    return [_stem(w) for w in words(text)]
 
 
 def content_stems(text: str) -> tuple[str, ...]:
@@ -181,7 +205,7 @@ def _phrase(text: str, max_words: int) -> str:
 
 
 def _target(sentence: str) -> tuple[str, tuple[str, ...]]:
-    named = tuple(n for n in mentions(sentence) if n in FINDINGS)
+    named = named_findings(sentence)
     if len(named) == 1:
         return named[0], named
     if named or findings_from_text(sentence).get("normal"):
@@ -211,7 +235,7 @@ def generate_questions(report: str, gold: Mapping[str, int], reader: SentenceRea
             continue
         neg = bool(m.group("neg")) or bool(NEGATION.search(low))
         stems = frozenset(_stem(w) for w in words(low))
-        says_abn = reader.abnormal(stems) and not neg
+        says_abn = (reader.abnormal(stems) or any(a for n, a in mentions(s).items() if n in FINDINGS)) and not neg
         rest = m.group("rest")
         cop = _COPULA.search(rest)
         pred_words = words(rest[cop.end():]) if cop else []
@@ -223,7 +247,9 @@ def generate_questions(report: str, gold: Mapping[str, int], reader: SentenceRea
             if subj and pred:
                 be = "Are" if subj.endswith("s") else "Is"
                 for t in rng.choice(len(NORMAL_TEMPLATES), size=min(per_sentence, len(NORMAL_TEMPLATES)), replace=False):
-                    made.append((NORMAL_TEMPLATES[t].format(be=be, s=subj, p=pred), True))
+                    # "is the S P?" asks for the abnormality when the report's predicate asserts one
+                    form = "{p}" not in NORMAL_TEMPLATES[t] or not says_abn
+                    made.append((NORMAL_TEMPLATES[t].format(be=be, s=subj, p=pred), form))
         elif neg or says_abn:
             x = _phrase(rest[:cop.start()] if cop else rest, 7)
             target, named = _target(x)
@@ -234,9 +260,12 @@ def generate_questions(report: str, gold: Mapping[str, int], reader: SentenceRea
                                     replace=False):
                     made.append((PRESENCE_TEMPLATES[t].format(x=x), False))
         for text, normal_form in made:
-            says = says_abn if not normal_form else (says_abn or (neg and target == OTHER))
             out.append(GeneratedQuestion(text[0].upper() + text[1:], target, normal_form,
-                                         label_answer(target, named, normal_form, says), study))
+                                         label_answer(target, named, normal_form, says_abn), study))
+    t = int(rng.integers(len(STUDY_TEMPLATES)))
+    out.append(GeneratedQuestion(STUDY_TEMPLATES[t][0], "normal", STUDY_TEMPLATES[t][1],
+                                 int(gold.get("normal", 0)) if STUDY_TEMPLATES[t][1] else 1 - int(gold.get("normal", 0)),
+                                 study))
     for f in rng.choice(len(FINDINGS), size=min(concepts, len(FINDINGS)), replace=False):
         name = FINDINGS[int(f)]
         t = PRESENCE_TEMPLATES[int(rng.integers(len(PRESENCE_TEMPLATES)))]
@@ -269,13 +298,16 @@ class QuestionModel:
         from sklearn.linear_model import LogisticRegression
 
         texts = [q.text for q in qs]
-        self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True).fit(texts)
+        self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, tokenizer=stem_tokens,
+                                          token_pattern=None, lowercase=False).fit(texts)
         x = self._features(texts)
-        y_t = [q.target for q in qs]
+        # the lexicon names findings first, so the target model learns from the questions it leaves
+        free = [i for i, t in enumerate(texts) if not named_findings(t)]
+        y_t = [qs[i].target for i in free]
         y_f = [int(q.normal_form) for q in qs]
-        self.classes = tuple(sorted(set(y_t)))
+        self.classes = tuple(sorted(set(y_t))) or (OTHER,)
         if len(self.classes) > 1:
-            self.target_clf = LogisticRegression(C=self.c, max_iter=2000).fit(x, y_t)
+            self.target_clf = LogisticRegression(C=self.c, max_iter=2000).fit(x[free], y_t)
         if len(set(y_f)) > 1:
             self.form_clf = LogisticRegression(C=self.c, max_iter=2000).fit(x, y_f)
         return self
@@ -302,7 +334,7 @@ class QuestionModel:
 
 
 def _parsed(text: str, target: str, normal_form: bool) -> ParsedQuestion:
-    found = [n for n in mentions(text) if n in FINDINGS]
+    found = list(named_findings(text))
     if not found and target != OTHER:
         found = [target]
     return ParsedQuestion(text, tuple(dict.fromkeys(found)), normal_form, content_stems(text))
