@@ -13,6 +13,7 @@ from vlm.evaluation.questions import (
     QuestionModel,
     SentenceReader,
     generate_questions,
+    named_findings,
     parse_question,
     report_answers,
     words,
@@ -60,6 +61,11 @@ def test_generated_questions_come_from_the_given_report_only() -> None:
         assert set(words(q.text)) <= vocab, q.text
     assert any(q.target == "Cardiomegaly" for q in qs)
     assert {q.answer for q in qs if q.target == "Effusion" and not q.normal_form} == {1}
+    # "the heart is enlarged": "is the heart enlarged?" asks for the abnormality, "is the heart normal?" is answered no
+    for q in qs:
+        if q.target == "Cardiomegaly":
+            assert q.normal_form != ("enlarged" in q.text) and q.answer == int("enlarged" in q.text)
+    assert named_findings("Is the heart size mildly enlarged?") == ("Cardiomegaly",)
 
 
 def test_questions_map_to_findings() -> None:
