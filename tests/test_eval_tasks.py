@@ -83,8 +83,8 @@ def test_questions_map_to_findings() -> None:
     assert report_answers(q, "No acute bony abnormality. The spine is normal.", reader) == 0.0
 
 
-def test_vqa_end_to_end_on_fixture() -> None:
-    from vlm.evaluation.vqa import evaluate_vqa
+def test_vqa_end_to_end_on_fixture(tmp_path: Path) -> None:
+    from vlm.evaluation.vqa import evaluate_vqa, write_plots
 
     out = evaluate_vqa(FIX, FIX / "vqa_test.jsonl", aucs=(1.0,), modes=("none", "causal"),
                        encoder=BagEncoder())
@@ -95,6 +95,8 @@ def test_vqa_end_to_end_on_fixture() -> None:
     assert set(gold_end) == {"none", "causal", "none+pref", "causal+pref"}
     assert out["preference"]["chosen"] in out["preference"]["val_accuracy"]
     assert out["question_model"]["training_questions"] > 0
+    paths = write_plots({"task": "vqa", "dataset": "fixture", **out}, tmp_path)
+    assert all(p.is_file() and p.stat().st_size > 0 for p in paths)
 
 
 def test_report_end_to_end_on_fixture(shared_data: Path) -> None:
