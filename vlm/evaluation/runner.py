@@ -40,7 +40,7 @@ class RunContext:
 ENTRY_POINTS: dict[tuple[str, str], str] = {
     ("diagnose", "pneumoniamnist"): "vlm.evaluation.runner:run_pneumonia",
     ("diagnose", "cxr_covid"): "vlm.evaluation.covid:run",
-    ("vqa", "iu_xray"): "vlm.evaluation.runner:run_vqa",
+    ("vqa", "iu_xray"): "vlm.evaluation.vqa:run",
     ("vqa", "vqa_rad"): "vlm.evaluation.vqa_rad:run",
     ("report", "iu_xray"): "vlm.evaluation.runner:run_report",
 }
