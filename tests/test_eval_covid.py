@@ -114,6 +114,16 @@ def test_run_on_tiny_fixture_returns_the_expected_keys(tmp_path: Path) -> None:
         assert set(row["drop"]) >= {"auc", "macro_f1", "accuracy"}
     assert out["shift"]["view_only_auc"]["test_shift"] == 0.0
     assert out["notes"] and out["counts"]["test"]["images"] > 0
+    # the index carries the front end's scores: causal reads them against the view, traceably
+    assert out["front_end_adjustment"]["method"] == covid.ADJUSTMENT
+    assert set(out["front_end_adjustment"]["per_stratum"]) == {"cxr_covid|AP|portable", "cxr_covid|PA|department"}
+    shift_adj = out["shift"]["front_end_adjustment"]
+    assert all(v["logit_shift"] is None for v in shift_adj["per_stratum"].values()), \
+        "with the view a perfect proxy of the class, the view's own effect is not identifiable"
+    assert "not identifiable" in shift_adj["note"]
+    assert set(out["adjustment_variants"]) == {"off", "stratum", "stratum-finding"}
+    for v in out["adjustment_variants"].values():
+        assert {"val", "test", "shift"} <= set(v) and "drop_auc" in v["shift"]
     # the front ends are cached: a second run trains nothing
     again = covid.run(ctx)
     assert again["front_end"]["from_cache"] and again["modes"] == out["modes"]

@@ -140,3 +140,135 @@ def test_noisy_or_keeps_other_causes(bootstrapped_store):
     one = noisy_or(g, {eff: 1.0, pnx: 1.0}, atel, {eff: 0.0})
     none = noisy_or(g, {eff: 0.0, pnx: 0.0}, atel, {})
     assert both > one > none
+
+
+# -- the front end read against its confounder stratum ---------------------------------------------
+def _sig(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-x)))
+
+
+def _scored_index(query: np.ndarray, cells: dict[tuple[str, bool], tuple[int, float]], scored: bool = True):
+    """Exemplars per (view, has COVID-19): (count, front-end logit of COVID-19); all near the query."""
+    vecs, lb, kb, strata, ex, scores = [], [], [], [], [], []
+    for (view, covid), (count, lg) in cells.items():
+        for _ in range(count):
+            i = len(vecs)
+            findings = ("COVID-19", "Pneumonia") if covid else ("Pneumonia",)
+            vecs.append(_near(query, 0.9 if view == "AP" else 0.6, i))
+            lb.append(_bits(*findings))
+            kb.append(_bits("COVID-19", "Pneumonia", "normal"))
+            strata.append(f"s|{view}|x")
+            ex.append(Exemplar(f"case-{i}", "s", "train", view, "x", findings, f"text {i}"))
+            row = np.full(len(LABELS), np.nan, np.float32)
+            row[LABEL_INDEX["COVID-19"]] = _sig(lg)
+            scores.append(row)
+    return index_from_vectors(np.stack(vecs), np.array(lb, np.uint32), np.array(kb, np.uint32), strata,
+                              exemplars=ex, hnsw_m=16, ef_construction=100,
+                              front_end=np.stack(scores) if scored else None)
+
+
+def _probs(p: float) -> dict[str, float]:
+    return dict.fromkeys(LABELS, 0.0) | {"COVID-19": p, "Pneumonia": 1.0}
+
+
+def test_front_end_offset_is_the_stratum_mean_against_the_weighted_mean(query):
+    # AP: 30 exemplars at logit +2; PA: 10 at logit -1 -> weighted mean 1.25, offsets +0.75 / -2.25
+    idx = _scored_index(query, {("AP", True): (30, 2.0), ("PA", True): (10, -1.0)})
+    off = idx.front_end_offsets(LABEL_INDEX["COVID-19"], "stratum")
+    ap, pa = idx.stratum_code("s|AP|x"), idx.stratum_code("s|PA|x")
+    assert off.reference == pytest.approx(1.25, abs=1e-4)
+    assert off.offsets[ap] == pytest.approx(0.75, abs=1e-4) and off.offsets[pa] == pytest.approx(-2.25, abs=1e-4)
+    r = Retriever(idx, RetrievalSettings(front_end_adjustment="stratum"))
+    for stratum, shift in (("s|AP|x", -0.75), ("s|PA|x", 2.25)):
+        out, adj = r.adjust_front_end(_probs(0.5), query, stratum)
+        assert np.log(out["COVID-19"] / (1 - out["COVID-19"])) == pytest.approx(shift, abs=1e-4)
+        assert adj.stratum == stratum and adj.stratum_from == "given"
+        assert adj.shifts["COVID-19"] == pytest.approx(shift, abs=1e-4)
+        assert out["Pneumonia"] == 1.0, "labels the index holds no scores for are left alone"
+    # without metadata the stratum is the one the query embedding sits nearest to (AP here)
+    _, inferred = r.adjust_front_end(_probs(0.5), query)
+    assert inferred.stratum == "s|AP|x" and inferred.stratum_from == "nearest-centroid"
+
+
+def test_stratum_finding_offsets_discount_only_the_direct_effect_of_the_stratum(query):
+    # same per-finding logits in both views, different finding mix: the marginal offset is pure case mix
+    mix = {("AP", True): (24, 2.0), ("AP", False): (6, -2.0), ("PA", True): (6, 2.0), ("PA", False): (24, -2.0)}
+    idx = _scored_index(query, mix)
+    c = LABEL_INDEX["COVID-19"]
+    assert abs(idx.front_end_offsets(c, "stratum").offsets).max() > 1.0
+    assert np.allclose(idx.front_end_offsets(c, "stratum-finding").offsets, 0.0, atol=1e-4)
+    # a view that adds +1 logit to every film, whatever the finding, is taken off exactly
+    shifted = _scored_index(query, {**mix, ("AP", True): (24, 3.0), ("AP", False): (6, -1.0)})
+    off = shifted.front_end_offsets(c, "stratum-finding")
+    ap, pa = shifted.stratum_code("s|AP|x"), shifted.stratum_code("s|PA|x")
+    assert off.offsets[ap] - off.offsets[pa] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_perfect_confounding_is_not_identifiable_and_leaves_the_reading_alone(query):
+    idx = _scored_index(query, {("AP", True): (20, 2.0), ("PA", False): (20, -2.0)})
+    r = Retriever(idx, RetrievalSettings(front_end_adjustment="stratum-finding"))
+    out, adj = r.adjust_front_end(_probs(0.7), query, "s|PA|x")
+    assert out == _probs(0.7)
+    assert adj is not None and not adj.shifts and "not identifiable" in adj.skipped[0]
+
+
+def test_one_stratum_or_no_scores_changes_nothing(query):
+    one = _scored_index(query, {("AP", True): (20, 2.0), ("AP", False): (20, -2.0)})
+    unscored = _scored_index(query, {("AP", True): (20, 2.0), ("PA", True): (20, -2.0)}, scored=False)
+    for idx in (one, unscored):
+        for method in ("stratum", "stratum-finding"):
+            out, adj = Retriever(idx, RetrievalSettings(front_end_adjustment=method)).adjust_front_end(
+                _probs(0.7), query, "s|AP|x")
+            assert out == _probs(0.7) and adj is None
+
+
+def _grounded(idx, query, p, stratum, method="stratum"):
+    from vlm.evaluation.grounding import BatchGrounder, FrontEndOnly
+
+    g = BatchGrounder(FrontEndOnly("test-front-end"), idx, settings=RetrievalSettings(front_end_adjustment=method))
+    return g.infer_with(_probs(p), query, "diagnose", "causal", stratum=stratum)
+
+
+def test_causal_posterior_moves_by_the_stratum_offset(query):
+    cells = {("AP", True): (30, 2.0), ("PA", True): (10, -1.0)}
+    scored, plain = _scored_index(query, cells), _scored_index(query, cells, scored=False)
+    p = 0.8  # logit 1.386: stays above 0.5 after -0.75, so retrieval is the same either way
+    before = _grounded(plain, query, p, "s|AP|x")
+    after = _grounded(scored, query, p, "s|AP|x")
+    assert [h.exemplar.id for h in before.exemplars] == [h.exemplar.id for h in after.exemplars]
+    fb = {f.name: f for f in before.findings}["COVID-19"]
+    fa = {f.name: f for f in after.findings}["COVID-19"]
+    assert fa.probability == fb.probability == pytest.approx(p), "the front end's own reading is still shown"
+    assert fa.prior == pytest.approx(fb.prior)
+    expected = 0.75 * _sig(np.log(p / (1 - p)) - 0.75) + 0.25 * fb.prior
+    assert fa.posterior == pytest.approx(expected, abs=1e-4)
+    assert after.adjustment.shifts["COVID-19"] == pytest.approx(-0.75, abs=1e-4)
+    assert before.adjustment is None
+    js = after.to_json()["front_end_adjustment"]
+    assert js["stratum"] == "s|AP|x" and js["logit_shift"]["COVID-19"] == pytest.approx(-0.75, abs=1e-3)
+    assert any("confounder stratum s|AP|x" in n for n in after.notes)
+    # other modes never adjust
+    from vlm.evaluation.grounding import BatchGrounder, FrontEndOnly
+
+    g = BatchGrounder(FrontEndOnly("test-front-end"), scored, settings=RetrievalSettings(front_end_adjustment="stratum"))
+    sem = g.infer_with(_probs(p), query, "diagnose", "semantic", stratum="s|AP|x")
+    assert sem.adjustment is None
+
+
+def test_without_scores_or_with_one_stratum_the_causal_result_is_unchanged(query):
+    cells = {("AP", True): (20, 2.0), ("AP", False): (20, -2.0)}
+    a = _grounded(_scored_index(query, cells), query, 0.7, "s|AP|x").to_json()
+    b = _grounded(_scored_index(query, cells, scored=False), query, 0.7, "s|AP|x").to_json()
+    a.pop("timings_ms"), b.pop("timings_ms")
+    assert a == b and a["front_end_adjustment"] is None
+
+
+def test_front_end_scores_survive_save_and_load(tmp_path, query):
+    from vlm.index import ExemplarIndex
+
+    idx = _scored_index(query, {("AP", True): (5, 2.0), ("PA", True): (5, -1.0)})
+    back = ExemplarIndex.load(idx.save(tmp_path / "scored"))
+    assert np.array_equal(np.isnan(back.front_end), np.isnan(idx.front_end))
+    assert np.allclose(np.nan_to_num(back.front_end), np.nan_to_num(idx.front_end))
+    plain = _scored_index(query, {("AP", True): (5, 2.0)}, scored=False)
+    assert ExemplarIndex.load(plain.save(tmp_path / "plain")).front_end is None

@@ -5,6 +5,10 @@ filtering is a few vectorised bit operations over the candidates; the confounder
 (source | view | device) with an inverse-probability weight ``P(z) / P(z | finding)`` (a backdoor
 adjustment over the index: reweighted, no stratum predicts a finding any more); and per-stratum mean
 vectors, so retrieval can discount the part of a similarity that only comes from sharing a stratum.
+Optionally, the front end's own probability per exemplar and label (``front_end``; NaN where a label
+was not scored): from these, :meth:`ExemplarIndex.front_end_offsets` tells how far a stratum's mean
+front-end logit lies from the stratum-weighted mean, the part of the score the confounder alone
+explains, which ``causal`` inference takes off a query's reading.
 Saved as ``index.faiss`` + ``arrays.npz`` + ``exemplars.jsonl`` + ``meta.json`` in one folder,
 written to a temporary folder first and swapped in, so a failed build leaves the old index alone.
 """
@@ -29,6 +33,29 @@ from vlm.labels import LABELS, names_from_bits
 
 INDEX_FORMAT = 1
 WEIGHT_CLIP = (0.2, 5.0)
+LOGIT_CLIP = 1e-6
+"""Front-end probabilities are clipped to [eps, 1 - eps] before taking logits."""
+ADJUSTMENTS = ("off", "stratum", "stratum-finding")
+"""How :meth:`ExemplarIndex.front_end_offsets` estimates the confounder's share of a front-end score."""
+
+
+def logit(p: np.ndarray | float) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=np.float64), LOGIT_CLIP, 1 - LOGIT_CLIP)
+    return np.log(q / (1 - q))
+
+
+@dataclass(frozen=True)
+class StratumOffsets:
+    """Per stratum code: mean front-end logit (NaN: no scored exemplar, or not identifiable) and its offset."""
+
+    label: str
+    method: str
+    means: np.ndarray
+    offsets: np.ndarray
+    reference: float
+    counts: np.ndarray
+    reason: str = ""
+    """Why no stratum can be adjusted (empty when some can)."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +141,7 @@ class ExemplarIndex:
 
     def __init__(self, index: faiss.Index, *, label_bits: np.ndarray, known_bits: np.ndarray,
                  strata: np.ndarray, stratum_names: Sequence[str], weights: np.ndarray, centroids: np.ndarray,
-                 exemplars: Sequence[Exemplar] | None, info: IndexInfo) -> None:
+                 exemplars: Sequence[Exemplar] | None, info: IndexInfo, front_end: np.ndarray | None = None) -> None:
         self.index = index
         self.label_bits = label_bits.astype(np.uint32)
         self.known_bits = known_bits.astype(np.uint32)
@@ -124,6 +151,12 @@ class ExemplarIndex:
         self.centroids = centroids.astype(np.float32)
         self._exemplars = list(exemplars) if exemplars is not None else None
         self.info = info
+        self.front_end = None if front_end is None else np.asarray(front_end, dtype=np.float32)
+        """(n, labels) front-end probabilities of the exemplars, NaN where not scored; None when absent."""
+        if self.front_end is not None and self.front_end.shape != (len(self.strata), len(info.labels)):
+            raise ValueError(f"front-end scores need shape ({len(self.strata)}, {len(info.labels)}), "
+                             f"got {self.front_end.shape}")
+        self._offsets: dict[tuple[int, str], StratumOffsets] = {}
         self.location: str | None = None
         self._absent: dict[int, np.ndarray] = {}
         self._absent_flat: dict[int, tuple[np.ndarray, Any]] = {}
@@ -211,6 +244,74 @@ class ExemplarIndex:
                         device=z[2] if len(z) > 2 else "unknown",
                         findings=names_from_bits(int(self.label_bits[row])))
 
+    # -- the front end's reading per stratum ---------------------------------------------------------
+    def stratum_code(self, name: str) -> int | None:
+        if not hasattr(self, "_codes"):
+            self._codes = {n: i for i, n in enumerate(self.stratum_names)}
+        return self._codes.get(name)
+
+    def nearest_stratum(self, query: np.ndarray) -> int:
+        """The stratum whose exemplars are, on average, most similar to ``query``."""
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        return int(np.argmax(self.centroids @ q))
+
+    def front_end_offsets(self, label: int, method: str = "stratum") -> StratumOffsets | None:
+        """How far each stratum's mean front-end logit for ``label`` lies from the stratum-weighted mean.
+
+        ``stratum``: the offset of stratum ``v`` is ``E[logit | v] - sum_v' P(v') E[logit | v']`` over
+        the scored exemplars (the backdoor formula, ``P(v)`` their share). ``stratum-finding``: the
+        same over ``E_y[logit | v, y]``, the stratum mean standardised to the pooled mix of the
+        finding ``y`` (present / absent), so a stratum is not moved for holding more cases of the
+        finding; a stratum that lacks either level has no offset (not identifiable there). None
+        without scores for the label, or with fewer than two scored strata.
+        """
+        if self.front_end is None or method == "off":
+            return None
+        if method not in ADJUSTMENTS:
+            raise ValueError(f"unknown front-end adjustment {method!r}; use one of {', '.join(ADJUSTMENTS)}")
+        key = (int(label), method)
+        if key in self._offsets:
+            return self._offsets[key]
+        scores = self.front_end[:, label]
+        rows = np.flatnonzero(np.isfinite(scores))
+        n_strata = len(self.stratum_names)
+        counts = np.bincount(self.strata[rows], minlength=n_strata)
+        out: StratumOffsets | None = None
+        if (counts > 0).sum() >= 2:
+            lg = logit(scores[rows])
+            z = self.strata[rows]
+            means = np.full(n_strata, np.nan)
+            reason = ""
+            if method == "stratum":
+                scored = counts > 0
+                means[scored] = np.bincount(z, weights=lg, minlength=n_strata)[scored] / counts[scored]
+                p_z = counts / counts.sum()
+            else:
+                bit = np.uint32(1 << label)
+                known = (self.known_bits[rows] & bit) != 0
+                y = ((self.label_bits[rows] & bit) != 0).astype(int)
+                z, lg, y = z[known], lg[known], y[known]
+                cell = np.zeros((n_strata, 2))
+                sums = np.zeros((n_strata, 2))
+                np.add.at(cell, (z, y), 1.0)
+                np.add.at(sums, (z, y), lg)
+                p_y = cell.sum(axis=0) / max(cell.sum(), 1.0)
+                full = (cell > 0).all(axis=1)
+                if p_y.min() == 0:
+                    full[:] = False
+                means[full] = ((sums[full] / cell[full]) * p_y).sum(axis=1)
+                counts = cell.sum(axis=1).astype(np.int64)
+                p_z = np.where(full, counts, 0) / max(np.where(full, counts, 0).sum(), 1)
+                if full.sum() < 2:
+                    reason = ("not identifiable: fewer than two strata hold scored exemplars both with and without "
+                              f"{self.info.labels[label]}")
+            ok = np.isfinite(means)
+            reference = float((means[ok] * p_z[ok]).sum()) if ok.sum() >= 2 else float("nan")
+            offsets = means - reference if ok.sum() >= 2 else np.full(n_strata, np.nan)
+            out = StratumOffsets(self.info.labels[label], method, means, offsets, reference, counts, reason)
+        self._offsets[key] = out  # type: ignore[assignment]
+        return out
+
     # -- persistence -------------------------------------------------------------------------------
     def save(self, folder: Path) -> Path:
         """Write the index atomically: a sibling temporary folder is filled, then swapped in."""
@@ -219,8 +320,9 @@ class ExemplarIndex:
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
             faiss.write_index(self.index, str(tmp / "index.faiss"))
+            extra_arrays = {} if self.front_end is None else {"front_end": self.front_end}
             np.savez(tmp / "arrays.npz", label_bits=self.label_bits, known_bits=self.known_bits,
-                     strata=self.strata, weights=self.weights, centroids=self.centroids)
+                     strata=self.strata, weights=self.weights, centroids=self.centroids, **extra_arrays)
             with (tmp / "exemplars.jsonl").open("w", encoding="utf-8") as fh:
                 for e in self._exemplars or []:
                     fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
@@ -264,7 +366,8 @@ class ExemplarIndex:
         index = faiss.read_index(str(folder / "index.faiss"))
         loaded = cls(index, label_bits=arrays["label_bits"], known_bits=arrays["known_bits"],
                    strata=arrays["strata"], stratum_names=meta["stratum_names"], weights=arrays["weights"],
-                   centroids=arrays["centroids"], exemplars=exemplars or None, info=info)
+                   centroids=arrays["centroids"], exemplars=exemplars or None, info=info,
+                   front_end=arrays["front_end"] if "front_end" in arrays.files else None)
         loaded.location = str(folder)
         return loaded
 
@@ -272,8 +375,13 @@ class ExemplarIndex:
 def index_from_vectors(vectors: np.ndarray, label_bits: np.ndarray, known_bits: np.ndarray, strata: Sequence[str] | np.ndarray,
                 *, exemplars: Sequence[Exemplar] | None = None, hnsw_m: int = 32, ef_construction: int = 80,
                 ef_search: int = 64, info: dict[str, Any] | None = None,
-                progress: Callable[[int, int], None] | None = None, chunk: int = 50_000) -> ExemplarIndex:
-    """An index over unit ``vectors`` (n x d) with their label masks and stratum names (or codes)."""
+                progress: Callable[[int, int], None] | None = None, chunk: int = 50_000,
+                front_end: np.ndarray | None = None) -> ExemplarIndex:
+    """An index over unit ``vectors`` (n x d) with their label masks and stratum names (or codes).
+
+    ``front_end``: optionally the front end's probability per exemplar and label (n x labels, NaN
+    where a label was not scored), for the confounder-adjusted reading in ``causal`` inference.
+    """
     vecs = np.ascontiguousarray(vectors, dtype=np.float32)
     if vecs.ndim != 2 or len(vecs) == 0:
         raise ValueError(f"need a non-empty (n, d) array of vectors, got shape {vecs.shape}")
@@ -308,7 +416,7 @@ def index_from_vectors(vectors: np.ndarray, label_bits: np.ndarray, known_bits: 
                      **{k: v for k, v in extra.items() if k in IndexInfo.__dataclass_fields__},
                      extra={k: v for k, v in extra.items() if k not in IndexInfo.__dataclass_fields__})
     return ExemplarIndex(index, label_bits=lb, known_bits=kb, strata=codes, stratum_names=names,
-                         weights=weights, centroids=centroids, exemplars=exemplars, info=meta)
+                         weights=weights, centroids=centroids, exemplars=exemplars, info=meta, front_end=front_end)
 
 
 # ---------------------------------------------------------------------------------------- from data

@@ -9,7 +9,10 @@ claim ids and literature sources of the graph edges it relies on.
 Modes, as an ablation ladder: ``none`` is the model alone; ``semantic`` adds the nearest exemplars
 (their findings nudge the probabilities and the best one's text enters the prompt); ``causal`` keeps
 only causally consistent, confounder-adjusted exemplars, puts the causal evidence into the prompt
-and adds counterfactual exemplars.
+and adds counterfactual exemplars. When the index holds the front end's scores of its exemplars,
+``causal`` also reads the front end relative to the query's confounder stratum (acquisition
+metadata, or inferred from the image) before anything else uses it; the shift is recorded in
+``InferenceResult.adjustment`` and in the notes.
 """
 
 from __future__ import annotations
@@ -35,7 +38,16 @@ from vlm.images import LoadedImage, load_image, preprocess
 from vlm.index import ExemplarIndex
 from vlm.labels import LABEL_INDEX, LABELS, findings_from_text, label_text, mentions, resolve_label, sentences
 from vlm.prompts import POSITIVE, POSSIBLE, TASKS, Prompt, findings_text, first_sentences
-from vlm.retrieval import MODES, CounterfactualCheck, Hit, Retrieval, RetrievalSettings, Retriever, check_mode
+from vlm.retrieval import (
+    MODES,
+    CounterfactualCheck,
+    FrontEndAdjustment,
+    Hit,
+    Retrieval,
+    RetrievalSettings,
+    Retriever,
+    check_mode,
+)
 
 _YES_NO = re.compile(r"^\s*(is|are|does|do|did|was|were|can|could|has|have|any|should)\b", re.I)
 
@@ -106,6 +118,8 @@ class InferenceResult:
     store: str = ""
     notes: tuple[str, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
+    adjustment: FrontEndAdjustment | None = None
+    """How the front end's reading was moved for the query's confounder stratum (``causal`` only)."""
 
     def positive_findings(self, threshold: float = POSITIVE) -> tuple[str, ...]:
         return tuple(f.name for f in self.findings if f.posterior >= threshold and f.name != "normal")
@@ -124,6 +138,7 @@ class InferenceResult:
             "sentences": [s.to_json() for s in self.sentences], "prompt": self.prompt, "model": self.model,
             "index": self.index, "store": self.store, "notes": list(self.notes),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "front_end_adjustment": self.adjustment.to_json() if self.adjustment is not None else None,
         }
 
 
@@ -221,8 +236,12 @@ class Grounder:
     def infer(self, image: str | Path | bytes | np.ndarray | LoadedImage | None = None, task: str = "diagnose",
               question: str | None = None, retrieval: str = "causal", *,
               findings: Mapping[str, float] | str | np.ndarray | None = None, k: int | None = None,
-              max_new_tokens: int = 96) -> InferenceResult:
-        """Answer ``task`` for ``image`` (or for an injected finding vector) in retrieval mode ``retrieval``."""
+              max_new_tokens: int = 96, stratum: str | None = None) -> InferenceResult:
+        """Answer ``task`` for ``image`` (or for an injected finding vector) in retrieval mode ``retrieval``.
+
+        ``stratum``: the image's confounder stratum as the index names it (``source|view|device``),
+        when the acquisition metadata tells it; ``causal`` infers it from the image otherwise.
+        """
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         check_task(task)
@@ -268,15 +287,28 @@ class Grounder:
             if flagged:
                 notes.append("image head not validated for " + ", ".join(label_text(n) for n in flagged)
                              + "; those probabilities are shown but not used")
+        # 2b. causal: the front end read relative to the query's confounder stratum
+        adjustment: FrontEndAdjustment | None = None
+        query: np.ndarray | None = None
+        if retrieval == "causal" and self.retriever is not None and self.retriever.index.front_end is not None \
+                and front in ("image-head", "injected"):
+            t = time.perf_counter()
+            query = self._query_vector(encoding, pixels, probs, q_text)
+            probs, adjustment = self.retriever.adjust_front_end(
+                probs, query, stratum, labels=[n for n in probs if n not in unchecked])
+            if adjustment is not None:
+                notes.append(adjustment.note())
+            timings["adjust"] = _ms(t)
         positives = [n for n, p in probs.items() if p >= POSITIVE and n != "normal"]
 
         # 3. retrieval and causal evidence
         subgraph: CausalSubgraph | None = None
         result = Retrieval("none")
         if retrieval != "none":
-            t = time.perf_counter()
-            query = self._query_vector(encoding, pixels, probs, q_text)
-            timings["query_vector"] = _ms(t)
+            if query is None:
+                t = time.perf_counter()
+                query = self._query_vector(encoding, pixels, probs, q_text)
+                timings["query_vector"] = _ms(t)
             assert self.retriever is not None
             if retrieval == "semantic":
                 t = time.perf_counter()
@@ -317,7 +349,7 @@ class Grounder:
             exemplars=result.hits, subgraph=subgraph, counterfactuals=result.counterfactuals, sentences=traces,
             question=q_text or None, prompt=prompt.text() if source == "decoder" else None, front_end=front,
             model=self.backend.path, index=(self.index.location if self.index is not None else None),
-            store=str(self.store_label), notes=tuple(notes), timings_ms=timings)
+            store=str(self.store_label), notes=tuple(notes), timings_ms=timings, adjustment=adjustment)
 
     def _query_vector(self, encoding: ImageEncoding | None, pixels: np.ndarray | None, probs: Mapping[str, float],
                       question: str) -> np.ndarray:

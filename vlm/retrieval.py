@@ -12,7 +12,11 @@ around the query's predicted findings:
   (a backdoor adjustment over the index);
 * counterfactual exemplars: for a predicted finding that causes another in the graph, the nearest
   case without that cause, with what the graph expects of the effect under ``do(cause = absent)``
-  and what the case shows.
+  and what the case shows;
+* the front end's reading: when the index holds the front end's own scores of its exemplars, the
+  query's logit is read relative to its stratum (:meth:`Retriever.adjust_front_end`): the offset
+  of the stratum's mean exemplar logit from the stratum-weighted mean, the part of the score the
+  confounder alone explains, is taken off.
 
 Everything after the HNSW search is vectorised over at most a few hundred candidates, so causal
 retrieval costs little more than the search itself.
@@ -31,7 +35,7 @@ from kg.vocabulary import FINDING_CONCEPTS, finding_for_concept_iri
 from reasoning.evidence import CausalSubgraph
 from vlm.counterfactual import WhatIfEngine, expected_under_do
 from vlm.errors import InputError
-from vlm.index import Exemplar, ExemplarIndex
+from vlm.index import Exemplar, ExemplarIndex, logit
 from vlm.labels import LABEL_INDEX, LABELS, NORMAL, label_text
 
 MODES: tuple[str, ...] = ("none", "semantic", "causal")
@@ -58,6 +62,39 @@ class RetrievalSettings:
     backdoor_power: float = 1.0
     stratum_discount: float = 0.5
     counterfactuals: int = 3
+    front_end_adjustment: str = "stratum-finding"
+    """``off``, ``stratum`` or ``stratum-finding`` (see :meth:`vlm.index.ExemplarIndex.front_end_offsets`);
+    only acts when the index holds front-end scores of its exemplars in two or more strata."""
+
+
+@dataclass(frozen=True)
+class FrontEndAdjustment:
+    """How a query's front-end reading was moved to discount its confounder stratum."""
+
+    stratum: str
+    stratum_from: str
+    """``given`` (acquisition metadata) or ``nearest-centroid`` (inferred from the image embedding)."""
+    method: str
+    shifts: dict[str, float]
+    """Per adjusted label: the logit shift applied (minus the stratum's offset)."""
+    stratum_means: dict[str, float]
+    reference: dict[str, float]
+    exemplars: int
+    """Scored exemplars of the query's stratum."""
+    skipped: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stratum": self.stratum, "stratum_from": self.stratum_from, "method": self.method,
+                "logit_shift": {k: round(v, 4) for k, v in self.shifts.items()},
+                "stratum_mean_logit": {k: round(v, 4) for k, v in self.stratum_means.items()},
+                "reference_logit": {k: round(v, 4) for k, v in self.reference.items()},
+                "stratum_exemplars": self.exemplars, "skipped": list(self.skipped)}
+
+    def note(self) -> str:
+        parts = [f"{label_text(n)} logit {v:+.2f} (stratum mean {self.stratum_means[n]:+.2f}, "
+                 f"stratum-weighted mean {self.reference[n]:+.2f})" for n, v in self.shifts.items()]
+        return (f"front end read against its confounder stratum {self.stratum} ({self.stratum_from}, "
+                f"{self.method}): " + "; ".join(parts))
 
 
 @dataclass(frozen=True)
@@ -249,6 +286,54 @@ class Retriever:
         cfs = self.counterfactuals(q, rows, sims, probs, positives, subgraph, whatif=whatif) if s.counterfactuals else ()
         notes = () if hits else (f"no candidate among {len(rows)} is consistent with the causal subgraph",)
         return Retrieval("causal", hits, cfs, int((~ok).sum()), notes)
+
+    # -- the front end's reading, relative to the confounder stratum --------------------------------
+    def adjust_front_end(self, probs: Mapping[str, float], query: np.ndarray | None = None,
+                         stratum: str | None = None, labels: Sequence[str] | None = None
+                         ) -> tuple[dict[str, float], FrontEndAdjustment | None]:
+        """The front end's probabilities with the confounder stratum's share of each logit taken off.
+
+        For each label the index holds exemplar scores of (in two or more strata), the query's logit
+        moves by minus its stratum's offset: ``logit - E[logit | v] + sum_v' P(v') E[logit | v']``.
+        The stratum is ``stratum`` (from acquisition metadata) when given, else the one whose
+        exemplars the query embedding is nearest to on average. Unchanged (and None) when the index
+        has no scores, a single stratum, or nothing to adjust.
+        """
+        method = self.settings.front_end_adjustment
+        if self.index.front_end is None or method == "off":
+            return dict(probs), None
+        if stratum is not None:
+            code, source = self.index.stratum_code(stratum), "given"
+            if code is None:
+                return dict(probs), None
+        elif query is not None:
+            code, source = self.index.nearest_stratum(query), "nearest-centroid"
+        else:
+            return dict(probs), None
+        out = dict(probs)
+        shifts: dict[str, float] = {}
+        means: dict[str, float] = {}
+        ref: dict[str, float] = {}
+        skipped: list[str] = []
+        n = 0
+        for name in (labels if labels is not None else list(probs)):
+            if name not in LABEL_INDEX or name not in probs:
+                continue
+            off = self.index.front_end_offsets(LABEL_INDEX[name], method)
+            if off is None:
+                continue
+            if not np.isfinite(off.offsets[code]):
+                skipped.append(f"{name}: {off.reason or 'no scored exemplar of this stratum'}")
+                continue
+            shift = -float(off.offsets[code])
+            adjusted = float(logit(probs[name])) + shift
+            out[name] = float(1.0 / (1.0 + np.exp(-adjusted)))
+            shifts[name], means[name], ref[name] = shift, float(off.means[code]), off.reference
+            n = max(n, int(off.counts[code]))
+        if not shifts and not skipped:
+            return dict(probs), None
+        return out, FrontEndAdjustment(self.index.stratum_names[code], source, method, shifts, means, ref, n,
+                                       tuple(skipped))
 
     # -- counterfactual exemplars --------------------------------------------------------------------
     def _nearest_without(self, query: np.ndarray, rows: np.ndarray, sims: np.ndarray, label: str,
