@@ -11,7 +11,6 @@ from mcrag.service.app import create_app
 from mcrag.settings import load_settings
 
 
-
 @schemathesis.serializer("application/sparql-query", "application/sparql-update")
 def _sparql_text(ctx: object, value: object) -> bytes:
     """SPARQL bodies are plain text; send whatever the generator made as UTF-8."""

@@ -348,7 +348,7 @@ class OxigraphStore(Store):
     def count(self, graph: str | None = None) -> int:
         if graph is None:
             return len(self._store)
-        res = self.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+        res = self.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }",
                          bindings={"g": Term.iri(graph)})
         return int(res.column("n")[0] or 0)
 

@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -206,7 +207,8 @@ def save_ensemble(ens: TrainedEnsemble, path: str) -> None:
 
 def load_ensemble(path: str, device: str = "cpu") -> TrainedEnsemble:
     blob = torch.load(path, map_location=device, weights_only=False)
-    cfg = CNNConfig(**{k: tuple(v) if k == "seeds" else v for k, v in blob["config"].items()})
+    fields: dict[str, Any] = {k: tuple(v) if k == "seeds" else v for k, v in blob["config"].items()}
+    cfg = CNNConfig(**fields)
     members = []
     for sd in blob["members"]:
         m = SmallResNet(cfg.width)

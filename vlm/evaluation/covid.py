@@ -237,12 +237,12 @@ def score_split(y: np.ndarray, s: np.ndarray, thr: float, results: Sequence[Any]
     asserted = [("COVID-19",) if p else () for p in pred]
     gold = [("COVID-19",) if t else () for t in y]
     traces = [trace_of(r, a) for r, a in zip(results, asserted, strict=True)]
-    out = {"auc": sc.auc, "macro_f1": macro_f1(y, pred), "accuracy": sc.accuracy,
+    scores = {"auc": sc.auc, "macro_f1": macro_f1(y, pred), "accuracy": sc.accuracy,
            "balanced_accuracy": float(balanced_accuracy_score(y, pred)) if len(set(y.tolist())) == 2 else float("nan"),
            "hallucination_rate": hallucination_rate(gold, asserted),
            "traceability_any": traceability([t.any_item for t in traces]),
            "traceability_graph": traceability([t.graph_item for t in traces]), "threshold": thr}
-    out = {k: round(float(v), 4) for k, v in out.items()}
+    out: dict[str, Any] = {k: round(float(v), 4) for k, v in scores.items()}
     if groups is not None:
         out["auc_ci95"] = list(bootstrap_auc(y, s, groups))
     if views is not None:

@@ -133,7 +133,7 @@ class SentenceReader:
         return cls(odds)
 
     def tune(self, reports: Sequence[str], normal: Sequence[int],
-             cuts: Sequence[float] = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)) -> dict[str, float]:
+             cuts: Sequence[float] = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)) -> dict[float, float]:
         """Pick the cut-off that best tells val reports' Open-i ``normal`` label; accuracy per cut-off."""
         scores = {}
         for c in cuts:

@@ -197,8 +197,8 @@ def _policy_data(grounder: BatchGrounder, studies: Sequence[Study], qs: Sequence
     gold = np.array([s.gold for s in studies])
     pick = rng.integers(len(aucs), size=len(studies))
     probs = np.zeros(gold.shape)
-    for a, auc in enumerate(aucs):
-        probs[pick == a] = noisy_probabilities(gold, auc, prev, rng)[pick == a]
+    for j, auc in enumerate(aucs):
+        probs[pick == j] = noisy_probabilities(gold, auc, prev, rng)[pick == j]
     rows = probs[[row_of[q.study] for q in qs]]
     texts = [q.text for q in qs]
     parsed = model.parse_many(texts)

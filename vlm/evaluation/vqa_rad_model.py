@@ -63,7 +63,7 @@ def load_pixels(paths: Sequence[Path], size: int = 64) -> np.ndarray:
     out = np.zeros((len(paths), size, size), dtype=np.uint8)
     for i, p in enumerate(paths):
         with Image.open(p) as im:
-            out[i] = np.asarray(im.convert("L").resize((size, size), Image.BILINEAR), dtype=np.uint8)
+            out[i] = np.asarray(im.convert("L").resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
     return out
 
 
