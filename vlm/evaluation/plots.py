@@ -15,23 +15,30 @@ COLOURS = {"none": "#8c8c8c", "semantic": "#1f77b4", "causal": "#d62728"}
 
 
 def curve_plot(curve: Mapping[str, Mapping[str, Mapping[str, float]]], metrics: Sequence[str], path: Path,
-               title: str, anchors: Mapping[str, Mapping[str, float]] | None = None) -> Path:
-    """One panel per metric: x = front-end AUC, one line per retrieval mode, anchors as dashed lines."""
+               title: str, anchors: Mapping[str, Mapping[str, float]] | None = None,
+               twin_suffix: str | None = None) -> Path:
+    """One panel per metric: x = front-end AUC, one line per retrieval mode, anchors as dotted lines.
+
+    With ``twin_suffix``, a mode's variant (``mode + twin_suffix``, e.g. with a learnt policy) is drawn
+    dashed in the mode's colour, so each pair reads as one ablation.
+    """
     aucs = sorted(curve, key=float)
-    modes = list(next(iter(curve.values())))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False)
+    modes = [m for m in curve[aucs[0]] if not (twin_suffix and m.endswith(twin_suffix))]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.3 * len(metrics), 3.7), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
         for mode in modes:
-            ax.plot([float(a) for a in aucs], [curve[a][mode][metric] for a in aucs], "o-", label=mode,
-                    color=COLOURS.get(mode))
+            for name, style in ((mode, "o-"), (mode + twin_suffix, "s--")) if twin_suffix else ((mode, "o-"),):
+                if name in curve[aucs[0]]:
+                    ax.plot([float(a) for a in aucs], [curve[a][name][metric] for a in aucs], style, label=name,
+                            color=COLOURS.get(mode), alpha=1.0 if style == "o-" else 0.8)
         for name, vals in (anchors or {}).items():
             if metric in vals:
-                ax.axhline(vals[metric], ls="--", lw=0.8, color="k", alpha=0.5)
+                ax.axhline(vals[metric], ls=":", lw=0.8, color="k", alpha=0.5)
                 ax.text(float(aucs[0]), vals[metric], f" {name}", fontsize=7, va="bottom")
         ax.set_xlabel("front-end AUC (noise model on gold labels)")
         ax.set_title(metric)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    axes[0][0].legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

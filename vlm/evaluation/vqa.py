@@ -308,35 +308,16 @@ def run(ctx: Any) -> dict[str, Any]:
 
 def write_plots(result: dict[str, Any], out_dir: Path) -> list[Path]:
     """Curve (each mode solid, its ``+pref`` twin dashed in the same colour) and gold-end ablation bars."""
-    from vlm.evaluation.plots import COLOURS, plt
+    from vlm.evaluation.plots import COLOURS, curve_plot, plt
 
     curve = result["curve"]
     aucs = sorted(curve, key=float)
     base = [m for m in curve[aucs[0]] if not m.endswith(PREF)]
     stem = f"{result['task']}_{result['dataset']}"
     paths = [out_dir / f"{stem}.png", out_dir / f"{stem}_ablation.png"]
-    metrics = ("accuracy", "f1", "auc")
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.4 * len(metrics), 3.8), squeeze=False)
-    for ax, metric in zip(axes[0], metrics, strict=True):
-        for mode in base:
-            for name, style in ((mode, "o-"), (mode + PREF, "s--")):
-                if name in curve[aucs[0]]:
-                    ax.plot([float(a) for a in aucs], [curve[a][name][metric] for a in aucs], style, label=name,
-                            color=COLOURS.get(mode), alpha=1.0 if style == "o-" else 0.8)
-        for name, vals in (result.get("anchors") or {}).items():
-            if metric in vals:
-                ax.axhline(vals[metric], ls=":", lw=0.8, color="k", alpha=0.5)
-                ax.text(float(aucs[0]), vals[metric], f" {name}", fontsize=7, va="bottom")
-        ax.set_xlabel("front-end AUC (noise model on gold labels)")
-        ax.set_title(metric)
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle(f"{result['task']} on {result['dataset']} (findings-conditioned); dashed: with the DPO source policy",
-                 fontsize=10)
-    fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fig.savefig(paths[0], dpi=120)
-    plt.close(fig)
+    curve_plot(curve, ("accuracy", "f1", "auc"), paths[0],
+               f"{result['task']} on {result['dataset']} (findings-conditioned); dashed: with the DPO source policy",
+               result.get("anchors"), twin_suffix=PREF)
     top = curve[aucs[-1]]
     metrics = ("hallucination_rate", "traceability_any", "traceability_graph")
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.4), squeeze=False)
