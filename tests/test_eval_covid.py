@@ -1,4 +1,4 @@
-"""COVID radiograph benchmark: case reading, patient-disjoint splits, the view-shift split, a tiny run."""
+"""COVID radiograph benchmark: case reading, patient-disjoint splits, the view-shift splits, a tiny run."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 from vlm.evaluation import covid
-from vlm.evaluation.covid_split import CovidDataError, aligned, patient_split, read_cases, shift_split
+from vlm.evaluation.covid_split import (
+    Case,
+    CovidDataError,
+    aligned,
+    partial_shift_split,
+    patient_split,
+    read_cases,
+    shift_split,
+    view_strength,
+)
 from vlm.evaluation.runner import BenchmarkError, RunContext
 
 PATHOGENS = ("Streptococcus", "Klebsiella", "Pneumocystis", "SARS")
@@ -81,6 +90,53 @@ def test_shift_split_flips_the_view_label_pairing(tmp_path: Path) -> None:
     assert covid.view_auc(shifted) == 0.0  # and exactly wrong in the shifted test
 
 
+def _cases(seed: int = 0) -> list[Case]:
+    """Cases without images, counts shaped like the collection: COVID-19 about even over AP / PA, other pneumonia
+    mostly PA with a few multi-film AP patients, some COVID-19 patients on both views."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for p in range(300):
+        covid_case = p % 6 != 0
+        if covid_case:
+            views = ["AP", "PA"][p % 2:p % 2 + 1] if p % 13 else ["AP", "PA", "PA"]
+        else:
+            views = ["AP"] * (2 + p % 3) if p % 36 == 0 else ["PA"] * (1 + int(rng.integers(0, 2)))
+        for k, v in enumerate(views):
+            out.append(Case(Path(f"p{p}-{k}.png"), str(p), "COVID-19" if covid_case else "Klebsiella",
+                            "AP Supine" if v == "AP" and k % 2 else v, v, int(covid_case)))
+    return out
+
+
+@pytest.mark.parametrize("strength", [0.8, 0.85])
+def test_partial_shift_split_has_the_requested_strength_and_reverses_it(strength: float) -> None:
+    cases = _cases()
+    split = partial_shift_split(cases, strength)
+    names = list(split)
+    assert names == ["train", "val", "test_id", "test_shift"]
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not ({c.patient for c in split[a]} & {c.patient for c in split[b]}), (a, b)
+    for name in names:
+        assert {c.covid for c in split[name]} == {0, 1}, name
+        assert {(c.covid, c.view_group) for c in split[name]} == {(0, "AP"), (0, "PA"), (1, "AP"), (1, "PA")}, name
+    got = view_strength(split["train"])
+    assert got["covid_on_ap"] == pytest.approx(strength, abs=0.03)
+    assert got["not_covid_on_pa"] == pytest.approx(strength, abs=0.06)
+    assert 0.5 < covid.view_auc(split["train"]) < 1.0  # strong, not perfect
+    shifted = view_strength(split["test_shift"])
+    assert shifted["covid_on_ap"] is not None and shifted["not_covid_on_pa"] is not None
+    assert 1 - shifted["covid_on_ap"] == pytest.approx(strength, abs=0.06)  # COVID-19 mostly PA
+    assert 1 - shifted["not_covid_on_pa"] == pytest.approx(strength, abs=0.12)  # other pneumonia mostly AP
+    assert covid.view_auc(split["test_shift"]) < 0.5
+    assert partial_shift_split(cases, strength) == split  # deterministic
+    assert len({c.key for v in split.values() for c in v}) == sum(len(v) for v in split.values())
+
+
+def test_partial_shift_split_rejects_a_degenerate_strength() -> None:
+    with pytest.raises(ValueError, match="strength"):
+        partial_shift_split(_cases(), 1.0)
+
+
 def test_missing_metadata_raises_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "cxr_covid").mkdir()
     with pytest.raises(CovidDataError, match="metadata"):
@@ -113,6 +169,13 @@ def test_run_on_tiny_fixture_returns_the_expected_keys(tmp_path: Path) -> None:
         assert {"in_distribution", "shifted", "drop"} <= set(row)
         assert set(row["drop"]) >= {"auc", "macro_f1", "accuracy"}
     assert out["shift"]["view_only_auc"]["test_shift"] == 0.0
+    part = out["shift_partial"]
+    assert set(part["modes"]) == set(modes) and part["strength"]["requested"] == 0.8
+    for row in part["modes"].values():
+        assert {"in_distribution", "shifted", "drop"} <= set(row)
+    assert set(part["adjustment_variants"]) == {"off", "stratum", "stratum-finding"}
+    for v in part["adjustment_variants"].values():
+        assert {"val", "in_distribution", "shifted", "drop_auc", "adjustment"} <= set(v)
     assert out["notes"] and out["counts"]["test"]["images"] > 0
     # the index carries the front end's scores: causal reads them against the view, traceably
     assert out["front_end_adjustment"]["method"] == covid.ADJUSTMENT
@@ -128,7 +191,8 @@ def test_run_on_tiny_fixture_returns_the_expected_keys(tmp_path: Path) -> None:
     again = covid.run(ctx)
     assert again["front_end"]["from_cache"] and again["modes"] == out["modes"]
     paths = covid.write_plots({"task": "diagnose", "dataset": "cxr_covid", **out}, tmp_path / "plots")
-    assert [p.name for p in paths] == ["diagnose_cxr_covid.png", "diagnose_cxr_covid_shift.png"]
+    assert [p.name for p in paths] == ["diagnose_cxr_covid.png", "diagnose_cxr_covid_shift.png",
+                                       "diagnose_cxr_covid_shift_partial.png"]
     assert all(p.stat().st_size > 0 for p in paths)
 
 
@@ -141,3 +205,7 @@ def test_real_data_counts(shared_data: Path) -> None:
     split = shift_split(cases)
     assert covid.view_auc(split["train"]) == 1.0 and covid.view_auc(split["test_shift"]) == 0.0
     assert sum(1 - c.covid for c in split["test_shift"]) >= 10
+    part = partial_shift_split(cases)
+    got = view_strength(part["train"])
+    assert got["covid_on_ap"] == pytest.approx(0.8, abs=0.03) and got["not_covid_on_pa"] == pytest.approx(0.8, abs=0.03)
+    assert covid.view_auc(part["test_shift"]) < 0.3

@@ -12,7 +12,10 @@ test split is scored once.
 
 The shift part trains a second front end on a split where the view is a perfect shortcut (COVID-19
 only on AP films, the other pneumonias only on PA) and scores it on an in-distribution test and on a
-shifted test where the pairing is reversed.
+shifted test where the pairing is reversed. A third front end is trained on a partial version of the
+same confounder (the view agrees with the class on about 80% of each class's films, so every (class,
+view) cell is in train and the view's own effect can be estimated), scored on its in-distribution test
+and on a shifted test where the agreement is reversed (``result["shift_partial"]``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,18 @@ from typing import Any
 
 import numpy as np
 
-from vlm.evaluation.covid_split import Case, CovidDataError, describe, patient_split, read_cases, shift_split
+from vlm.evaluation.covid_split import (
+    PARTIAL_SHIFT_WEIGHT,
+    PARTIAL_STRENGTH,
+    Case,
+    CovidDataError,
+    describe,
+    partial_shift_split,
+    patient_split,
+    read_cases,
+    shift_split,
+    view_strength,
+)
 
 Progress = Callable[[str, int, int], None]
 TABLE = ("auc", "macro_f1", "accuracy", "hallucination_rate", "traceability_any", "traceability_graph")
@@ -326,8 +340,8 @@ def run(ctx: Any) -> dict[str, Any]:
     cases, dropped = read_cases(root)
     images = ImageCache()
     cap = getattr(ctx, "train_cap_s", None)
-    # a fixed-epoch recipe; a --train-budget cap is shared 2:1 (the main train split is twice the shift one)
-    budgets = (None, None) if cap is None else (2 * float(cap) / 3, float(cap) / 3)
+    # a fixed-epoch recipe; a --train-budget cap is shared 2:1:1 (the main train split is twice a shift one)
+    budgets = (None, None, None) if cap is None else (float(cap) / 2, float(cap) / 4, float(cap) / 4)
     progress = ctx.progress
 
     main = patient_split(cases)
@@ -341,13 +355,15 @@ def run(ctx: Any) -> dict[str, Any]:
                                               Path(ctx.models_dir), budgets[1], progress)
     res_s = evaluate(ens_s, sh["train"], sh["val"], {"test_id": sh["test_id"], "test_shift": sh["test_shift"]},
                      images, ctx.modes, progress, "grounded diagnosis (view shift)")
-    shift_modes: dict[str, Any] = {}
-    for mode in ctx.modes:
-        a, b = res_s["test_id"][mode], res_s["test_shift"][mode]
-        shift_modes[mode] = {
-            "in_distribution": a, "shifted": b,
-            "drop": {k: round(a[k] - b[k], 4) for k in ("auc", "macro_f1", "accuracy", "balanced_accuracy")},
-            "hallucination_in_distribution": a["hallucination_rate"], "hallucination_shifted": b["hallucination_rate"]}
+    shift_modes = _shift_modes(res_s, ctx.modes)
+
+    sp = partial_shift_split(cases)
+    ens_p, ckpt_p, cached_p = train_front_end("covid-shift-partial-cnn", sp["train"], sp["val"], images,
+                                              Path(ctx.models_dir), budgets[2], progress)
+    sp_tests: dict[str, Sequence[Case]] = {"test_id": sp["test_id"], "test_shift": sp["test_shift"]}
+    res_p = evaluate(ens_p, sp["train"], sp["val"], sp_tests, images, ctx.modes, progress,
+                     "grounded diagnosis (partial view shift)")
+    partial_modes = _shift_modes(res_p, ctx.modes)
     out: dict[str, Any] = {
         "modes": {m: {"mode": m, **{k: row[k] for k in TABLE}} for m, row in res["test"].items()},
         "details": {m: {k: v for k, v in row.items() if k not in TABLE} for m, row in res["test"].items()},
@@ -361,8 +377,22 @@ def run(ctx: Any) -> dict[str, Any]:
                   "design": "train/val/test_id: COVID-19 only on AP films, other pneumonia only on PA; test_shift: "
                             "COVID-19 on PA, other pneumonia on AP (all such non-COVID patients, COVID-19 PA "
                             "patients to the class mix of test_id). Thresholds fitted on the (confounded) val."},
+        "shift_partial": {
+            "modes": partial_modes, "val": res_p["val"], "counts": describe(sp),
+            "strength": {"requested": PARTIAL_STRENGTH, "shift_weight": PARTIAL_SHIFT_WEIGHT,
+                         "realized": {k: view_strength(v) for k, v in sp.items()}},
+            "unused_films": len(cases) - sum(len(v) for v in sp.values()),
+            "front_end_adjustment": res_p["adjustment"],
+            "front_end": {**res_p["front_end"], "checkpoint": str(ckpt_p), "from_cache": cached_p},
+            "view_only_auc": {k: view_auc(v) for k, v in sp.items()},
+            "design": f"train/val/test_id: {PARTIAL_STRENGTH:.0%} of COVID-19 films on AP and {PARTIAL_STRENGTH:.0%} "
+                      "of other-pneumonia films on PA (strength fixed a priori from the counts: the scarce cell is "
+                      "other pneumonia on AP, 17 films in 6 patients); test_shift: the same strength reversed "
+                      f"(COVID-19 mostly PA, other pneumonia mostly AP), {PARTIAL_SHIFT_WEIGHT:g} films per "
+                      "in-distribution film, class mix of the collection. Patient-disjoint; a patient keeps the "
+                      "films of one view; leftover films unused. Thresholds and choices on val only."},
         "view_only_auc": {k: view_auc(v) for k, v in main.items()},
-        "notes": [*NOTES, shift_note(shift_modes)],
+        "notes": [*NOTES, shift_note(shift_modes), shift_note(partial_modes, partial=True)],
     }
     if "causal" in ctx.modes:
         out["adjustment_variants"] = adjustment_variants(
@@ -370,6 +400,22 @@ def run(ctx: Any) -> dict[str, Any]:
                                                       None, adjustment=method),
             (main, ens), (sh, ens_s))
         out["notes"].append(variants_note(out["adjustment_variants"]))
+        out["shift_partial"]["adjustment_variants"] = shift_variants(
+            lambda method: evaluate(ens_p, sp["train"], sp["val"], sp_tests, images, ("causal",), None,
+                                    adjustment=method))
+        out["notes"].append(partial_variants_note(out["shift_partial"]["adjustment_variants"]))
+    return out
+
+
+def _shift_modes(res: dict[str, Any], modes: Sequence[str]) -> dict[str, Any]:
+    """Per mode: the in-distribution and shifted test rows, the drop between them, and hallucination."""
+    out: dict[str, Any] = {}
+    for mode in modes:
+        a, b = res["test_id"][mode], res["test_shift"][mode]
+        out[mode] = {
+            "in_distribution": a, "shifted": b,
+            "drop": {k: round(a[k] - b[k], 4) for k in ("auc", "macro_f1", "accuracy", "balanced_accuracy")},
+            "hallucination_in_distribution": a["hallucination_rate"], "hallucination_shifted": b["hallucination_rate"]}
     return out
 
 
@@ -396,6 +442,29 @@ def adjustment_variants(evaluate_with: Callable[..., dict[str, Any]], main: tupl
     return out
 
 
+def shift_variants(evaluate_with: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    """``causal`` on one shift split under each way of reading the front end against the view."""
+    from vlm.index import ADJUSTMENTS
+
+    out: dict[str, Any] = {}
+    for method in ADJUSTMENTS:
+        s = evaluate_with(method)
+        pick = lambda row: {k: row[k] for k in VARIANT_KEYS}  # noqa: E731
+        a, b = pick(s["test_id"]["causal"]), pick(s["test_shift"]["causal"])
+        out[method] = {"val": pick(s["val"]["causal"]), "in_distribution": a, "shifted": b,
+                       "drop_auc": round(a["auc"] - b["auc"], 4), "adjustment": s["adjustment"]["per_stratum"],
+                       "note": s["adjustment"]["note"]}
+    return out
+
+
+def partial_variants_note(variants: dict[str, Any]) -> str:
+    """One line per front-end reading on the partial shift: val AUC, in-distribution and shifted AUC."""
+    parts = [f"{m} (val AUC {v['val']['auc']:.3f}, in-dist {v['in_distribution']['auc']:.3f} -> shifted "
+             f"{v['shifted']['auc']:.3f}, hallucination {v['shifted']['hallucination_rate']:.3f})"
+             for m, v in variants.items()]
+    return "Partial view shift, causal mode's front-end reading against the view: " + "; ".join(parts) + "."
+
+
 def variants_note(variants: dict[str, Any]) -> str:
     """One line per way of reading the front end against the view: val AUC, test AUC, shift AUCs."""
     parts = [f"{m} (val AUC {v['val']['auc']:.3f}, test {v['test']['auc']:.3f}; shift val {v['shift']['val']['auc']:.3f}, "
@@ -405,7 +474,7 @@ def variants_note(variants: dict[str, Any]) -> str:
             + "; ".join(parts) + ".")
 
 
-def shift_note(shift_modes: dict[str, Any]) -> str:
+def shift_note(shift_modes: dict[str, Any], partial: bool = False) -> str:
     """One line on the view shift: AUC and macro F1 in-distribution -> shifted, and hallucination."""
     parts = []
     for mode, r in shift_modes.items():
@@ -413,18 +482,17 @@ def shift_note(shift_modes: dict[str, Any]) -> str:
         parts.append(f"{mode} AUC {a['auc']:.3f} -> {b['auc']:.3f} (drop {r['drop']['auc']:.3f}), macro F1 "
                      f"{a['macro_f1']:.3f} -> {b['macro_f1']:.3f}, hallucination {a['hallucination_rate']:.3f} -> "
                      f"{b['hallucination_rate']:.3f}")
-    return "View shift (train: COVID-19 only on AP, other pneumonia only on PA; shifted test: the opposite): " + \
-        "; ".join(parts) + "."
+    if partial:
+        head = (f"Partial view shift (train: {PARTIAL_STRENGTH:.0%} of COVID-19 on AP, {PARTIAL_STRENGTH:.0%} of other "
+                "pneumonia on PA; shifted test: reversed): ")
+    else:
+        head = "View shift (train: COVID-19 only on AP, other pneumonia only on PA; shifted test: the opposite): "
+    return head + "; ".join(parts) + "."
 
 
 # ---------------------------------------------------------------------------------------- plots
 def write_plots(result: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Per-mode bars (test AUC, macro F1, hallucination) and the shift drop per mode."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Per-mode bars (test AUC, macro F1, hallucination) and the shift drop per mode, perfect and partial."""
     from vlm.evaluation import plots
 
     stem = f"{result.get('task', 'diagnose')}_{result.get('dataset', 'cxr_covid')}"
@@ -432,27 +500,43 @@ def write_plots(result: dict[str, Any], out_dir: Path) -> list[Path]:
                             out_dir / f"{stem}.png", "COVID-19 vs other pneumonia (test): retrieval modes")]
     shift = result.get("shift", {}).get("modes", {})
     if shift:
-        modes = list(shift)
-        metrics = ("auc", "macro_f1", "hallucination_rate")
-        fig, axes = plt.subplots(1, len(metrics), figsize=(4.0 * len(metrics), 3.6), squeeze=False)
-        x = np.arange(len(modes))
-        for ax, metric in zip(axes[0], metrics, strict=True):
-            a = [shift[m]["in_distribution"][metric] for m in modes]
-            b = [shift[m]["shifted"][metric] for m in modes]
-            ax.bar(x - 0.2, a, 0.4, label="in-distribution", color="#9ecae1")
-            ax.bar(x + 0.2, b, 0.4, label="shifted (view flipped)", color="#de2d26")
-            for i in range(len(modes)):
-                ax.text(x[i] - 0.2, a[i], f"{a[i]:.2f}", ha="center", va="bottom", fontsize=7)
-                ax.text(x[i] + 0.2, b[i], f"{b[i]:.2f}", ha="center", va="bottom", fontsize=7)
-            ax.set_xticks(x, modes)
-            ax.set_ylim(0, 1.08)
-            ax.set_title(metric)
-        axes[0][0].legend(fontsize=7, loc="lower left")
-        fig.suptitle("View-confounder shift: front end trained with COVID-19 on AP, other pneumonia on PA", fontsize=9)
-        fig.tight_layout()
-        p = out_dir / f"{stem}_shift.png"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(p, dpi=120)
-        plt.close(fig)
-        paths.append(p)
+        paths.append(_shift_plot(shift, out_dir / f"{stem}_shift.png", "shifted (view flipped)",
+                                 "View-confounder shift: front end trained with COVID-19 on AP, other pneumonia on PA"))
+    partial = result.get("shift_partial", {})
+    if partial.get("modes"):
+        strength = partial.get("strength", {}).get("requested", PARTIAL_STRENGTH)
+        paths.append(_shift_plot(partial["modes"], out_dir / f"{stem}_shift_partial.png", "shifted (view reversed)",
+                                 f"Partial view confounder: front end trained with {strength:.0%} of COVID-19 on AP, "
+                                 f"{strength:.0%} of other pneumonia on PA; shifted test reversed"))
     return paths
+
+
+def _shift_plot(shift: dict[str, Any], path: Path, shifted_label: str, title: str) -> Path:
+    """In-distribution against shifted bars per mode: AUC, macro F1, hallucination."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    modes = list(shift)
+    metrics = ("auc", "macro_f1", "hallucination_rate")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.0 * len(metrics), 3.6), squeeze=False)
+    x = np.arange(len(modes))
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        a = [shift[m]["in_distribution"][metric] for m in modes]
+        b = [shift[m]["shifted"][metric] for m in modes]
+        ax.bar(x - 0.2, a, 0.4, label="in-distribution", color="#9ecae1")
+        ax.bar(x + 0.2, b, 0.4, label=shifted_label, color="#de2d26")
+        for i in range(len(modes)):
+            ax.text(x[i] - 0.2, a[i], f"{a[i]:.2f}", ha="center", va="bottom", fontsize=7)
+            ax.text(x[i] + 0.2, b[i], f"{b[i]:.2f}", ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(x, modes)
+        ax.set_ylim(0, 1.08)
+        ax.set_title(metric)
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

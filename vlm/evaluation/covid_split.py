@@ -14,6 +14,9 @@ Two splits, both patient-disjoint and deterministic:
   this collection. Train, val and an in-distribution test keep only COVID-19 on AP and non-COVID on
   PA (a perfect shortcut); the shifted test holds the opposite pairs (COVID-19 on PA, non-COVID on
   AP), so a model that reads the view instead of the lungs falls over there.
+* :func:`partial_shift_split` - the same confounder, partial: in train, val and the in-distribution
+  test the view agrees with the class on a set share of the films (:data:`PARTIAL_STRENGTH`) but not
+  all, so every (class, view) cell is seen in training; the shifted test reverses the agreement.
 """
 
 from __future__ import annotations
@@ -183,6 +186,102 @@ def shift_split(cases: Sequence[Case], fractions: tuple[float, float, float] = (
             break
         pos_films.extend(c for c in groups[shift_pos_pool[j]] if not aligned(c))
     out["test_shift"] = neg_films + pos_films
+    return out
+
+
+PARTIAL_STRENGTH = 0.8
+"""Share of a class's films on its shortcut view (COVID-19 on AP, other pneumonia on PA) in train / val / test_id,
+and on the opposite view in the partial shift test.
+
+Fixed from the counts before any run: the scarce cell is other pneumonia on AP (17 films, 6 patients). In-distribution,
+each such film needs ``s / (1 - s)`` other-pneumonia PA films: 4 at 0.8, 5.7 at 0.85, 9 at 0.9. With about half of
+the scarce films left for the shifted test, 0.8 uses about 34 of the 64 other-pneumonia PA films, 0.85 about 48, 0.9
+more than there are; 0.8 keeps the most weight on the minority cells the view adjustment has to learn from."""
+PARTIAL_SHIFT_WEIGHT = 0.25
+"""Films of the partial shift test per film of train + val + test_id (a priori: as large as test_id)."""
+
+
+def view_strength(cases: Sequence[Case]) -> dict[str, float | None]:
+    """Share of COVID-19 films on AP and of other-pneumonia films on PA (None for an absent class)."""
+    pos = [c for c in cases if c.covid]
+    neg = [c for c in cases if not c.covid]
+    return {"covid_on_ap": round(sum(c.view_group == "AP" for c in pos) / len(pos), 4) if pos else None,
+            "not_covid_on_pa": round(sum(c.view_group == "PA" for c in neg) / len(neg), 4) if neg else None}
+
+
+PARTIAL_SPLITS = ("train", "val", "test_id", "test_shift")
+
+
+def partial_shift_split(cases: Sequence[Case], strength: float = PARTIAL_STRENGTH,
+                        fractions: tuple[float, float, float] = (0.6, 0.2, 0.2),
+                        shift_weight: float = PARTIAL_SHIFT_WEIGHT, seed: int = 0) -> dict[str, list[Case]]:
+    """Train / val / test_id with the view agreeing with the class on ``strength`` of each class's films; test_shift
+    with the view agreeing on ``1 - strength`` (the correlation reversed). Patient-disjoint, deterministic.
+
+    A patient keeps the films of its class (as in :func:`shift_split`) on one view: the shortcut-breaking one
+    (COVID-19 on PA, other pneumonia on AP) where it has both. The scarcest (class, view) cell of the class with
+    fewer films is cut over the four splits in proportion to what each needs (split weight times view share), whole
+    patients at a time; the other view of that class is then filled per split to the requested share of the films
+    that cell got, and the other class to the collection's class ratio, at the same shares (scaled down where a
+    cell runs short). Leftover patients are not used.
+    """
+    if not 0.5 < strength < 1.0:
+        raise ValueError(f"strength must lie in (0.5, 1): {strength}")
+    groups = _patients(cases)
+    cells: dict[tuple[int, str], list[list[Case]]] = {}
+    for p in sorted(groups):
+        k = max(c.covid for c in groups[p])
+        films = [c for c in groups[p] if c.covid == k]
+        flipped = "PA" if k else "AP"
+        views = {c.view_group for c in films}
+        v = flipped if flipped in views else views.pop()
+        cells.setdefault((k, v), []).append([c for c in films if c.view_group == v])
+    rng = np.random.default_rng(seed)
+    pool = {cell: [pts[j] for j in rng.permutation(len(pts))] for cell, pts in sorted(cells.items())}
+    weight = dict(zip(PARTIAL_SPLITS, [*(f / sum(fractions) for f in fractions), shift_weight], strict=True))
+
+    def share(k: int, v: str, split: str) -> float:
+        on_shortcut = strength if split != "test_shift" else 1 - strength
+        return on_shortcut if v == ("AP" if k else "PA") else 1 - on_shortcut
+
+    def supply(cell: tuple[int, str]) -> int:
+        return sum(len(f) for f in pool.get(cell, []))
+
+    out: dict[str, list[Case]] = {s: [] for s in PARTIAL_SPLITS}
+
+    def fill(cell: tuple[int, str], targets: dict[str, float]) -> dict[str, int]:
+        """Whole patients per split, smallest target first, each taken when it brings the split closer."""
+        got = dict.fromkeys(PARTIAL_SPLITS, 0)
+        left = pool.get(cell, [])
+        for split in sorted(PARTIAL_SPLITS, key=lambda s: (targets[s], PARTIAL_SPLITS.index(s))):
+            for films in list(left):
+                if got[split] >= targets[split]:
+                    break
+                if abs(got[split] + len(films) - targets[split]) < abs(got[split] - targets[split]):
+                    out[split].extend(films)
+                    got[split] += len(films)
+                    left.remove(films)
+        return got
+
+    totals = {k: supply((k, "AP")) + supply((k, "PA")) for k in (0, 1)}
+    minor = 0 if totals[0] <= totals[1] else 1
+    demand = {v: sum(weight[s] * share(minor, v, s) for s in PARTIAL_SPLITS) for v in ("AP", "PA")}
+    scarce = min(("AP", "PA"), key=lambda v: (supply((minor, v)) / demand[v], v))
+    other = "PA" if scarce == "AP" else "AP"
+    planned = {s: supply((minor, scarce)) * weight[s] * share(minor, scarce, s) / demand[scarce]
+               for s in PARTIAL_SPLITS}
+    got = fill((minor, scarce), planned)
+    # a split the scarce cell's patients did not reach is filled as planned (it keeps both classes)
+    base = {s: got[s] if got[s] else planned[s] for s in PARTIAL_SPLITS}
+    got_other = fill((minor, other), {s: base[s] * share(minor, other, s) / share(minor, scarce, s)
+                                      for s in PARTIAL_SPLITS})
+    n_minor = {s: base[s] + got_other[s] for s in PARTIAL_SPLITS}
+    major = 1 - minor
+    ratio = totals[major] / max(totals[minor], 1)
+    want = {v: {s: n_minor[s] * ratio * share(major, v, s) for s in PARTIAL_SPLITS} for v in ("AP", "PA")}
+    scale = min([1.0] + [supply((major, v)) / max(sum(want[v].values()), 1e-9) for v in ("AP", "PA")])
+    for v in ("AP", "PA"):
+        fill((major, v), {s: scale * t for s, t in want[v].items()})
     return out
 
 
