@@ -21,7 +21,7 @@ EXTRA_REPORT_CONCEPTS: dict[str, Concept] = {
                          ("MESH:D006099",), ("granuloma", "granulomatous disease")),
     "scarring": Concept(concept_iri_for("lung scarring"), "lung scarring", "ImagingFinding", (),
                         ("scar", "scarring")),
-    "surgery": Concept(concept_iri_for("thoracic surgery"), "thoracic surgery", "Intervention",
+    "thoracic_surgery": Concept(concept_iri_for("thoracic surgery"), "thoracic surgery", "Intervention",
                        ("MESH:D013903",), ("sternotomy", "thoracotomy", "CABG", "postsurgical")),
     "infection": Concept(concept_iri_for("infection"), "infection", "Disease",
                          ("MESH:D007239",), ("infectious process",)),
@@ -38,5 +38,5 @@ REPORT_CONCEPTS: dict[str, Concept] = {**FINDING_CONCEPTS, **OTHER_CONCEPTS, **E
 
 MATRIX_EXTRA_KEYS: tuple[str, ...] = ("support_device", "fracture", "lung_opacity", "enlarged_cardiomediastinum",
                                       "granuloma", "scarring", "heart_failure", "copd", "hyperinflation",
-                                      "surgery")
+                                      "thoracic_surgery")
 """Extra 0/1 columns of the report x finding matrix, after the 14 Open-i findings."""

@@ -55,7 +55,7 @@ FINDING_TERMS: dict[str, tuple[str, ...]] = {
     "hyperinflation": ("hyperinfla*", "hyperexpan*", "hyperlucen*", "flattened diaphragm*",
                        "flattening of the _ diaphragm*", "flattening of the diaphragm*",
                        "flattened hemidiaphragm*", "flattening of the hemidiaphragm*"),
-    "surgery": ("sternotomy", "thoracotomy", "cabg", "post - surgical", "postsurgical", "postoperative",
+    "thoracic_surgery": ("sternotomy", "thoracotomy", "cabg", "post - surgical", "postsurgical", "postoperative",
                 "lobectomy", "pneumonectomy", "mastectomy"),
     "pulmonary_venous_hypertension": ("vascular congestion", "pulmonary congestion", "venous congestion",
                                       "pulmonary venous hypertension", "cephalization"),
