@@ -11,6 +11,7 @@ rules (Meek) re-run after the search: what the curators know always holds in the
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import time
 import warnings
@@ -20,6 +21,7 @@ from types import SimpleNamespace
 from typing import Any, Literal
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from reasoning.data import variable_kind
@@ -162,13 +164,47 @@ def _enforce_required(cg: Any, spec: BackgroundKnowledgeSpec, bk: Any, *, meek: 
     return Meek.meek(cg, background_knowledge=bk) if meek else cg
 
 
+class CITestCache:
+    """Conditional-independence tests shared between searches over the same data.
+
+    PC's cost is its CI tests, and a test's p-value does not depend on the background knowledge, so
+    a second search over the same columns (for example one without knowledge, to judge the accepted
+    edges) reuses every p-value the first one computed. Keyed by the data's bytes and the test name.
+    """
+
+    def __init__(self) -> None:
+        self._tests: dict[tuple[str, str], Any] = {}
+
+    def get(self, x: np.ndarray, test: str) -> Any:
+        from causallearn.utils.cit import CIT
+
+        key = (hashlib.sha1(np.ascontiguousarray(x).tobytes() + str(x.shape).encode()).hexdigest(), test)
+        if key not in self._tests:
+            self._tests[key] = CIT(x, test)
+        return self._tests[key]
+
+
+def _pc(x: np.ndarray, alpha: float, cit: Any, bk: Any, names: list[str], max_k: int | None) -> Any:
+    """causal-learn's PC (stable skeleton, sepset colliders with priority 2, Meek rules), as its
+    ``pc`` runs it by default, but over a CI-test object the caller may share between searches."""
+    from causallearn.utils.PCUtils import Meek, SkeletonDiscovery, UCSepset
+    from causallearn.utils.PCUtils.BackgroundKnowledgeOrientUtils import orient_by_background_knowledge
+
+    cg = SkeletonDiscovery.skeleton_discovery(x, alpha, cit, True, background_knowledge=bk, verbose=False,
+                                              show_progress=False, node_names=names, max_k=max_k)
+    if bk is not None:
+        orient_by_background_knowledge(cg, bk)
+    cg = UCSepset.uc_sepset(cg, 2, background_knowledge=bk)
+    return Meek.meek(cg, background_knowledge=bk)
+
+
 def discover(frame: pd.DataFrame, *, method: Method | str = "pc", test: IndependenceTest | str = "auto",
              alpha: float = 0.05, background: BackgroundKnowledgeSpec | None = None,
-             max_depth: int | None = None) -> DiscoveryResult:
+             max_depth: int | None = None, cache: CITestCache | None = None) -> DiscoveryResult:
     """Learn a CPDAG (PC, GES) or PAG (FCI) from the frame's columns; rows with a gap are left out.
 
     Constant or empty columns cannot take part and are reported in ``skipped`` rather than failing
-    the run.
+    the run. Searches given the same ``cache`` share their PC independence tests.
     """
     if method not in METHODS:
         raise ValueError(f"unknown discovery method {method!r}; use one of {', '.join(METHODS)}")
@@ -200,10 +236,8 @@ def discover(frame: pd.DataFrame, *, method: Method | str = "pc", test: Independ
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # causal-learn's pandas / numpy deprecation chatter
         if method == "pc":
-            from causallearn.search.ConstraintBased.PC import pc
-
-            cg = pc(x, alpha=alpha, indep_test=chosen_test, stable=True, background_knowledge=bk,
-                    show_progress=False, node_names=names, max_k=max_depth)
+            cit = (cache or CITestCache()).get(x, chosen_test)
+            cg = _pc(x, alpha, cit, bk, names, max_depth)
             if spec:
                 cg = _enforce_required(cg, spec, bk, meek=True)
             graph = cg.G

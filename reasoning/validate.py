@@ -51,6 +51,7 @@ from reasoning.data import (
 )
 from reasoning.discovery import (
     BackgroundKnowledgeSpec,
+    CITestCache,
     DiscoveryResult,
     EdgeComparison,
     compare_with_graph,
@@ -355,15 +356,16 @@ def validate_claims(claims: Sequence[ClaimEdge], data: DataTable | pd.DataFrame 
         accepted = [(names[c.subject], names[c.object]) for c in claims
                     if c.status == "accepted" and c.polarity == "positive"] if settings.background else []
         spec = BackgroundKnowledgeSpec.from_edges(accepted, sorted(usable))
+        tests = CITestCache()
         result = discover(frame[sorted(frame.columns)], method=settings.discovery, test=settings.test,
-                          alpha=settings.alpha, background=spec)
+                          alpha=settings.alpha, background=spec, cache=tests)
         comparisons = compare_with_graph(result, [(names[a], names[b]) for a, b in pairs], var_labels)
         known = [p for p in comparisons if p in set(spec.required)]
         if known:
             # an accepted edge was forced into the search, so the search cannot speak for it: judge those
             # edges by the same search without background knowledge
             bare = discover(frame[sorted(frame.columns)], method=settings.discovery, test=settings.test,
-                            alpha=settings.alpha)
+                            alpha=settings.alpha, cache=tests)
             for pair, cmp in compare_with_graph(bare, known, var_labels).items():
                 comparisons[pair] = replace(cmp, reason=f"{cmp.reason} (searched without background knowledge, "
                                                         "as the edge itself is accepted)")

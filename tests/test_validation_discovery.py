@@ -95,3 +95,23 @@ def test_ges_runs_on_discrete_and_continuous_data() -> None:
 def test_unknown_method_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown discovery method"):
         discover(_collider_frame(100), method="lingam")
+
+
+def test_searches_sharing_a_cache_reuse_every_independence_test() -> None:
+    from causallearn.search.ConstraintBased.PC import pc
+
+    from reasoning.discovery import CITestCache
+
+    frame = random_scm(7, 8, seed=3).sample(3000, seed=3)
+    cache = CITestCache()
+    bare = discover(frame, method="pc", cache=cache)
+    (cit,) = cache._tests.values()
+    tested = len(cit.pvalue_cache)
+    spec = BackgroundKnowledgeSpec.from_edges([tuple(sorted(frame.columns)[:2])], frame.columns)
+    discover(frame, method="pc", background=spec, cache=cache)
+    assert tested > 10 and len(cit.pvalue_cache) == tested  # the second search computed nothing new
+    # the shared-test search is causal-learn's PC: same edges as its own entry point
+    cols = [str(c) for c in bare.variables]
+    lib = pc(frame[cols].to_numpy(dtype=float), alpha=0.05, indep_test=bare.test, stable=True,
+             show_progress=False, node_names=cols)
+    assert sorted(str(e) for e in bare.edges) == sorted(str(e) for e in lib.G.get_graph_edges())
