@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     r = results["runs"]
     results["ratios_to_bare_spacy"] = {
         f"{c}/{k}/{p}p": round(r[f"{c}/{k}/{p}p"]["docs_per_second"] / r[f"{c}/bare/{p}p"]["docs_per_second"], 2)
-        for c, k in (("reports", "report"), ("abstracts", "literature")) for p in (1, 2)}
+        for c, k in (("reports", "report"), ("abstracts", "literature")) for p in (1, 2)
+        if f"{c}/{k}/{p}p" in r and f"{c}/bare/{p}p" in r}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
