@@ -151,8 +151,9 @@ def test_missing_metadata_raises_a_clear_error(tmp_path: Path) -> None:
         covid.run(ctx)
 
 
-def test_run_on_tiny_fixture_returns_the_expected_keys(tmp_path: Path) -> None:
+def test_run_on_tiny_fixture_returns_the_expected_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fixture(tmp_path)
+    monkeypatch.setattr(covid, "OOF_FOLDS", 2)
     modes = ("none", "semantic", "causal")
     ctx = RunContext(tmp_path, tmp_path / "models", modes, train_budget_s=1.0, train_cap_s=1.0)
     out = covid.run(ctx)
@@ -173,20 +174,30 @@ def test_run_on_tiny_fixture_returns_the_expected_keys(tmp_path: Path) -> None:
     assert set(part["modes"]) == set(modes) and part["strength"]["requested"] == 0.8
     for row in part["modes"].values():
         assert {"in_distribution", "shifted", "drop"} <= set(row)
-    assert set(part["adjustment_variants"]) == {"off", "stratum", "stratum-finding"}
+    assert set(part["adjustment_variants"]) == set(covid.VARIANTS)
     for v in part["adjustment_variants"].values():
-        assert {"val", "in_distribution", "shifted", "drop_auc", "adjustment"} <= set(v)
+        assert {"val", "in_distribution", "shifted", "drop_auc", "adjustment", "scores_from"} <= set(v)
     assert out["notes"] and out["counts"]["test"]["images"] > 0
     # the index carries the front end's scores: causal reads them against the view, traceably
-    assert out["front_end_adjustment"]["method"] == covid.ADJUSTMENT
-    assert set(out["front_end_adjustment"]["per_stratum"]) == {"cxr_covid|AP|portable", "cxr_covid|PA|department"}
-    shift_adj = out["shift"]["front_end_adjustment"]
-    assert all(v["logit_shift"] is None for v in shift_adj["per_stratum"].values()), \
-        "with the view a perfect proxy of the class, the view's own effect is not identifiable"
-    assert "not identifiable" in shift_adj["note"]
-    assert set(out["adjustment_variants"]) == {"off", "stratum", "stratum-finding"}
+    reading = out["front_end_reading"]
+    assert reading["variant"] in covid.VARIANTS and set(reading["mean_val_auc"]) == set(covid.VARIANTS)
+    best = max(reading["mean_val_auc"].values())
+    assert reading["mean_val_auc"][reading["variant"]] == best, "the reading with the best mean val AUC is used"
+    assert out["front_end_adjustment"]["method"] == reading["method"] == covid.VARIANTS[reading["variant"]][0]
+    oof = out["adjustment_variants"]["stratum-finding (out-of-fold)"]
+    assert set(oof["adjustment"]) == {"cxr_covid|AP|portable", "cxr_covid|PA|department"}
+    for name in ("stratum-finding (train scores)", "stratum-finding (out-of-fold)"):
+        shift_adj = out["adjustment_variants"][name]["shift"]
+        assert all(v["logit_shift"] is None for v in shift_adj["adjustment"].values()), \
+            "with the view a perfect proxy of the class, the view's own effect is not identifiable"
+        assert "not identifiable" in shift_adj["note"]
+    assert set(out["adjustment_variants"]) == set(covid.VARIANTS)
     for v in out["adjustment_variants"].values():
-        assert {"val", "test", "shift"} <= set(v) and "drop_auc" in v["shift"]
+        assert {"val", "test", "shift", "scores_from"} <= set(v) and "drop_auc" in v["shift"]
+    # out-of-fold scores of every train film, from patient-grouped folds of train only
+    for cal in (out["calibration"], out["shift"]["calibration"], part["calibration"]):
+        assert cal["folds"] == 2 and len(cal["models"]) == 2 and cal["oof_logits"] is not None
+    assert sum(m["held_out_films"] for m in out["calibration"]["models"]) == out["counts"]["train"]["images"]
     # the front ends are cached: a second run trains nothing
     again = covid.run(ctx)
     assert again["front_end"]["from_cache"] and again["modes"] == out["modes"]

@@ -272,3 +272,92 @@ def test_front_end_scores_survive_save_and_load(tmp_path, query):
     assert np.allclose(np.nan_to_num(back.front_end), np.nan_to_num(idx.front_end))
     plain = _scored_index(query, {("AP", True): (5, 2.0)}, scored=False)
     assert ExemplarIndex.load(plain.save(tmp_path / "plain")).front_end is None
+
+
+# -- a held-out calibration set for the offsets ----------------------------------------------------
+def _calibrate(idx, cells: dict[tuple[str, bool], tuple[int, float]]):
+    """Attach held-out scores per (view, has COVID-19): (count, logit)."""
+    scores, strata, lb, kb = [], [], [], []
+    for (view, covid), (count, lg) in cells.items():
+        for _ in range(count):
+            row = np.full(len(LABELS), np.nan, np.float32)
+            row[LABEL_INDEX["COVID-19"]] = _sig(lg)
+            scores.append(row)
+            strata.append(f"s|{view}|x")
+            lb.append(_bits("COVID-19", "Pneumonia") if covid else _bits("Pneumonia"))
+            kb.append(_bits("COVID-19", "Pneumonia", "normal"))
+    return idx.set_calibration(np.stack(scores), strata, np.array(lb, np.uint32), np.array(kb, np.uint32), "held out")
+
+
+MEMORISED = {("AP", True): (10, 3.0), ("AP", False): (10, -3.0), ("PA", True): (10, 3.0), ("PA", False): (10, -3.0)}
+HELD_OUT = {("AP", True): (8, 2.0), ("AP", False): (8, 0.0), ("PA", True): (8, 0.0), ("PA", False): (8, -2.0)}
+
+
+def test_offsets_come_from_the_calibration_set_when_the_index_holds_one(query):
+    # memorised train scores show no view effect; the held-out ones show AP +2 logits within each class
+    idx = _scored_index(query, MEMORISED)
+    c = LABEL_INDEX["COVID-19"]
+    ap, pa = idx.stratum_code("s|AP|x"), idx.stratum_code("s|PA|x")
+    assert np.allclose(idx.front_end_offsets(c, "stratum-finding").offsets, 0.0, atol=1e-4)
+    _calibrate(idx, HELD_OUT)
+    off = idx.front_end_offsets(c, "stratum-finding")
+    assert off.source == "calibration"
+    assert off.offsets[ap] == pytest.approx(1.0, abs=1e-4) and off.offsets[pa] == pytest.approx(-1.0, abs=1e-4)
+    own = idx.front_end_offsets(c, "stratum-finding", "exemplars")
+    assert own.source == "exemplars" and np.allclose(own.offsets, 0.0, atol=1e-4)
+    r = Retriever(idx, RetrievalSettings(front_end_adjustment="stratum-finding"))
+    out, adj = r.adjust_front_end(_probs(0.5), query, "s|AP|x")
+    assert adj.scores_from == "calibration" and adj.to_json()["scores_from"] == "calibration"
+    assert np.log(out["COVID-19"] / (1 - out["COVID-19"])) == pytest.approx(-1.0, abs=1e-4)
+    assert "held-out calibration scores" in adj.note()
+    forced = Retriever(idx, RetrievalSettings(front_end_adjustment="stratum-finding", front_end_scores="exemplars"))
+    out2, adj2 = forced.adjust_front_end(_probs(0.5), query, "s|AP|x")
+    assert adj2.scores_from == "exemplars" and out2["COVID-19"] == pytest.approx(0.5, abs=1e-6)
+
+
+def test_a_calibration_set_alone_is_enough_and_strata_the_index_lacks_are_dropped(query):
+    idx = _scored_index(query, MEMORISED, scored=False)
+    r = Retriever(idx, RetrievalSettings(front_end_adjustment="stratum"))
+    assert r.adjust_front_end(_probs(0.5), query, "s|AP|x") == (_probs(0.5), None)
+    cal = _calibrate(idx, {**HELD_OUT, ("LAT", True): (3, 5.0)})
+    assert len(cal) == 32, "cases of a stratum the index lacks are dropped"
+    out, adj = r.adjust_front_end(_probs(0.5), query, "s|PA|x")
+    assert adj.scores_from == "calibration" and out["COVID-19"] > 0.5
+    with pytest.raises(ValueError):
+        bad = Retriever(idx, RetrievalSettings(front_end_scores="bogus"))
+        bad.adjust_front_end(_probs(0.5), query, "s|PA|x")
+
+
+def test_without_a_calibration_set_the_output_is_as_before(query):
+    idx = _scored_index(query, HELD_OUT)
+    c = LABEL_INDEX["COVID-19"]
+    for method in ("stratum", "stratum-finding"):
+        auto = idx.front_end_offsets(c, method)
+        own = idx.front_end_offsets(c, method, "exemplars")
+        assert auto.source == own.source == "exemplars"
+        assert np.array_equal(auto.offsets, own.offsets) and auto.reference == own.reference
+        assert idx.front_end_offsets(c, method, "calibration") is None
+        a = _grounded(idx, query, 0.7, "s|AP|x", method).to_json()
+        explicit = Retriever(idx, RetrievalSettings(front_end_adjustment=method, front_end_scores="exemplars"))
+        out, adj = explicit.adjust_front_end(_probs(0.7), query, "s|AP|x")
+        assert a["front_end_adjustment"]["scores_from"] == "exemplars"
+        assert a["front_end_adjustment"]["logit_shift"]["COVID-19"] == pytest.approx(adj.shifts["COVID-19"], abs=1e-4)
+    # offsets of the known example above are unchanged: AP +0.75 / PA -2.25
+    ref = _scored_index(query, {("AP", True): (30, 2.0), ("PA", True): (10, -1.0)})
+    off = ref.front_end_offsets(c, "stratum")
+    assert off.offsets[ref.stratum_code("s|AP|x")] == pytest.approx(0.75, abs=1e-4)
+
+
+def test_the_calibration_set_survives_save_and_load(tmp_path, query):
+    from vlm.index import ExemplarIndex
+
+    idx = _scored_index(query, MEMORISED)
+    _calibrate(idx, HELD_OUT)
+    back = ExemplarIndex.load(idx.save(tmp_path / "calibrated"))
+    assert back.calibration is not None and len(back.calibration) == 32
+    assert back.calibration.description == "held out"
+    c = LABEL_INDEX["COVID-19"]
+    assert np.allclose(back.front_end_offsets(c, "stratum-finding").offsets,
+                       idx.front_end_offsets(c, "stratum-finding").offsets)
+    plain = _scored_index(query, MEMORISED)
+    assert ExemplarIndex.load(plain.save(tmp_path / "plain")).calibration is None

@@ -8,7 +8,11 @@ vectors, so retrieval can discount the part of a similarity that only comes from
 Optionally, the front end's own probability per exemplar and label (``front_end``; NaN where a label
 was not scored): from these, :meth:`ExemplarIndex.front_end_offsets` tells how far a stratum's mean
 front-end logit lies from the stratum-weighted mean, the part of the score the confounder alone
-explains, which ``causal`` inference takes off a query's reading.
+explains, which ``causal`` inference takes off a query's reading. A front end scores its own training
+films from memory, so those scores can hide the confounder's effect; the index can therefore carry a
+**calibration set** (:class:`Calibration`: front-end scores, strata and label bits of cases the front
+end did not train on, e.g. out-of-fold scores of the exemplars), which the offsets are estimated from
+when present.
 Saved as ``index.faiss`` + ``arrays.npz`` + ``exemplars.jsonl`` + ``meta.json`` in one folder,
 written to a temporary folder first and swapped in, so a failed build leaves the old index alone.
 """
@@ -37,6 +41,9 @@ LOGIT_CLIP = 1e-6
 """Front-end probabilities are clipped to [eps, 1 - eps] before taking logits."""
 ADJUSTMENTS = ("off", "stratum", "stratum-finding")
 """How :meth:`ExemplarIndex.front_end_offsets` estimates the confounder's share of a front-end score."""
+SCORE_SOURCES = ("auto", "exemplars", "calibration")
+"""Which scores :meth:`ExemplarIndex.front_end_offsets` reads: ``auto`` (the calibration set when the index
+holds one, else the exemplars' own scores), or one of them explicitly."""
 
 
 def logit(p: np.ndarray | float) -> np.ndarray:
@@ -56,6 +63,27 @@ class StratumOffsets:
     counts: np.ndarray
     reason: str = ""
     """Why no stratum can be adjusted (empty when some can)."""
+    source: str = "exemplars"
+    """Whose scores the offsets come from: ``exemplars`` (the front end's scores of the indexed cases) or
+    ``calibration`` (the index's calibration set)."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Front-end scores of cases the front end did not train on, to estimate the stratum offsets from.
+
+    ``scores``: (m, labels) probabilities, NaN where a label was not scored; ``strata``: (m,) codes into
+    the index's stratum names; ``label_bits`` / ``known_bits``: (m,) label masks, as for exemplars.
+    """
+
+    scores: np.ndarray
+    strata: np.ndarray
+    label_bits: np.ndarray
+    known_bits: np.ndarray
+    description: str = ""
+
+    def __len__(self) -> int:
+        return len(self.strata)
 
 
 @dataclass(frozen=True)
@@ -136,12 +164,53 @@ def stratum_centroids(vectors: np.ndarray, strata: np.ndarray) -> np.ndarray:
     return out / np.maximum(counts, 1)[:, None]
 
 
+def _offsets(scores: np.ndarray, strata: np.ndarray, label_bits: np.ndarray, known_bits: np.ndarray, label: int,
+             n_strata: int, name: str, method: str, source: str) -> StratumOffsets | None:
+    """The stratum offsets of one label from one set of scored cases (see ``ExemplarIndex.front_end_offsets``)."""
+    rows = np.flatnonzero(np.isfinite(scores))
+    counts = np.bincount(strata[rows], minlength=n_strata)
+    if (counts > 0).sum() < 2:
+        return None
+    lg = logit(scores[rows])
+    z = strata[rows]
+    means = np.full(n_strata, np.nan)
+    reason = ""
+    if method == "stratum":
+        scored = counts > 0
+        means[scored] = np.bincount(z, weights=lg, minlength=n_strata)[scored] / counts[scored]
+        p_z = counts / counts.sum()
+    else:
+        bit = np.uint32(1 << label)
+        known = (known_bits[rows] & bit) != 0
+        y = ((label_bits[rows] & bit) != 0).astype(int)
+        z, lg, y = z[known], lg[known], y[known]
+        cell = np.zeros((n_strata, 2))
+        sums = np.zeros((n_strata, 2))
+        np.add.at(cell, (z, y), 1.0)
+        np.add.at(sums, (z, y), lg)
+        p_y = cell.sum(axis=0) / max(cell.sum(), 1.0)
+        full = (cell > 0).all(axis=1)
+        if p_y.min() == 0:
+            full[:] = False
+        means[full] = ((sums[full] / cell[full]) * p_y).sum(axis=1)
+        counts = cell.sum(axis=1).astype(np.int64)
+        p_z = np.where(full, counts, 0) / max(np.where(full, counts, 0).sum(), 1)
+        if full.sum() < 2:
+            whose = "exemplars" if source == "exemplars" else "calibration cases"
+            reason = (f"not identifiable: fewer than two strata hold scored {whose} both with and without {name}")
+    ok = np.isfinite(means)
+    reference = float((means[ok] * p_z[ok]).sum()) if ok.sum() >= 2 else float("nan")
+    offsets = means - reference if ok.sum() >= 2 else np.full(n_strata, np.nan)
+    return StratumOffsets(name, method, means, offsets, reference, counts, reason, source)
+
+
 class ExemplarIndex:
     """HNSW over unit vectors (inner product = cosine) with per-exemplar arrays and metadata."""
 
     def __init__(self, index: faiss.Index, *, label_bits: np.ndarray, known_bits: np.ndarray,
                  strata: np.ndarray, stratum_names: Sequence[str], weights: np.ndarray, centroids: np.ndarray,
-                 exemplars: Sequence[Exemplar] | None, info: IndexInfo, front_end: np.ndarray | None = None) -> None:
+                 exemplars: Sequence[Exemplar] | None, info: IndexInfo, front_end: np.ndarray | None = None,
+                 calibration: Calibration | None = None) -> None:
         self.index = index
         self.label_bits = label_bits.astype(np.uint32)
         self.known_bits = known_bits.astype(np.uint32)
@@ -156,7 +225,12 @@ class ExemplarIndex:
         if self.front_end is not None and self.front_end.shape != (len(self.strata), len(info.labels)):
             raise ValueError(f"front-end scores need shape ({len(self.strata)}, {len(info.labels)}), "
                              f"got {self.front_end.shape}")
-        self._offsets: dict[tuple[int, str], StratumOffsets] = {}
+        self.calibration: Calibration | None = None
+        """Held-out front-end scores the offsets are estimated from when present (see :meth:`set_calibration`)."""
+        if calibration is not None:
+            self._check_calibration(calibration)
+            self.calibration = calibration
+        self._offsets: dict[tuple[int, str, str], StratumOffsets | None] = {}
         self.location: str | None = None
         self._absent: dict[int, np.ndarray] = {}
         self._absent_flat: dict[int, tuple[np.ndarray, Any]] = {}
@@ -255,62 +329,77 @@ class ExemplarIndex:
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         return int(np.argmax(self.centroids @ q))
 
-    def front_end_offsets(self, label: int, method: str = "stratum") -> StratumOffsets | None:
+    def _check_calibration(self, cal: Calibration) -> None:
+        m = len(cal.strata)
+        if np.asarray(cal.scores).shape != (m, len(self.info.labels)):
+            raise ValueError(f"calibration scores need shape ({m}, {len(self.info.labels)}), "
+                             f"got {np.asarray(cal.scores).shape}")
+        if not (len(cal.label_bits) == len(cal.known_bits) == m):
+            raise ValueError("calibration scores, strata and label masks must have the same length")
+        if m and (int(np.min(cal.strata)) < 0 or int(np.max(cal.strata)) >= len(self.stratum_names)):
+            raise ValueError("calibration strata must be codes of the index's strata")
+
+    def set_calibration(self, scores: np.ndarray, strata: Sequence[str], label_bits: np.ndarray,
+                        known_bits: np.ndarray, description: str = "") -> Calibration:
+        """Attach held-out front-end scores (by stratum name); cases of a stratum the index lacks are dropped.
+
+        ``scores`` is (m, labels) probabilities, NaN where not scored, on the scale the exemplar scores
+        (and queries) use. Replaces any earlier calibration set and clears the cached offsets.
+        """
+        codes = np.array([self.stratum_code(z) if self.stratum_code(z) is not None else -1 for z in strata],
+                         dtype=np.int32)
+        keep = codes >= 0
+        cal = Calibration(np.asarray(scores, dtype=np.float32)[keep], codes[keep],
+                          np.asarray(label_bits, dtype=np.uint32)[keep], np.asarray(known_bits, dtype=np.uint32)[keep],
+                          description)
+        self._check_calibration(cal)
+        self.calibration = cal
+        self._offsets.clear()
+        return cal
+
+    def score_source(self, source: str = "auto") -> str | None:
+        """Which scores ``source`` resolves to here (``exemplars`` / ``calibration``), None when absent."""
+        if source not in SCORE_SOURCES:
+            raise ValueError(f"unknown score source {source!r}; use one of {', '.join(SCORE_SOURCES)}")
+        if source == "auto":
+            source = "calibration" if self.calibration is not None else "exemplars"
+        if source == "calibration":
+            return "calibration" if self.calibration is not None else None
+        return "exemplars" if self.front_end is not None else None
+
+    def front_end_offsets(self, label: int, method: str = "stratum", source: str = "auto") -> StratumOffsets | None:
         """How far each stratum's mean front-end logit for ``label`` lies from the stratum-weighted mean.
 
         ``stratum``: the offset of stratum ``v`` is ``E[logit | v] - sum_v' P(v') E[logit | v']`` over
-        the scored exemplars (the backdoor formula, ``P(v)`` their share). ``stratum-finding``: the
+        the scored cases (the backdoor formula, ``P(v)`` their share). ``stratum-finding``: the
         same over ``E_y[logit | v, y]``, the stratum mean standardised to the pooled mix of the
         finding ``y`` (present / absent), so a stratum is not moved for holding more cases of the
         finding; a stratum that lacks either level has no offset (not identifiable there). None
         without scores for the label, or with fewer than two scored strata.
+
+        ``source`` (see :data:`SCORE_SOURCES`): by default the calibration set when the index holds one
+        (held-out scores), else the exemplars' own scores; the result records which.
         """
-        if self.front_end is None or method == "off":
+        if method == "off":
             return None
         if method not in ADJUSTMENTS:
             raise ValueError(f"unknown front-end adjustment {method!r}; use one of {', '.join(ADJUSTMENTS)}")
-        key = (int(label), method)
-        if key in self._offsets:
-            return self._offsets[key]
-        scores = self.front_end[:, label]
-        rows = np.flatnonzero(np.isfinite(scores))
-        n_strata = len(self.stratum_names)
-        counts = np.bincount(self.strata[rows], minlength=n_strata)
-        out: StratumOffsets | None = None
-        if (counts > 0).sum() >= 2:
-            lg = logit(scores[rows])
-            z = self.strata[rows]
-            means = np.full(n_strata, np.nan)
-            reason = ""
-            if method == "stratum":
-                scored = counts > 0
-                means[scored] = np.bincount(z, weights=lg, minlength=n_strata)[scored] / counts[scored]
-                p_z = counts / counts.sum()
+        used = self.score_source(source)
+        if used is None:
+            return None
+        key = (int(label), method, used)
+        if key not in self._offsets:
+            if used == "calibration":
+                cal = self.calibration
+                assert cal is not None
+                self._offsets[key] = _offsets(np.asarray(cal.scores)[:, label], np.asarray(cal.strata),
+                                              np.asarray(cal.label_bits), np.asarray(cal.known_bits), label,
+                                              len(self.stratum_names), self.info.labels[label], method, used)
             else:
-                bit = np.uint32(1 << label)
-                known = (self.known_bits[rows] & bit) != 0
-                y = ((self.label_bits[rows] & bit) != 0).astype(int)
-                z, lg, y = z[known], lg[known], y[known]
-                cell = np.zeros((n_strata, 2))
-                sums = np.zeros((n_strata, 2))
-                np.add.at(cell, (z, y), 1.0)
-                np.add.at(sums, (z, y), lg)
-                p_y = cell.sum(axis=0) / max(cell.sum(), 1.0)
-                full = (cell > 0).all(axis=1)
-                if p_y.min() == 0:
-                    full[:] = False
-                means[full] = ((sums[full] / cell[full]) * p_y).sum(axis=1)
-                counts = cell.sum(axis=1).astype(np.int64)
-                p_z = np.where(full, counts, 0) / max(np.where(full, counts, 0).sum(), 1)
-                if full.sum() < 2:
-                    reason = ("not identifiable: fewer than two strata hold scored exemplars both with and without "
-                              f"{self.info.labels[label]}")
-            ok = np.isfinite(means)
-            reference = float((means[ok] * p_z[ok]).sum()) if ok.sum() >= 2 else float("nan")
-            offsets = means - reference if ok.sum() >= 2 else np.full(n_strata, np.nan)
-            out = StratumOffsets(self.info.labels[label], method, means, offsets, reference, counts, reason)
-        self._offsets[key] = out  # type: ignore[assignment]
-        return out
+                assert self.front_end is not None
+                self._offsets[key] = _offsets(self.front_end[:, label], self.strata, self.label_bits, self.known_bits,
+                                              label, len(self.stratum_names), self.info.labels[label], method, used)
+        return self._offsets[key]
 
     # -- persistence -------------------------------------------------------------------------------
     def save(self, folder: Path) -> Path:
@@ -321,12 +410,20 @@ class ExemplarIndex:
         try:
             faiss.write_index(self.index, str(tmp / "index.faiss"))
             extra_arrays = {} if self.front_end is None else {"front_end": self.front_end}
+            if self.calibration is not None:
+                cal = self.calibration
+                extra_arrays.update(calib_scores=np.asarray(cal.scores, dtype=np.float32),
+                                    calib_strata=np.asarray(cal.strata, dtype=np.int32),
+                                    calib_label_bits=np.asarray(cal.label_bits, dtype=np.uint32),
+                                    calib_known_bits=np.asarray(cal.known_bits, dtype=np.uint32))
             np.savez(tmp / "arrays.npz", label_bits=self.label_bits, known_bits=self.known_bits,
                      strata=self.strata, weights=self.weights, centroids=self.centroids, **extra_arrays)
             with (tmp / "exemplars.jsonl").open("w", encoding="utf-8") as fh:
                 for e in self._exemplars or []:
                     fh.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
-            meta = {"info": asdict(self.info), "stratum_names": self.stratum_names}
+            meta: dict[str, Any] = {"info": asdict(self.info), "stratum_names": self.stratum_names}
+            if self.calibration is not None:
+                meta["calibration"] = {"count": len(self.calibration), "description": self.calibration.description}
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
             old = None
             if folder.exists():
@@ -367,7 +464,11 @@ class ExemplarIndex:
         loaded = cls(index, label_bits=arrays["label_bits"], known_bits=arrays["known_bits"],
                    strata=arrays["strata"], stratum_names=meta["stratum_names"], weights=arrays["weights"],
                    centroids=arrays["centroids"], exemplars=exemplars or None, info=info,
-                   front_end=arrays["front_end"] if "front_end" in arrays.files else None)
+                   front_end=arrays["front_end"] if "front_end" in arrays.files else None,
+                   calibration=Calibration(arrays["calib_scores"], arrays["calib_strata"], arrays["calib_label_bits"],
+                                           arrays["calib_known_bits"],
+                                           str(meta.get("calibration", {}).get("description", "")))
+                   if "calib_scores" in arrays.files else None)
         loaded.location = str(folder)
         return loaded
 

@@ -16,7 +16,8 @@ around the query's predicted findings:
 * the front end's reading: when the index holds the front end's own scores of its exemplars, the
   query's logit is read relative to its stratum (:meth:`Retriever.adjust_front_end`): the offset
   of the stratum's mean exemplar logit from the stratum-weighted mean, the part of the score the
-  confounder alone explains, is taken off.
+  confounder alone explains, is taken off. The offsets come from the index's calibration set
+  (held-out front-end scores) when it holds one, else from the exemplars' own scores.
 
 Everything after the HNSW search is vectorised over at most a few hundred candidates, so causal
 retrieval costs little more than the search itself.
@@ -65,6 +66,9 @@ class RetrievalSettings:
     front_end_adjustment: str = "stratum-finding"
     """``off``, ``stratum`` or ``stratum-finding`` (see :meth:`vlm.index.ExemplarIndex.front_end_offsets`);
     only acts when the index holds front-end scores of its exemplars in two or more strata."""
+    front_end_scores: str = "auto"
+    """Whose front-end scores the offsets are estimated from: ``auto`` (the index's calibration set when
+    it holds one, else the exemplars' own), ``exemplars`` or ``calibration`` (see :data:`vlm.index.SCORE_SOURCES`)."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +86,12 @@ class FrontEndAdjustment:
     exemplars: int
     """Scored exemplars of the query's stratum."""
     skipped: tuple[str, ...] = ()
+    scores_from: str = "exemplars"
+    """Whose front-end scores gave the offsets: ``exemplars`` or ``calibration`` (held-out cases)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"stratum": self.stratum, "stratum_from": self.stratum_from, "method": self.method,
+                "scores_from": self.scores_from,
                 "logit_shift": {k: round(v, 4) for k, v in self.shifts.items()},
                 "stratum_mean_logit": {k: round(v, 4) for k, v in self.stratum_means.items()},
                 "reference_logit": {k: round(v, 4) for k, v in self.reference.items()},
@@ -94,7 +101,8 @@ class FrontEndAdjustment:
         parts = [f"{label_text(n)} logit {v:+.2f} (stratum mean {self.stratum_means[n]:+.2f}, "
                  f"stratum-weighted mean {self.reference[n]:+.2f})" for n, v in self.shifts.items()]
         return (f"front end read against its confounder stratum {self.stratum} ({self.stratum_from}, "
-                f"{self.method}): " + "; ".join(parts))
+                f"{self.method}{', held-out calibration scores' if self.scores_from == 'calibration' else ''}): "
+                + "; ".join(parts))
 
 
 @dataclass(frozen=True)
@@ -300,7 +308,8 @@ class Retriever:
         has no scores, a single stratum, or nothing to adjust.
         """
         method = self.settings.front_end_adjustment
-        if self.index.front_end is None or method == "off":
+        used = self.index.score_source(self.settings.front_end_scores)
+        if used is None or method == "off":
             return dict(probs), None
         if stratum is not None:
             code, source = self.index.stratum_code(stratum), "given"
@@ -319,7 +328,7 @@ class Retriever:
         for name in (labels if labels is not None else list(probs)):
             if name not in LABEL_INDEX or name not in probs:
                 continue
-            off = self.index.front_end_offsets(LABEL_INDEX[name], method)
+            off = self.index.front_end_offsets(LABEL_INDEX[name], method, used)
             if off is None:
                 continue
             if not np.isfinite(off.offsets[code]):
@@ -333,7 +342,7 @@ class Retriever:
         if not shifts and not skipped:
             return dict(probs), None
         return out, FrontEndAdjustment(self.index.stratum_names[code], source, method, shifts, means, ref, n,
-                                       tuple(skipped))
+                                       tuple(skipped), used)
 
     # -- counterfactual exemplars --------------------------------------------------------------------
     def _nearest_without(self, query: np.ndarray, rows: np.ndarray, sims: np.ndarray, label: str,

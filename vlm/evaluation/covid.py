@@ -7,8 +7,12 @@ train films as exemplars, with the view (AP / PA) in the confounder stratum, so 
 can discount what is similar only because it shares a projection. The index also holds the front
 end's own score of each train film, so ``causal`` reads a query's score relative to its view: the
 offset of that view's mean exemplar logit from the view-weighted mean is taken off (the view comes
-from the metadata, as it would from a DICOM header). Every mode's threshold is fitted on val; the
-test split is scored once.
+from the metadata, as it would from a DICOM header). A front end scores its own training films from
+memory, so their scores hide the view's effect; the offsets are therefore estimated on a held-out
+calibration set kept in the index: out-of-fold scores of the train films from front ends of the same
+recipe trained on patient-grouped folds of train (:func:`oof_scores`). Every reading (method x score
+source, :data:`VARIANTS`) is scored; ``causal`` uses the one with the best mean val AUC. Every mode's
+threshold is fitted on val; the test split is scored once.
 
 The shift part trains a second front end on a split where the view is a perfect shortcut (COVID-19
 only on AP films, the other pneumonias only on PA) and scores it on an in-distribution test and on a
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,11 +53,25 @@ SIZE = 64
 """Films are stored at this side; the front end reads them at :data:`INPUT_PX`."""
 INPUT_PX = 32
 ADJUSTMENT = "stratum-finding"
-"""How ``causal`` reads the front end against the view (see :meth:`vlm.index.ExemplarIndex.front_end_offsets`).
-
-Chosen on val over both splits (``adjustment_variants`` in the result holds every method): the marginal
-``stratum`` offset helps the main val AUC a little but, on the shift split, where the view stands in for the
-class, it takes the class signal off with the view and inverts the val ranking."""
+"""How :func:`evaluate` reads the front end against the view by default (see
+:meth:`vlm.index.ExemplarIndex.front_end_offsets`). :func:`run` scores every reading in :data:`VARIANTS`
+and uses the one with the best mean val AUC (:data:`CHOICE_RULE`): the marginal ``stratum`` offset, on the
+shift split where the view stands in for the class, takes the class signal off with the view."""
+SCORES_FROM = "auto"
+"""Whose front-end scores the view offsets come from by default: the index's held-out calibration set when
+it holds one, else the train films' own scores."""
+VARIANTS: dict[str, tuple[str, str]] = {
+    "off": ("off", "exemplars"),
+    "stratum (train scores)": ("stratum", "exemplars"),
+    "stratum (out-of-fold)": ("stratum", "calibration"),
+    "stratum-finding (train scores)": ("stratum-finding", "exemplars"),
+    "stratum-finding (out-of-fold)": ("stratum-finding", "calibration"),
+}
+"""The readings of the front end against the view that ``causal`` is scored under: (method, score source)."""
+DEFAULT_VARIANT = "stratum-finding (out-of-fold)"
+"""The reading used when ``causal`` is not run (nothing to choose from)."""
+CHOICE_RULE = ("the variant with the highest mean val AUC over the main, perfect-shift and partial-shift val "
+               "splits (ties to the earlier, simpler one); test splits play no part")
 NOTES = [
     "Classes: COVID-19 (incl. 'COVID-19, ARDS') vs other pneumonia (bacterial, fungal, other viral, lipoid, ARDS). "
     "Dropped: undiagnosed ('todo', 'Unknown'), 'No Finding' (8 films: too few for a class, and folded into "
@@ -60,9 +79,10 @@ NOTES = [
     "Patient-level splits (seed 0), stratified by class; a patient's films stay in one split. Front end: "
     "small ResNets (32 px, width 16, 60 epochs, one seed) trained from scratch on train, best epoch and threshold on val. "
     "Exemplar index = train films by front-end features, stratum = cxr_covid|AP or PA|device, with the front "
-    "end's P(COVID-19) of each train film; causal mode takes the view's offset off the query's logit (stratum-finding: "
-    "the view's mean train-film logit, standardised to the pooled COVID-19 / other mix, minus the view-weighted "
-    "mean; no shift where a view lacks either class). "
+    "end's P(COVID-19) of each train film and, as calibration set, the out-of-fold P(COVID-19) of each; causal mode "
+    "takes the view's offset off the query's logit (stratum-finding: the view's mean logit, standardised to the pooled "
+    "COVID-19 / other mix, minus the view-weighted mean; no shift where a view lacks either class), estimated on the "
+    "train scores or on the out-of-fold ones (see the variants). "
     "Each mode's threshold fitted on val (balanced accuracy); test scored once.",
     "The grounder receives P(COVID-19) from the front end (shifted so the val threshold sits at 0.5) and "
     "Pneumonia = 1 (every case is a pneumonia); a mode's score is its posterior of COVID-19. Hallucination = "
@@ -137,6 +157,59 @@ def train_front_end(name: str, train: Sequence[Case], val: Sequence[Case], image
     return ens, ckpt, False
 
 
+OOF_FOLDS = 5
+"""Folds of the out-of-fold front ends whose held-out scores calibrate the view offsets."""
+
+
+def oof_scores(name: str, train: Sequence[Case], val: Sequence[Case], images: ImageCache, models_dir: Path,
+               budget_s: float | None, folds: int = OOF_FOLDS, progress: Progress | None = None
+               ) -> tuple[np.ndarray, dict[str, Any]]:
+    """Out-of-fold P(COVID-19) of every train film, on the grounder's scale (threshold at 0.5).
+
+    The train patients are cut into ``folds`` groups (patient-grouped, stratified by class and view);
+    a front end of the same recipe (best epoch and threshold on the same val) is trained on the other
+    folds and scores the held-out one, so no film is scored by a model that trained on it. Each fold
+    model is cached under ``models_dir`` like the main front ends. Val and test films are not used.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from vlm.evaluation.diagnose import shift_to_half
+
+    y = np.array([2 * c.covid + (c.view_group == "AP") for c in train])
+    groups = np.array([c.patient for c in train])
+    k = max(2, min(int(folds), len(set(groups.tolist()))))
+    out = np.full(len(train), np.nan)
+    info: dict[str, Any] = {"folds": k, "grouping": "patient", "stratified_by": "class x view", "models": []}
+    with warnings.catch_warnings():  # a (class, view) cell smaller than k is fine: stratification is best effort
+        warnings.simplefilter("ignore", UserWarning)
+        cuts = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=0).split(np.zeros(len(train)), y, groups))
+    for i, (fit_rows, held_rows) in enumerate(cuts):
+        fit = [train[j] for j in fit_rows]
+        held = [train[j] for j in held_rows]
+        ens, ckpt, cached = train_front_end(f"{name}-oof{k}-{i}", fit, val, images, models_dir, budget_s, progress)
+        p, _ = ens.predict(images.get(held))
+        out[held_rows] = shift_to_half(p, ens.threshold)
+        info["models"].append({"fold": i, "train_films": len(fit), "held_out_films": len(held),
+                               "val_auc": round(float(ens.val_auc), 4), "train_seconds": round(float(ens.seconds), 1),
+                               "from_cache": cached, "checkpoint": str(ckpt)})
+    info["oof_auc"] = round(_auc(_labels(train), out), 4)
+    return out, info
+
+
+def logit_table(cases: Sequence[Case], scores: np.ndarray) -> dict[str, Any]:
+    """Mean front-end logit per (view, class): how much of the score the view carries within a class."""
+    from vlm.index import logit
+
+    lg = logit(np.asarray(scores))
+    out: dict[str, Any] = {}
+    for view in ("AP", "PA"):
+        for covid, cls in ((1, "COVID-19"), (0, "other")):
+            rows = [i for i, c in enumerate(cases) if c.view_group == view and c.covid == covid]
+            out[f"{view}|{cls}"] = {"films": len(rows),
+                                    "mean_logit": round(float(lg[rows].mean()), 4) if rows else None}
+    return out
+
+
 def _label_vector(covid: int) -> tuple[int, ...]:
     from vlm.labels import LABEL_INDEX, LABELS, UNKNOWN
 
@@ -153,30 +226,40 @@ def stratum(c: Case) -> str:
     return f"cxr_covid|{c.view_group}|{device_for_view(c.view_group)}"
 
 
+def _front_matrix(scores: np.ndarray) -> np.ndarray:
+    from vlm.labels import LABEL_INDEX, LABELS
+
+    front = np.full((len(scores), len(LABELS)), np.nan, dtype=np.float32)
+    front[:, LABEL_INDEX["COVID-19"]] = np.asarray(scores, dtype=np.float32)
+    return front
+
+
 def build_covid_index(features: np.ndarray, cases: Sequence[Case], split: str = "train",
-                      scores: np.ndarray | None = None) -> Any:
+                      scores: np.ndarray | None = None, calibration: np.ndarray | None = None) -> Any:
     """Exemplar index over front-end features; the stratum carries the view (AP / PA).
 
     ``scores``: the front end's P(COVID-19) per film (on the scale the grounder is given), kept in
-    the index for the confounder-adjusted reading of ``causal`` mode.
+    the index for the confounder-adjusted reading of ``causal`` mode. ``calibration``: held-out
+    (out-of-fold) P(COVID-19) of the same films on the same scale, kept as the index's calibration set.
     """
     from vlm.data import device_for_view
     from vlm.index import Exemplar, index_from_vectors
-    from vlm.labels import LABEL_INDEX, LABELS, known_bits, to_bits
+    from vlm.labels import known_bits, to_bits
 
     vecs = [_label_vector(c.covid) for c in cases]
     ex = [Exemplar(f"cxr_covid/{c.key}", "cxr_covid", split, c.view_group, device_for_view(c.view_group),
                    findings=("COVID-19", "Pneumonia") if c.covid else ("Pneumonia",),
                    text=f"chest x-ray, {c.view} view: {c.finding}", image=f"cxr_covid/images/{c.key}",
                    group=f"covid-{c.patient}") for c in cases]
-    front = None
-    if scores is not None:
-        front = np.full((len(cases), len(LABELS)), np.nan, dtype=np.float32)
-        front[:, LABEL_INDEX["COVID-19"]] = np.asarray(scores, dtype=np.float32)
-    return index_from_vectors(features, np.array([to_bits(v) for v in vecs], dtype=np.uint32),
-                              np.array([known_bits(v) for v in vecs], dtype=np.uint32),
-                              [stratum(c) for c in cases], exemplars=ex, front_end=front,
-                              info={"sources": ("cxr_covid",), "splits": (split,)})
+    front = None if scores is None else _front_matrix(scores)
+    lb = np.array([to_bits(v) for v in vecs], dtype=np.uint32)
+    kb = np.array([known_bits(v) for v in vecs], dtype=np.uint32)
+    index = index_from_vectors(features, lb, kb, [stratum(c) for c in cases], exemplars=ex, front_end=front,
+                               info={"sources": ("cxr_covid",), "splits": (split,)})
+    if calibration is not None:
+        index.set_calibration(_front_matrix(calibration), [stratum(c) for c in cases], lb, kb,
+                              f"out-of-fold front-end scores of the {split} films")
+    return index
 
 
 # ---------------------------------------------------------------------------------------- scoring
@@ -266,8 +349,14 @@ def score_split(y: np.ndarray, s: np.ndarray, thr: float, results: Sequence[Any]
 
 def evaluate(ens: Any, train: Sequence[Case], val: Sequence[Case], tests: dict[str, Sequence[Case]],
              images: ImageCache, modes: Sequence[str], progress: Progress | None = None, stage: str = "grounded",
-             adjustment: str = ADJUSTMENT) -> dict[str, Any]:
-    """Per mode: threshold fitted on val, then each test split scored once."""
+             adjustment: str = ADJUSTMENT, calibration: np.ndarray | None = None,
+             scores_from: str = SCORES_FROM) -> dict[str, Any]:
+    """Per mode: threshold fitted on val, then each test split scored once.
+
+    ``calibration``: out-of-fold scores of the train films (the index's calibration set);
+    ``scores_from``: whose scores ``causal`` reads the view offsets from (``auto``, ``exemplars``,
+    ``calibration``; see :data:`vlm.index.SCORE_SOURCES`).
+    """
     from vlm.evaluation.cnn import fit_threshold
     from vlm.evaluation.diagnose import shift_to_half
     from vlm.evaluation.grounding import BatchGrounder, FrontEndOnly
@@ -275,9 +364,10 @@ def evaluate(ens: Any, train: Sequence[Case], val: Sequence[Case], tests: dict[s
     from vlm.retrieval import RetrievalSettings
 
     p_tr, f_tr = ens.predict(images.get(train))
-    index = build_covid_index(f_tr, train, scores=shift_to_half(p_tr, ens.threshold))
+    q_tr = shift_to_half(p_tr, ens.threshold)
+    index = build_covid_index(f_tr, train, scores=q_tr, calibration=calibration)
     grounder = BatchGrounder(FrontEndOnly("covid-cnn-ensemble"), index,
-                             settings=RetrievalSettings(front_end_adjustment=adjustment))
+                             settings=RetrievalSettings(front_end_adjustment=adjustment, front_end_scores=scores_from))
     yv = _labels(val)
     pv, fv = ens.predict(images.get(val))
     qv = shift_to_half(pv, ens.threshold)
@@ -308,8 +398,14 @@ def evaluate(ens: Any, train: Sequence[Case], val: Sequence[Case], tests: dict[s
                         "members": len(ens.members), "width": ens.config.width, "input_px": ens.config.size,
                         "epochs": ens.config.epochs, "train_seconds": round(float(ens.seconds), 1),
                         "train_films_auc": round(float(_auc(_labels(train), p_tr)), 4)}
-    off = index.front_end_offsets(LABEL_INDEX["COVID-19"], adjustment) if adjustment != "off" else None
-    out["adjustment"] = {"method": adjustment, "per_stratum": None if off is None else {
+    used = index.score_source(scores_from)
+    off = (index.front_end_offsets(LABEL_INDEX["COVID-19"], adjustment, used)
+           if adjustment != "off" and used is not None else None)
+    out["train_logits"] = logit_table(train, q_tr)
+    if calibration is not None:
+        out["oof_logits"] = logit_table(train, calibration)
+    out["adjustment"] = {"method": adjustment, "scores_from": None if off is None else off.source,
+                         "per_stratum": None if off is None else {
         name: {"train_films": int(off.counts[i]),
                "mean_logit": None if not np.isfinite(off.means[i]) else round(float(off.means[i]), 4),
                "logit_shift": None if not np.isfinite(off.offsets[i]) else round(-float(off.offsets[i]), 4)}
@@ -332,7 +428,12 @@ def view_auc(cases: Sequence[Case]) -> float:
 
 # ---------------------------------------------------------------------------------------- entry point
 def run(ctx: Any) -> dict[str, Any]:
-    """The benchmark: the patient split per mode, then the view-shift split per mode."""
+    """The benchmark: the patient split per mode, then the view-shift splits per mode.
+
+    With ``causal`` among the modes, every reading of the front end against the view
+    (:data:`VARIANTS`) is scored on each split first; the one with the best mean val AUC over the
+    three splits is the reading the ``causal`` rows use.
+    """
     import torch
 
     torch.set_num_threads(1)
@@ -340,38 +441,73 @@ def run(ctx: Any) -> dict[str, Any]:
     cases, dropped = read_cases(root)
     images = ImageCache()
     cap = getattr(ctx, "train_cap_s", None)
+    folds = int(getattr(ctx, "calibration_folds", None) or OOF_FOLDS)
     # a fixed-epoch recipe; a --train-budget cap is shared 2:1:1 (the main train split is twice a shift one)
     budgets = (None, None, None) if cap is None else (float(cap) / 2, float(cap) / 4, float(cap) / 4)
     progress = ctx.progress
+    models = Path(ctx.models_dir)
 
     main = patient_split(cases)
-    ens, ckpt, cached = train_front_end("covid-cnn", main["train"], main["val"], images, Path(ctx.models_dir),
-                                        budgets[0], progress)
-    res = evaluate(ens, main["train"], main["val"], {"test": main["test"]}, images, ctx.modes, progress,
-                   "grounded diagnosis")
-
+    ens, ckpt, cached = train_front_end("covid-cnn", main["train"], main["val"], images, models, budgets[0], progress)
     sh = shift_split(cases)
-    ens_s, ckpt_s, cached_s = train_front_end("covid-shift-cnn", sh["train"], sh["val"], images,
-                                              Path(ctx.models_dir), budgets[1], progress)
-    res_s = evaluate(ens_s, sh["train"], sh["val"], {"test_id": sh["test_id"], "test_shift": sh["test_shift"]},
-                     images, ctx.modes, progress, "grounded diagnosis (view shift)")
-    shift_modes = _shift_modes(res_s, ctx.modes)
-
+    ens_s, ckpt_s, cached_s = train_front_end("covid-shift-cnn", sh["train"], sh["val"], images, models, budgets[1],
+                                              progress)
     sp = partial_shift_split(cases)
-    ens_p, ckpt_p, cached_p = train_front_end("covid-shift-partial-cnn", sp["train"], sp["val"], images,
-                                              Path(ctx.models_dir), budgets[2], progress)
+    ens_p, ckpt_p, cached_p = train_front_end("covid-shift-partial-cnn", sp["train"], sp["val"], images, models,
+                                              budgets[2], progress)
+    # held-out scores of the train films: out-of-fold front ends of the same recipe
+    fold_budget = lambda b: None if b is None else b / folds  # noqa: E731
+    oof, oof_s, oof_p = (oof_scores(n, split["train"], split["val"], images, models, fold_budget(b), folds, progress)
+                         for n, split, b in (("covid-cnn", main, budgets[0]), ("covid-shift-cnn", sh, budgets[1]),
+                                             ("covid-shift-partial-cnn", sp, budgets[2])))
+    main_tests: dict[str, Sequence[Case]] = {"test": main["test"]}
+    sh_tests: dict[str, Sequence[Case]] = {"test_id": sh["test_id"], "test_shift": sh["test_shift"]}
     sp_tests: dict[str, Sequence[Case]] = {"test_id": sp["test_id"], "test_shift": sp["test_shift"]}
-    res_p = evaluate(ens_p, sp["train"], sp["val"], sp_tests, images, ctx.modes, progress,
-                     "grounded diagnosis (partial view shift)")
+
+    scored: dict[tuple[int, str], dict[str, Any]] = {}
+
+    def ev(e: Any, split: dict[str, list[Case]], tests: dict[str, Sequence[Case]], cal: np.ndarray,
+           modes: Sequence[str], variant: str, stage: str = "") -> dict[str, Any]:
+        method, source = VARIANTS[variant]
+        key = (id(e), variant)
+        reuse = "causal" in modes and key in scored  # the chosen reading's causal rows are already scored
+        rest = [m for m in modes if m != "causal"] if reuse else list(modes)
+        if reuse and not rest:
+            return scored[key]
+        r = evaluate(e, split["train"], split["val"], tests, images, rest, progress if stage else None,
+                     stage, adjustment=method, calibration=cal, scores_from=source)
+        if reuse:
+            for part in ("val", *tests):
+                r[part] = {m: (scored[key][part]["causal"] if m == "causal" else r[part][m]) for m in modes}
+        elif list(modes) == ["causal"]:
+            scored[key] = r
+        return r
+
+    chosen, variants, variants_p = DEFAULT_VARIANT, None, None
+    if "causal" in ctx.modes:
+        variants = adjustment_variants(lambda v, w: ev(w[0], w[1], w[2], w[3], ("causal",), v),
+                                       (ens, main, main_tests, oof[0]), (ens_s, sh, sh_tests, oof_s[0]))
+        variants_p = shift_variants(lambda v: ev(ens_p, sp, sp_tests, oof_p[0], ("causal",), v))
+        chosen = choose_variant(variants, variants_p)
+    res = ev(ens, main, main_tests, oof[0], ctx.modes, chosen, "grounded diagnosis")
+    res_s = ev(ens_s, sh, sh_tests, oof_s[0], ctx.modes, chosen, "grounded diagnosis (view shift)")
+    shift_modes = _shift_modes(res_s, ctx.modes)
+    res_p = ev(ens_p, sp, sp_tests, oof_p[0], ctx.modes, chosen, "grounded diagnosis (partial view shift)")
     partial_modes = _shift_modes(res_p, ctx.modes)
+
+    def calibration(info: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
+        return {**info, "train_logits": r["train_logits"], "oof_logits": r.get("oof_logits")}
+
     out: dict[str, Any] = {
         "modes": {m: {"mode": m, **{k: row[k] for k in TABLE}} for m, row in res["test"].items()},
         "details": {m: {k: v for k, v in row.items() if k not in TABLE} for m, row in res["test"].items()},
         "val": res["val"], "front_end": {**res["front_end"], "checkpoint": str(ckpt),
                                                                 "from_cache": cached},
-        "counts": describe(main), "dropped": dropped, "front_end_adjustment": res["adjustment"],
+        "counts": describe(main), "dropped": dropped, "front_end_adjustment": {**res["adjustment"], "variant": chosen},
+        "calibration": calibration(oof[1], res),
         "shift": {"modes": shift_modes, "val": res_s["val"], "counts": describe(sh),
-                  "front_end_adjustment": res_s["adjustment"],
+                  "front_end_adjustment": {**res_s["adjustment"], "variant": chosen},
+                  "calibration": calibration(oof_s[1], res_s),
                   "front_end": {**res_s["front_end"], "checkpoint": str(ckpt_s), "from_cache": cached_s},
                   "view_only_auc": {k: view_auc(v) for k, v in sh.items()},
                   "design": "train/val/test_id: COVID-19 only on AP films, other pneumonia only on PA; test_shift: "
@@ -382,7 +518,8 @@ def run(ctx: Any) -> dict[str, Any]:
             "strength": {"requested": PARTIAL_STRENGTH, "shift_weight": PARTIAL_SHIFT_WEIGHT,
                          "realized": {k: view_strength(v) for k, v in sp.items()}},
             "unused_films": len(cases) - sum(len(v) for v in sp.values()),
-            "front_end_adjustment": res_p["adjustment"],
+            "front_end_adjustment": {**res_p["adjustment"], "variant": chosen},
+            "calibration": calibration(oof_p[1], res_p),
             "front_end": {**res_p["front_end"], "checkpoint": str(ckpt_p), "from_cache": cached_p},
             "view_only_auc": {k: view_auc(v) for k, v in sp.items()},
             "design": f"train/val/test_id: {PARTIAL_STRENGTH:.0%} of COVID-19 films on AP and {PARTIAL_STRENGTH:.0%} "
@@ -392,18 +529,15 @@ def run(ctx: Any) -> dict[str, Any]:
                       "in-distribution film, class mix of the collection. Patient-disjoint; a patient keeps the "
                       "films of one view; leftover films unused. Thresholds and choices on val only."},
         "view_only_auc": {k: view_auc(v) for k, v in main.items()},
-        "notes": [*NOTES, shift_note(shift_modes), shift_note(partial_modes, partial=True)],
+        "notes": [*NOTES, calibration_note(folds), shift_note(shift_modes), shift_note(partial_modes, partial=True)],
     }
-    if "causal" in ctx.modes:
-        out["adjustment_variants"] = adjustment_variants(
-            lambda method, splits, tests, e: evaluate(e, splits["train"], splits["val"], tests, images, ("causal",),
-                                                      None, adjustment=method),
-            (main, ens), (sh, ens_s))
-        out["notes"].append(variants_note(out["adjustment_variants"]))
-        out["shift_partial"]["adjustment_variants"] = shift_variants(
-            lambda method: evaluate(ens_p, sp["train"], sp["val"], sp_tests, images, ("causal",), None,
-                                    adjustment=method))
-        out["notes"].append(partial_variants_note(out["shift_partial"]["adjustment_variants"]))
+    if variants is not None and variants_p is not None:
+        out["adjustment_variants"] = variants
+        out["shift_partial"]["adjustment_variants"] = variants_p
+        out["front_end_reading"] = {"variant": chosen, "method": VARIANTS[chosen][0], "scores_from": VARIANTS[chosen][1],
+                                    "rule": CHOICE_RULE, "mean_val_auc": mean_val_aucs(variants, variants_p)}
+        out["notes"].append(variants_note(variants, chosen))
+        out["notes"].append(partial_variants_note(variants_p))
     return out
 
 
@@ -422,39 +556,59 @@ def _shift_modes(res: dict[str, Any], modes: Sequence[str]) -> dict[str, Any]:
 VARIANT_KEYS = ("auc", "macro_f1", "accuracy", "balanced_accuracy", "hallucination_rate", "threshold")
 
 
-def adjustment_variants(evaluate_with: Callable[..., dict[str, Any]], main: tuple[dict[str, list[Case]], Any],
-                        shift: tuple[dict[str, list[Case]], Any]) -> dict[str, Any]:
-    """``causal`` under each way of reading the front end against the view (the run's own choice included)."""
-    from vlm.index import ADJUSTMENTS
-
+def adjustment_variants(evaluate_with: Callable[[str, tuple[Any, ...]], dict[str, Any]], main: tuple[Any, ...],
+                        shift: tuple[Any, ...]) -> dict[str, Any]:
+    """``causal`` under each reading of the front end against the view (:data:`VARIANTS`), main and perfect shift."""
     out: dict[str, Any] = {}
-    (sp, ens), (sh, ens_s) = main, shift
-    for method in ADJUSTMENTS:
-        m = evaluate_with(method, sp, {"test": sp["test"]}, ens)
-        s = evaluate_with(method, sh, {"test_id": sh["test_id"], "test_shift": sh["test_shift"]}, ens_s)
-        pick = lambda row: {k: row[k] for k in VARIANT_KEYS}  # noqa: E731
+    pick = lambda row: {k: row[k] for k in VARIANT_KEYS}  # noqa: E731
+    for variant, (method, source) in VARIANTS.items():
+        m = evaluate_with(variant, main)
+        s = evaluate_with(variant, shift)
         a, b = pick(s["test_id"]["causal"]), pick(s["test_shift"]["causal"])
-        out[method] = {"val": pick(m["val"]["causal"]), "test": pick(m["test"]["causal"]),
-                       "adjustment": m["adjustment"]["per_stratum"],
-                       "shift": {"val": pick(s["val"]["causal"]), "in_distribution": a, "shifted": b,
-                                 "drop_auc": round(a["auc"] - b["auc"], 4), "adjustment": s["adjustment"]["per_stratum"],
-                                 "note": s["adjustment"]["note"]}}
+        out[variant] = {"method": method, "scores_from": source,
+                        "val": pick(m["val"]["causal"]), "test": pick(m["test"]["causal"]),
+                        "adjustment": m["adjustment"]["per_stratum"],
+                        "shift": {"val": pick(s["val"]["causal"]), "in_distribution": a, "shifted": b,
+                                  "drop_auc": round(a["auc"] - b["auc"], 4), "adjustment": s["adjustment"]["per_stratum"],
+                                  "note": s["adjustment"]["note"]}}
     return out
 
 
 def shift_variants(evaluate_with: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-    """``causal`` on one shift split under each way of reading the front end against the view."""
-    from vlm.index import ADJUSTMENTS
-
+    """``causal`` on one shift split under each reading of the front end against the view."""
     out: dict[str, Any] = {}
-    for method in ADJUSTMENTS:
-        s = evaluate_with(method)
-        pick = lambda row: {k: row[k] for k in VARIANT_KEYS}  # noqa: E731
+    pick = lambda row: {k: row[k] for k in VARIANT_KEYS}  # noqa: E731
+    for variant, (method, source) in VARIANTS.items():
+        s = evaluate_with(variant)
         a, b = pick(s["test_id"]["causal"]), pick(s["test_shift"]["causal"])
-        out[method] = {"val": pick(s["val"]["causal"]), "in_distribution": a, "shifted": b,
-                       "drop_auc": round(a["auc"] - b["auc"], 4), "adjustment": s["adjustment"]["per_stratum"],
-                       "note": s["adjustment"]["note"]}
+        out[variant] = {"method": method, "scores_from": source, "val": pick(s["val"]["causal"]),
+                        "in_distribution": a, "shifted": b, "drop_auc": round(a["auc"] - b["auc"], 4),
+                        "adjustment": s["adjustment"]["per_stratum"], "note": s["adjustment"]["note"]}
     return out
+
+
+def mean_val_aucs(variants: dict[str, Any], partial: dict[str, Any]) -> dict[str, float]:
+    """Per variant: the mean of its val AUCs on the main, perfect-shift and partial-shift splits."""
+    out = {}
+    for v in VARIANTS:
+        vals = [variants[v]["val"]["auc"], variants[v]["shift"]["val"]["auc"], partial[v]["val"]["auc"]]
+        out[v] = round(float(np.mean(vals)), 4)
+    return out
+
+
+def choose_variant(variants: dict[str, Any], partial: dict[str, Any]) -> str:
+    """The variant with the best mean val AUC (:data:`CHOICE_RULE`); ties go to the earlier (simpler) one."""
+    means = mean_val_aucs(variants, partial)
+    best = max(means.values())
+    return next(v for v in VARIANTS if means[v] == best)
+
+
+def calibration_note(folds: int) -> str:
+    return (f"Held-out calibration: each train split is also cut into {folds} patient-grouped folds (stratified by "
+            "class x view); a front end of the same recipe (best epoch and threshold on the same val) is trained on "
+            f"the other {folds - 1} and scores the held-out fold, giving out-of-fold scores of every train film. "
+            "These form the index's calibration set: a front end scores its own training films from memory, so "
+            "their scores hide the view's effect. Val and test films are never used for it.")
 
 
 def partial_variants_note(variants: dict[str, Any]) -> str:
@@ -465,13 +619,13 @@ def partial_variants_note(variants: dict[str, Any]) -> str:
     return "Partial view shift, causal mode's front-end reading against the view: " + "; ".join(parts) + "."
 
 
-def variants_note(variants: dict[str, Any]) -> str:
+def variants_note(variants: dict[str, Any], chosen: str = "") -> str:
     """One line per way of reading the front end against the view: val AUC, test AUC, shift AUCs."""
     parts = [f"{m} (val AUC {v['val']['auc']:.3f}, test {v['test']['auc']:.3f}; shift val {v['shift']['val']['auc']:.3f}, "
              f"in-dist {v['shift']['in_distribution']['auc']:.3f} -> shifted {v['shift']['shifted']['auc']:.3f}, "
              f"hallucination {v['shift']['shifted']['hallucination_rate']:.3f})" for m, v in variants.items()]
-    return (f"Causal mode's front-end reading against the view (run uses {ADJUSTMENT}, chosen on val): "
-            + "; ".join(parts) + ".")
+    return (f"Causal mode's front-end reading against the view (run uses {chosen or DEFAULT_VARIANT}; "
+            f"rule: {CHOICE_RULE}): " + "; ".join(parts) + ".")
 
 
 def shift_note(shift_modes: dict[str, Any], partial: bool = False) -> str:
