@@ -236,11 +236,14 @@ class Grounder:
     def infer(self, image: str | Path | bytes | np.ndarray | LoadedImage | None = None, task: str = "diagnose",
               question: str | None = None, retrieval: str = "causal", *,
               findings: Mapping[str, float] | str | np.ndarray | None = None, k: int | None = None,
-              max_new_tokens: int = 96, stratum: str | None = None) -> InferenceResult:
+              max_new_tokens: int = 96, stratum: str | None = None,
+              query_embedding: np.ndarray | None = None) -> InferenceResult:
         """Answer ``task`` for ``image`` (or for an injected finding vector) in retrieval mode ``retrieval``.
 
         ``stratum``: the image's confounder stratum as the index names it (``source|view|device``),
         when the acquisition metadata tells it; ``causal`` infers it from the image otherwise.
+        ``query_embedding``: the retrieval query, when another front end has already embedded the
+        case in the index's space (batch evaluations); otherwise it is built from the image.
         """
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
@@ -293,7 +296,7 @@ class Grounder:
         if retrieval == "causal" and self.retriever is not None and self.retriever.index.front_end is not None \
                 and front in ("image-head", "injected"):
             t = time.perf_counter()
-            query = self._query_vector(encoding, pixels, probs, q_text)
+            query = self._query_vector(encoding, pixels, probs, q_text, query_embedding)
             probs, adjustment = self.retriever.adjust_front_end(
                 probs, query, stratum, labels=[n for n in probs if n not in unchecked])
             if adjustment is not None:
@@ -307,7 +310,7 @@ class Grounder:
         if retrieval != "none":
             if query is None:
                 t = time.perf_counter()
-                query = self._query_vector(encoding, pixels, probs, q_text)
+                query = self._query_vector(encoding, pixels, probs, q_text, query_embedding)
                 timings["query_vector"] = _ms(t)
             assert self.retriever is not None
             if retrieval == "semantic":
@@ -352,7 +355,9 @@ class Grounder:
             store=str(self.store_label), notes=tuple(notes), timings_ms=timings, adjustment=adjustment)
 
     def _query_vector(self, encoding: ImageEncoding | None, pixels: np.ndarray | None, probs: Mapping[str, float],
-                      question: str) -> np.ndarray:
+                      question: str, given: np.ndarray | None = None) -> np.ndarray:
+        if given is not None:
+            return np.asarray(given, dtype=np.float32)
         parts: list[np.ndarray] = []
         if encoding is not None and encoding.embedding is not None:
             parts.append(encoding.embedding)

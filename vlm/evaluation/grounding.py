@@ -42,23 +42,11 @@ class FrontEndOnly(VLMBackend):
 
 
 class BatchGrounder(Grounder):
-    """:class:`Grounder` whose query vector can be a precomputed image embedding."""
-
-    query_embedding: np.ndarray | None = None
+    """:class:`Grounder` driven by a front end computed in batch: findings and query embedding handed in."""
 
     def infer_with(self, probs: Mapping[str, float], embedding: np.ndarray | None, task: str, retrieval: str,
                    question: str | None = None, **kwargs: Any) -> InferenceResult:
-        self.query_embedding = embedding
-        try:
-            return self.infer(None, task, question, retrieval, findings=probs, **kwargs)
-        finally:
-            self.query_embedding = None
-
-    def _query_vector(self, encoding: ImageEncoding | None, pixels: np.ndarray | None, probs: Mapping[str, float],
-                      question: str) -> np.ndarray:
-        if self.query_embedding is not None:
-            return np.asarray(self.query_embedding, dtype=np.float32)
-        return super()._query_vector(encoding, pixels, probs, question)
+        return self.infer(None, task, question, retrieval, findings=probs, query_embedding=embedding, **kwargs)
 
 
 @dataclass(frozen=True)
