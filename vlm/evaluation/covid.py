@@ -667,10 +667,7 @@ def write_plots(result: dict[str, Any], out_dir: Path) -> list[Path]:
 
 def _shift_plot(shift: dict[str, Any], path: Path, shifted_label: str, title: str) -> Path:
     """In-distribution against shifted bars per mode: AUC, macro F1, hallucination."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from vlm.evaluation.plots import plt, save_figure
 
     modes = list(shift)
     metrics = ("auc", "macro_f1", "hallucination_rate")
@@ -688,9 +685,4 @@ def _shift_plot(shift: dict[str, Any], path: Path, shifted_label: str, title: st
         ax.set_ylim(0, 1.08)
         ax.set_title(metric)
     axes[0][0].legend(fontsize=7, loc="lower left")
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, title, fontsize=9)

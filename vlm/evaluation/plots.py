@@ -14,6 +14,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 COLOURS = {"none": "#8c8c8c", "semantic": "#1f77b4", "causal": "#d62728"}
 
 
+def save_figure(fig: Any, path: Path, title: str, fontsize: int = 10) -> Path:
+    """Title, tight layout, write (folders made as needed) and free the figure."""
+    fig.suptitle(title, fontsize=fontsize)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def curve_plot(curve: Mapping[str, Mapping[str, Mapping[str, float]]], metrics: Sequence[str], path: Path,
                title: str, anchors: Mapping[str, Mapping[str, float]] | None = None,
                twin_suffix: str | None = None) -> Path:
@@ -39,12 +49,7 @@ def curve_plot(curve: Mapping[str, Mapping[str, Mapping[str, float]]], metrics: 
         ax.set_title(metric)
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, title)
 
 
 def bar_plot(modes: Mapping[str, Mapping[str, Any]], metrics: Sequence[str], path: Path, title: str) -> Path:
@@ -59,9 +64,4 @@ def bar_plot(modes: Mapping[str, Mapping[str, Any]], metrics: Sequence[str], pat
         for i, v in enumerate(vals):
             ax.text(i, v, f"{v:.3f}", ha="center", va="bottom", fontsize=8)
         ax.set_title(metric)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, title)

@@ -308,7 +308,7 @@ def run(ctx: Any) -> dict[str, Any]:
 
 def write_plots(result: dict[str, Any], out_dir: Path) -> list[Path]:
     """Curve (each mode solid, its ``+pref`` twin dashed in the same colour) and gold-end ablation bars."""
-    from vlm.evaluation.plots import COLOURS, curve_plot, plt
+    from vlm.evaluation.plots import COLOURS, curve_plot, plt, save_figure
 
     curve = result["curve"]
     aucs = sorted(curve, key=float)
@@ -332,8 +332,5 @@ def write_plots(result: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.set_xticks(range(len(base)), base)
         ax.set_title(metric)
     axes[0][0].legend(fontsize=7)
-    fig.suptitle(f"gold-label end (AUC {aucs[-1]}): hallucination and traceability", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(paths[1], dpi=120)
-    plt.close(fig)
+    save_figure(fig, paths[1], f"gold-label end (AUC {aucs[-1]}): hallucination and traceability")
     return paths

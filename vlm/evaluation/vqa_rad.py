@@ -491,7 +491,7 @@ def notes_for(out: Mapping[str, Any]) -> list[str]:
 # ---------------------------------------------------------------------------------------- plots
 def write_plots(result: Mapping[str, Any], out_dir: Path) -> list[Path]:
     """Closed / open / overall accuracy per mode beside the blind baseline and the anchor."""
-    from vlm.evaluation.plots import COLOURS, plt
+    from vlm.evaluation.plots import COLOURS, plt, save_figure
 
     metrics = ("closed_accuracy", "open_accuracy", "overall_accuracy")
     rows = {m: r for m, r in result["modes"].items()}
@@ -513,10 +513,5 @@ def write_plots(result: Mapping[str, Any], out_dir: Path) -> list[Path]:
         ax.set_ylim(0, 100)
         ax.set_title(metric.replace("_", " "))
         ax.tick_params(axis="x", labelsize=8)
-    fig.suptitle("VQA-RAD test: retrieval modes vs blind question-only baseline", fontsize=10)
-    fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = Path(out_dir) / "vqa_vqa_rad.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [path]
+    return [save_figure(fig, Path(out_dir) / "vqa_vqa_rad.png",
+                        "VQA-RAD test: retrieval modes vs blind question-only baseline")]
