@@ -20,6 +20,10 @@ from vlm.index import Exemplar, ExemplarIndex, index_from_vectors
 from vlm.labels import LABEL_INDEX, LABELS, known_bits, to_bits
 from vlm.prompts import findings_text
 
+FINDINGS_CONDITIONED = ("Findings-conditioned: IU-Xray images are not available here, so the visual front end is "
+                        "replaced by the Open-i gold labels through a noise model of the stated ROC AUC. These figures "
+                        "are not image-conditioned and not directly comparable with the anchors.")
+
 LABELLED: tuple[str, ...] = tuple(n for n in LABELS if n != "COVID-19")
 """Labels the Open-i file annotates: the 14 findings and ``normal``."""
 

@@ -51,9 +51,6 @@ BENCHMARKS: dict[str, tuple[str, ...]] = {}
 for _task, _dataset in ENTRY_POINTS:
     BENCHMARKS.setdefault(_task, ())
     BENCHMARKS[_task] += (_dataset,)
-FINDINGS_CONDITIONED = ("Findings-conditioned: IU-Xray images are not available here, so the visual front end is "
-                        "replaced by the Open-i gold labels through a noise model of the stated ROC AUC. These figures "
-                        "are not image-conditioned and not directly comparable with the anchors.")
 
 
 class BenchmarkError(ValueError):
@@ -124,42 +121,10 @@ def annotate_pneumonia(out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_vqa(ctx: RunContext) -> dict[str, Any]:
-    from vlm.evaluation.vqa import AUC_CURVE
-
-    return _vqa(ctx.data_dir, ctx.modes, tuple(ctx.aucs or AUC_CURVE), ctx.progress, ctx.encoder)
-
-
 def run_report(ctx: RunContext) -> dict[str, Any]:
     from vlm.evaluation.vqa import AUC_CURVE
 
     return _report(ctx.data_dir, ctx.modes, tuple(ctx.aucs or AUC_CURVE), ctx.progress, ctx.encoder)
-
-
-def _vqa(data_dir: Path, modes: Sequence[str], aucs: Sequence[float], progress: Progress | None,
-         encoder: Any) -> dict[str, Any]:
-    from vlm.evaluation import vqa
-
-    root = data_dir / "iu_xray"
-    out = vqa.evaluate_vqa(root, root / "vqa_test.jsonl", aucs=aucs, modes=modes, encoder=encoder, progress=progress)
-    return annotate_vqa(out)
-
-
-def annotate_vqa(out: dict[str, Any]) -> dict[str, Any]:
-    from vlm.evaluation import vqa
-
-    out.update(anchors=vqa.ANCHORS, goals=vqa.GOALS, notes=[FINDINGS_CONDITIONED,
-               "Question understanding is learnt from the train split only: questions generated from train reports "
-               "(generic templates over the reports' phrases and the graph's finding concepts, answered by the report "
-               "and its Open-i labels) fit the question -> (finding, normal-form) model, the finding lexicon names "
-               "findings first, val-report questions choose the settings; the test file gives questions and answers "
-               "only. Questions no label covers are answered from what retrieved train reports say (none: from "
-               "train-report base rates).",
-               "'<mode>+pref': the answer mixes the front end's own reading and the mode's evidence by a policy "
-               "trained with DPO against a frozen uniform reference, on preference pairs from questions about "
-               "held-out train reports (retrieval over the other train reports); beta and epochs chosen on val.",
-               "Accuracy, F1 and AUC in percent (F1 of the 'yes' class, AUC of P(yes)), as in MMed-RAG."])
-    return out
 
 
 def _report(data_dir: Path, modes: Sequence[str], aucs: Sequence[float], progress: Progress | None,
@@ -173,6 +138,7 @@ def _report(data_dir: Path, modes: Sequence[str], aucs: Sequence[float], progres
 
 def annotate_report(out: dict[str, Any]) -> dict[str, Any]:
     from vlm.evaluation import report
+    from vlm.evaluation.iu_xray import FINDINGS_CONDITIONED
     from vlm.evaluation.metrics import METEOR_VARIANT
 
     out.update(anchors=report.ANCHORS, goals=report.GOALS, notes=[FINDINGS_CONDITIONED,
