@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vlm.evaluation.metrics import roc_auc
+
 
 @dataclass(frozen=True)
 class CNNConfig:
@@ -93,12 +95,6 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     out = torch.where(flip[:, None, None, None], out.flip(-1), out)
     gain = (1 + (torch.rand(n, 1, 1, 1, generator=gen) * 2 - 1) * 0.15).to(dev)
     return out * gain
-
-
-def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(labels, scores))
 
 
 @dataclass
@@ -181,7 +177,7 @@ def train_ensemble(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, 
                 opt.step()
                 sched.step()
             ens = TrainedEnsemble([model], cfg)
-            auc = roc_auc(ens.predict(val_x)[0], yv)
+            auc = roc_auc(yv, ens.predict(val_x)[0])
             if auc > best_auc:
                 best_auc, best_state = auc, {k: v.detach().clone() for k, v in model.state_dict().items()}
             if progress:
@@ -195,7 +191,7 @@ def train_ensemble(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, 
     ens = TrainedEnsemble(members, cfg)
     pv, _ = ens.predict(val_x)
     ens.threshold = fit_threshold(pv, yv)
-    ens.val_auc = roc_auc(pv, yv)
+    ens.val_auc = roc_auc(yv, pv)
     ens.seconds = time.perf_counter() - t0
     return ens
 

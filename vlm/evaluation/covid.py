@@ -45,6 +45,7 @@ from vlm.evaluation.covid_split import (
     shift_split,
     view_strength,
 )
+from vlm.evaluation.metrics import roc_auc
 
 Progress = Callable[[str, int, int], None]
 TABLE = ("auc", "macro_f1", "accuracy", "hallucination_rate", "traceability_any", "traceability_graph")
@@ -192,7 +193,7 @@ def oof_scores(name: str, train: Sequence[Case], val: Sequence[Case], images: Im
         info["models"].append({"fold": i, "train_films": len(fit), "held_out_films": len(held),
                                "val_auc": round(float(ens.val_auc), 4), "train_seconds": round(float(ens.seconds), 1),
                                "from_cache": cached, "checkpoint": str(ckpt)})
-    info["oof_auc"] = round(_auc(_labels(train), out), 4)
+    info["oof_auc"] = round(roc_auc(_labels(train), out), 4)
     return out, info
 
 
@@ -397,7 +398,7 @@ def evaluate(ens: Any, train: Sequence[Case], val: Sequence[Case], tests: dict[s
     out["front_end"] = {"val_auc": round(float(ens.val_auc), 4), "val_threshold": round(float(ens.threshold), 4),
                         "members": len(ens.members), "width": ens.config.width, "input_px": ens.config.size,
                         "epochs": ens.config.epochs, "train_seconds": round(float(ens.seconds), 1),
-                        "train_films_auc": round(float(_auc(_labels(train), p_tr)), 4)}
+                        "train_films_auc": round(float(roc_auc(_labels(train), p_tr)), 4)}
     used = index.score_source(scores_from)
     off = (index.front_end_offsets(LABEL_INDEX["COVID-19"], adjustment, used)
            if adjustment != "off" and used is not None else None)
@@ -415,15 +416,9 @@ def evaluate(ens: Any, train: Sequence[Case], val: Sequence[Case], tests: dict[s
     return out
 
 
-def _auc(y: np.ndarray, s: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(y, s)) if len(set(y.tolist())) == 2 else float("nan")
-
-
 def view_auc(cases: Sequence[Case]) -> float:
     """How well the view alone (AP = COVID-19) separates the classes in a split."""
-    return round(_auc(_labels(cases), np.array([c.view_group == "AP" for c in cases], dtype=float)), 4)
+    return round(roc_auc(_labels(cases), np.array([c.view_group == "AP" for c in cases], dtype=float)), 4)
 
 
 # ---------------------------------------------------------------------------------------- entry point

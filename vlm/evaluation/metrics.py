@@ -38,15 +38,23 @@ class BinaryScores:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
+def roc_auc(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float:
+    """ROC AUC of ``scores`` (scikit-learn); NaN when the labels hold one class only."""
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(labels, dtype=int)
+    return float(roc_auc_score(y, np.asarray(scores, dtype=float))) if len(set(y.tolist())) == 2 else float("nan")
+
+
 def binary_scores(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray,
                   threshold: float = 0.5) -> BinaryScores:
     """Accuracy, F1, precision, recall at ``threshold`` and ROC AUC of ``scores`` (NaN with one class)."""
-    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
     y = np.asarray(labels, dtype=int)
     s = np.asarray(scores, dtype=float)
     pred = (s >= threshold).astype(int)
-    auc = float(roc_auc_score(y, s)) if len(set(y.tolist())) == 2 else float("nan")
+    auc = roc_auc(y, s)
     return BinaryScores(float(accuracy_score(y, pred)), float(f1_score(y, pred, zero_division=0)), auc,
                         float(precision_score(y, pred, zero_division=0)), float(recall_score(y, pred, zero_division=0)),
                         int(len(y)))
