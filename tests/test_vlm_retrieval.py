@@ -328,6 +328,16 @@ def test_a_calibration_set_alone_is_enough_and_strata_the_index_lacks_are_droppe
         bad.adjust_front_end(_probs(0.5), query, "s|PA|x")
 
 
+
+def test_the_grounder_applies_a_calibration_set_on_an_index_without_exemplar_scores(query):
+    from vlm.evaluation.grounding import BatchGrounder, FrontEndOnly
+
+    idx = _scored_index(query, MEMORISED, scored=False)
+    _calibrate(idx, HELD_OUT)
+    g = BatchGrounder(FrontEndOnly("test-front-end"), idx, settings=RetrievalSettings(front_end_adjustment="stratum"))
+    r = g.infer_with(_probs(0.5), query, "diagnose", "causal", stratum="s|PA|x")
+    assert r.adjustment is not None and r.adjustment.scores_from == "calibration"
+
 def test_without_a_calibration_set_the_output_is_as_before(query):
     idx = _scored_index(query, HELD_OUT)
     c = LABEL_INDEX["COVID-19"]

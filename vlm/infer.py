@@ -293,8 +293,8 @@ class Grounder:
         # 2b. causal: the front end read relative to the query's confounder stratum
         adjustment: FrontEndAdjustment | None = None
         query: np.ndarray | None = None
-        if retrieval == "causal" and self.retriever is not None and self.retriever.index.front_end is not None \
-                and front in ("image-head", "injected"):
+        if retrieval == "causal" and self.retriever is not None and front in ("image-head", "injected") \
+                and self.retriever.index.score_source(self.retriever.settings.front_end_scores) is not None:
             t = time.perf_counter()
             query = self._query_vector(encoding, pixels, probs, q_text, query_embedding)
             probs, adjustment = self.retriever.adjust_front_end(
