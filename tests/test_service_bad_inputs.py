@@ -74,6 +74,8 @@ CASES = [
                                               "files": {"image": ("big.png", b"\x89PNG" + b"\0" * 70_000, "image/png")}}, 413),
     ("unknown task", "post", "/api/infer", {"data": {"task": "segment", "findings": "Effusion=0.9"}}, 422),
     ("vqa without question", "post", "/api/infer", {"data": {"task": "vqa", "findings": "Effusion=0.9"}}, 422),
+    # checked before the model is loaded, so a server without a model still calls it the caller's error
+    ("malformed finding vector", "post", "/api/infer", {"data": {"task": "diagnose", "findings": "<input>"}}, 422),
 ]
 
 

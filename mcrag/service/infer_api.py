@@ -69,10 +69,15 @@ async def infer(request: Request,
         raise HTTPException(422, f"question is only read by task vqa, not {task}")
 
     def run() -> dict[str, Any]:
+        # bad input is the caller's error whatever the model state: check it before loading the model
         if data is not None:
             from vlm.images import load_image
 
-            load_image(data, reduce_to=256)  # a bad image is the caller's error, whatever the model state
+            load_image(data, reduce_to=256)
+        if findings:
+            from vlm.infer import parse_findings
+
+            parse_findings(findings)
         with _lock:
             grounder = _grounder(request, retrieval)
             result = grounder.infer(data, task, question, retrieval, findings=findings, k=k)
