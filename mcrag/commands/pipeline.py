@@ -96,7 +96,7 @@ def step_validate(ctx: PipelineContext) -> str:
 
 
 def step_verdicts(ctx: PipelineContext) -> str:
-    from reasoning.validate import VALIDATED_EDGES_QUERY
+    from kg.validations import VALIDATED_EDGES_QUERY
 
     rows = ctx.store.select(VALIDATED_EDGES_QUERY)
     for r in rows[:10]:

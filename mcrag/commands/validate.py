@@ -17,6 +17,8 @@ from kg import curation
 from kg.namespaces import graph_iri
 from mcrag.commands.common import StoreOption, open_configured_store, settings_for
 from mcrag.errors import UserInputError
+from mcrag.palette import STATUS_COLOURS
+from mcrag.render import render_subgraph
 
 console = Console()
 curate_app = typer.Typer(help="Review queue, accept / reject / edit / undo with an audit trail, export and render.",
@@ -114,8 +116,12 @@ def validate(
                       f"over {len(d.variables)} variables, {d.samples} rows, {d.seconds:.1f} s")
     console.print(f"{len(run.claims)} claim(s) on {len(run.edges)} edge(s): {counts['validated']} validated, "
                   f"{counts['refuted']} refuted, {counts['notTestable']} not testable ({run.seconds:.1f} s)")
+    unmeasured = sum(1 for v in run.claims if v.result is None)
+    if unmeasured:
+        console.print(f"{unmeasured} claim(s) left as they were: the data have no usable column for their cause "
+                      "or effect")
     console.print(f"wrote results to <{graph_iri('validation')}> as {run.activity}" if run.written
-                  else "dry run: nothing written")
+                  else "dry run: nothing written", markup=False, highlight=False)
     if json_out is not None:
         json_out.write_text(json.dumps(run_summary(run), indent=1, default=_json_default), encoding="utf-8")
         console.print(f"wrote {json_out}")
@@ -145,14 +151,14 @@ def queue(limit: int = typer.Option(20, "--limit", "-n", help="How many items.")
     with open_configured_store(settings_for(store), create=False) as st:
         items = curation.review_queue(st, limit)
     if as_json:
-        _print_json([asdict(i) for i in items])
+        _print_json([i.to_json() for i in items])
         return
     table = Table("#", "claim", "edge", "status", "v", "verdict", "effect [CI]", "priority", "why", "evidence")
     for k, i in enumerate(items, 1):
         ci = f"{_fmt(i.effect)} [{_fmt(i.ci_low)}, {_fmt(i.ci_high)}]" if i.effect is not None else ""
         evidence = (i.sentences[0][:70] if i.sentences else "") + (f" ({len(i.sentences)} sentences)" if
                                                                    len(i.sentences) > 1 else "")
-        table.add_row(str(k), i.claim.rsplit("/", 1)[-1], f"{i.subject_label} {i.relation} {i.object_label}", i.status,
+        table.add_row(str(k), i.claim.rsplit("/", 1)[-1], f"{i.record.subject_label} {i.record.relation} {i.record.object_label}", i.status,
                       str(i.version), i.verdict or "-", ci, f"{i.priority:.2f}", i.why, evidence)
     console.print(table)
     console.print(f"{len(items)} item(s)")
@@ -166,14 +172,15 @@ def show(claim: str = typer.Argument(..., help="Claim IRI or hash."),
     with open_configured_store(settings_for(store), create=False) as st:
         d = curation.claim_detail(st, claim)
     if as_json:
-        _print_json(asdict(d))
+        _print_json(d.to_json())
         return
     p = lambda *a: console.print(*a, markup=False, highlight=False)  # noqa: E731
-    p(f"{d.iri}  (version {d.version}, status {d.status}, graph {d.graph})")
-    p(f"  {d.subject_label} --{d.relation}{' (negated)' if d.polarity == 'negative' else ''}--> {d.object_label}"
-      f"   certainty {d.certainty}, confidence {d.confidence}")
-    if d.mechanism:
-        p(f"  mechanism: {d.mechanism}")
+    r = d.record
+    p(f"{r.claim}  (version {r.version}, status {r.status}, graph {r.graph})")
+    p(f"  {r.subject_label} --{r.relation}{' (negated)' if r.polarity == 'negative' else ''}--> {r.object_label}"
+      f"   certainty {r.certainty}, confidence {r.confidence}")
+    if r.mechanism:
+        p(f"  mechanism: {r.mechanism}")
     for sentence in d.sentences:
         p(f"  sentence: {sentence}")
     for src in d.sources:
@@ -183,9 +190,9 @@ def show(claim: str = typer.Argument(..., help="Claim IRI or hash."),
           f"effect {_fmt(v.effect)} [{_fmt(v.ci_low)}, {_fmt(v.ci_high)}] n={v.sample_size} on {v.dataset}")
         if v.estimand:
             p(f"    estimand: {v.estimand}  ({v.estimator})")
-        for r in v.refutations:
-            p(f"    refuter {r.refuter}: {'passed' if r.passed else 'failed' if r.passed is False else 'not run'}"
-              f" (p={r.p_value}, new effect {r.new_effect})")
+        for o in v.refutations:
+            p(f"    refuter {o.refuter}: {'passed' if o.passed else 'failed' if o.passed is False else 'not run'}"
+              f" (p={o.p_value}, new effect {o.new_effect})")
         if v.reason:
             p(f"    reason: {v.reason}")
     for h in d.history:
@@ -269,9 +276,9 @@ def export_cmd(output: Path = typer.Argument(..., help="Output file (.ttl, .grap
         raise UserInputError(f"cannot tell the format of {output}; pass --format turtle|graphml|dot")
     with open_configured_store(settings_for(store), create=False) as st:
         if str(output) == "-":
-            curation.export_curated(st, sys.stdout.buffer, name, statuses=_statuses(status))
+            curation.export_curated(st, sys.stdout.buffer, name, statuses=_statuses(status), colours=STATUS_COLOURS)
             return
-        n = curation.export_curated(st, output, name, statuses=_statuses(status))
+        n = curation.export_curated(st, output, name, statuses=_statuses(status), colours=STATUS_COLOURS)
     console.print(f"wrote {output} ({n} {'triples' if name == 'turtle' else 'edges'})")
 
 
@@ -283,7 +290,7 @@ def render_cmd(output: Path = typer.Argument(..., help="Picture to write: .png o
                store: str | None = StoreOption) -> None:
     """Draw (part of) the curated graph with matplotlib; no Graphviz needed."""
     with open_configured_store(settings_for(store), create=False) as st:
-        curation.render_subgraph(st, output, center=center, depth=depth, statuses=_statuses(status))
+        render_subgraph(st, output, center=center, depth=depth, statuses=_statuses(status))
     console.print(f"wrote {output}")
 
 

@@ -14,6 +14,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from kg.claim_reader import read_claim
+from kg.errors import UnknownClaimError
 from kg.namespaces import ID
 from kg.store import Store
 from mcrag.service.auth import require_read
@@ -64,23 +66,16 @@ async def claim_neighbourhood(request: Request, claim_id: Annotated[str, PathPar
                               hops: Annotated[int, Query(ge=1, le=3)] = 1) -> Response:
     store, _ = _ctx(request)
     iri = claim_iri(claim_id)
-    ends = await run_in_threadpool(store.select, "SELECT ?s ?o WHERE { ?c a mcrag:CausalClaim ; rdf:subject ?s ; "
-                                   "rdf:object ?o }", {"c": _iri(iri)})
-    if not ends:
-        raise HTTPException(404, f"no claim {claim_id}")
-    focus = [ends[0]["s"] or "", ends[0]["o"] or ""]
-    edges = await run_in_threadpool(neighbourhood, store, focus, hops)
+    try:
+        claim = await run_in_threadpool(read_claim, store, iri)
+    except UnknownClaimError:
+        raise HTTPException(404, f"no claim {claim_id}") from None
+    edges = await run_in_threadpool(neighbourhood, store, list(claim.pair), hops)
     return Response(render_svg(edges, highlight=iri), media_type="image/svg+xml")
 
 
-def _iri(value: str) -> Any:
-    from kg.store import Term
-
-    return Term.iri(value)
-
-
 def register(app: FastAPI) -> None:
-    """Mount the API, the curation and inference routes that exist, and the web UI."""
+    """Mount the API, the curation and inference routes, and the web UI."""
     app.include_router(router)
     for name in ("mcrag.service.curation_api", "mcrag.service.infer_api"):
         try:
