@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+import pyoxigraph as ox
+
 from kg.claims import ClaimRecord, ClaimSource
 from kg.errors import UnknownClaimError
 from kg.namespaces import MCRAG
@@ -81,7 +83,8 @@ def _relation(iri: str | None) -> str:
 
 
 def _values(iris: Iterable[str]) -> str:
-    return " ".join(f"<{i}>" for i in iris)
+    """``<a> <b> ...`` for a VALUES block; an IRI that is not one is refused (ValueError), never pasted."""
+    return " ".join(str(ox.NamedNode(i)) for i in iris)
 
 
 def _chunks(iris: Iterable[str], size: int = BATCH) -> Iterator[list[str]]:

@@ -174,11 +174,11 @@ def read_validations(store: Store, claims: Iterable[str]) -> dict[str, list[Vali
     todo = list(dict.fromkeys(c for c in claims if c))
     out: dict[str, list[ValidationRecord]] = {}
     for chunk in _chunks(todo):
-        rows = store.select(VALIDATIONS_QUERY.format(values=" ".join(f"<{c}>" for c in chunk)))
+        rows = store.select(VALIDATIONS_QUERY.format(values=" ".join(iri_nt(c) for c in chunk)))
         results = sorted({r["r"] for r in rows if r["r"]})
         refs: dict[str, list[RefutationRecord]] = {}
         for rchunk in _chunks(results):
-            for rr in store.select(REFUTATIONS_QUERY.format(values=" ".join(f"<{x}>" for x in rchunk))):
+            for rr in store.select(REFUTATIONS_QUERY.format(values=" ".join(iri_nt(x) for x in rchunk))):
                 result = rr["r"] or ""
                 passed = None if rr["passed"] is None else rr["passed"] in ("true", "1")
                 ref = RefutationRecord(rr["name"] or "", passed, _float(rr["p"]), _float(rr["new"]), rr["note"])

@@ -116,3 +116,27 @@ def test_undoing_a_run_puts_back_every_status_it_moved_and_keeps_later_curation(
         assert after[c][0] == before[c][0]
     assert after[kept_by_curator][0].endswith("rejected")
     assert {c.iri for c in claims} == set(after)
+
+
+def test_the_cli_names_the_run_and_puts_it_back(store_dir: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "findings.csv"
+    scenario_frame(3000).to_csv(data, index=False)
+    store = open_store(store_dir)
+    before = _statuses(store)
+    store.close()
+    code, out, err = _run(capsys, "validate", "--data", str(data), "--store", str(store_dir), "--discovery", "none",
+                          "--refuters", "")
+    assert code == 0, err
+    assert "2 claim(s) left as they were" in out
+    run_id = out.split("mcrag curate undo-run ", 1)[1].split()[0]
+    code, out, err = _run(capsys, "curate", "undo-run", run_id, "--curator", "alice", "--reason", "wrong table",
+                          "--store", str(store_dir))
+    assert code == 0, err
+    assert "status move(s) put back, 0 kept" in out
+    store = open_store(store_dir)
+    assert {c: s for c, (s, _) in _statuses(store).items()} == {c: s for c, (s, _) in before.items()}
+    store.close()
+    code, _, err = _run(capsys, "curate", "undo-run", "20000101T000000Z-00000000", "--curator", "alice",
+                        "--reason", "r", "--store", str(store_dir))
+    assert code == 2 and "no validation run" in err

@@ -523,13 +523,14 @@ def index_from_vectors(vectors: np.ndarray, label_bits: np.ndarray, known_bits: 
 # ---------------------------------------------------------------------------------------- from data
 def build_index(data_dir: Path | str, out_dir: Path | str | None, model_path: Path | str, *,
                 sources: Sequence[str] | None = None, splits: Sequence[str] = ("train", "val"),
-                iu_xray: Path | str | None = None, text_encoder: Any = None,
+                iu_xray: Path | str | None = None, text_encoder: Any = None, cache_dir: Path | str | None = None,
                 progress: Callable[[str, int, int], None] | None = None, hnsw_m: int = 32,
                 ef_construction: int = 80, ef_search: int = 64) -> ExemplarIndex:
     """Index the named data sets: images by the model's embedding head, text-only cases by MiniLM.
 
     Only the given splits are indexed (train and validation by default), so test cases never
-    retrieve themselves. With ``out_dir`` the index is saved there (atomically).
+    retrieve themselves. With ``out_dir`` the index is saved there (atomically). Without a
+    ``text_encoder``, MiniLM embeddings are cached in ``cache_dir`` (when given).
     """
     from vlm.backends import GroundedBackend, load_backend
     from vlm.data import SOURCES, load_sources
@@ -546,9 +547,7 @@ def build_index(data_dir: Path | str, out_dir: Path | str | None, model_path: Pa
     if not records:
         raise ValueError(f"no records in splits {', '.join(splits)} of sources {', '.join(sources or SOURCES)}")
     if text_encoder is None:
-        from vlm.config import default_cache_dir
-
-        text_encoder = TextEncoder(cache_dir=default_cache_dir())
+        text_encoder = TextEncoder(cache_dir=Path(cache_dir) if cache_dir else None)
     enc = text_encoder
     image_recs = [r for r in records if r.has_image]
     pixels, kept = [], []

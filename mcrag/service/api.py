@@ -1,7 +1,7 @@
 """REST API beside the SPARQL endpoint: causal evidence, claims and their neighbourhood, the web UI.
 
-Every template query binds user input through the store's parameter binding (``bindings=``), never
-by pasting strings into SPARQL.
+User input reaches SPARQL only as a claim id checked against its pattern or as an IRI that
+``kg.claim_reader`` checks before it writes it into a ``VALUES`` block.
 """
 
 from __future__ import annotations
@@ -16,26 +16,21 @@ from starlette.concurrency import run_in_threadpool
 
 from kg.claim_reader import read_claim
 from kg.errors import UnknownClaimError
-from kg.namespaces import ID
 from kg.store import Store
+from mcrag.service import curation_api, infer_api
 from mcrag.service.auth import require_read
+from mcrag.service.claim_ids import CLAIM_ID_PATTERN, claim_iri
 from mcrag.service.graphview import neighbourhood, render_svg
 from mcrag.settings import Settings
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 router = APIRouter(prefix="/api")
-CLAIM_ID_PATTERN = r"^[0-9a-f]{8,64}$"
 
 
 def _ctx(request: Request) -> tuple[Store, Settings]:
     settings: Settings = request.app.state.settings
     require_read(request, settings)
     return request.app.state.store, settings
-
-
-def claim_iri(claim_id: str) -> str:
-    """A claim's IRI from its id (the hash after ``id:claim/``)."""
-    return str(ID[f"claim/{claim_id}"])
 
 
 @router.get("/evidence", tags=["evidence"], summary="Causal subgraph around findings or concepts")
@@ -77,14 +72,8 @@ async def claim_neighbourhood(request: Request, claim_id: Annotated[str, PathPar
 def register(app: FastAPI) -> None:
     """Mount the API, the curation and inference routes, and the web UI."""
     app.include_router(router)
-    for name in ("mcrag.service.curation_api", "mcrag.service.infer_api"):
-        try:
-            module = __import__(name, fromlist=["router"])
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-            continue
-        app.include_router(module.router)
+    app.include_router(curation_api.router)
+    app.include_router(infer_api.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

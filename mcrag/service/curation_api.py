@@ -18,8 +18,8 @@ from kg import curation
 from kg.claims import RELATION_KINDS
 from kg.statuses import Status
 from kg.store import Store
-from mcrag.service.api import CLAIM_ID_PATTERN, claim_iri
 from mcrag.service.auth import require_read, require_write
+from mcrag.service.claim_ids import CLAIM_ID_PATTERN, claim_iri
 
 router = APIRouter(prefix="/api", tags=["curation"])
 ClaimId = Annotated[str, PathParam(pattern=CLAIM_ID_PATTERN, description="the claim's hash id")]
