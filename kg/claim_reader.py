@@ -14,7 +14,7 @@ import pyoxigraph as ox
 
 from kg.claims import ClaimRecord, ClaimSource
 from kg.errors import UnknownClaimError
-from kg.namespaces import MCRAG
+from kg.namespaces import MCRAG, local_name
 from kg.statuses import DEFAULT_STATUS
 from kg.store.base import Store
 
@@ -68,11 +68,6 @@ CLAIM_CONCEPTS_QUERY = """SELECT DISTINCT ?c ?l WHERE {
   OPTIONAL { ?c skos:prefLabel ?l }
 }"""
 """Every concept some claim names, with its preferred label."""
-
-
-def local_name(iri: str) -> str:
-    """The part of an IRI after its last ``#`` or ``/``."""
-    return iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
 def _relation(iri: str | None) -> str:

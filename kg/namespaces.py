@@ -28,7 +28,8 @@ MESH = Namespace("http://id.nlm.nih.gov/mesh/")
 OBO = Namespace("http://purl.obolibrary.org/obo/")
 
 __all__ = ["CONCEPT", "DCTERMS", "GRAPH", "ID", "MCRAG", "MESH", "NAMED_GRAPHS", "OA", "OBO", "OWL", "PREFIXES",
-           "PROV", "RDF", "RDFS", "SH", "SKOS", "XSD", "graph_iri", "mcrag_local", "sparql_prologue"]
+           "PROV", "RDF", "RDFS", "SH", "SKOS", "XSD", "graph_iri", "local_name", "mcrag_local",
+           "sparql_prologue"]
 
 NAMED_GRAPHS: dict[str, str] = {
     "ontology": str(GRAPH["ontology"]),
@@ -69,6 +70,11 @@ def graph_iri(name_or_iri: str) -> str:
     if name_or_iri in NAMED_GRAPHS:
         return NAMED_GRAPHS[name_or_iri]
     return name_or_iri
+
+
+def local_name(iri: str) -> str:
+    """The last path or fragment segment of an IRI (``.../concept/pleural_effusion`` -> ``pleural_effusion``)."""
+    return iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
 def mcrag_local(iri: str | None) -> str | None:

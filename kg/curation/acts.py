@@ -16,11 +16,11 @@ from typing import Literal
 
 import pyoxigraph as ox
 
-from kg.claim_reader import concept_labels, local_name
+from kg.claim_reader import concept_labels
 from kg.claims import RELATION_KINDS, ClaimRecord
 from kg.curation.records import CERTAINTIES, EDITABLE_FIELDS, POLARITIES, resolve_claim_iri
 from kg.errors import CurationConflictError, CurationError, StaleVersionError, UnknownClaimError
-from kg.namespaces import MCRAG, NAMED_GRAPHS, RDF, RDFS, mcrag_local
+from kg.namespaces import MCRAG, NAMED_GRAPHS, RDF, RDFS, local_name, mcrag_local
 from kg.revisions import (
     UNDOABLE_ACTIONS,
     CurationRecord,

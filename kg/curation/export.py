@@ -15,10 +15,10 @@ from typing import BinaryIO, Literal
 import networkx as nx
 import pyoxigraph as ox
 
-from kg.claim_reader import claim_concepts, concept_labels, local_name, read_claims
+from kg.claim_reader import claim_concepts, concept_labels, read_claims
 from kg.claims import slug
 from kg.errors import CurationError
-from kg.namespaces import PREFIXES
+from kg.namespaces import PREFIXES, local_name
 from kg.statuses import STATUSES, TRUSTED_STATUSES, strongest_status, unknown_statuses
 from kg.store.base import Store, Term
 from kg.validations import latest_of, latest_validations

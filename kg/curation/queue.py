@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 
 import networkx as nx
 
-from kg.claim_reader import claim_sources, concept_labels, local_name, read_claim, read_claims
+from kg.claim_reader import claim_sources, concept_labels, read_claim, read_claims
 from kg.claims import ClaimSource
 from kg.curation.records import ClaimDetail, ReviewItem, resolve_claim_iri
 from kg.errors import UnknownClaimError
+from kg.namespaces import local_name
 from kg.revisions import CurationRecord, read_revisions, sort_trail
 from kg.statuses import LIVE_STATUSES, REVIEWABLE_STATUSES
 from kg.store.base import Store
