@@ -140,3 +140,15 @@ def test_the_cli_names_the_run_and_puts_it_back(store_dir: Path, tmp_path: Path,
     code, _, err = _run(capsys, "curate", "undo-run", "20000101T000000Z-00000000", "--curator", "alice",
                         "--reason", "r", "--store", str(store_dir))
     assert code == 2 and "no validation run" in err
+
+
+def test_store_checks_pass_after_a_run_and_its_undo() -> None:
+    from kg.check import check_store
+
+    store = open_store(":memory:")
+    load_ontology(store)
+    load_scenario(store)
+    run = validate_store(store, scenario_frame(3000), **FAST)
+    curation.undo_run(store, run.activity, "alice", "wrong table")
+    report = check_store(store, owl=True, shacl=True)
+    assert report.ok, [str(v) for v in report.violations]
