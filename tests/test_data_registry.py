@@ -68,7 +68,7 @@ def test_an_empty_data_folder_has_nothing_but_what_packages_ship(tmp_path: Path)
         a = locate.availability(settings, name)
         assert not a.present and a.where is None and a.missing, name
     assert "mcrag data fetch iu_xray" in locate.how_to_get("iu_xray")
-    assert "cannot be fetched" in locate.how_to_get("cxr_covid")
+    assert "fetch cannot pin" in locate.how_to_get("cxr_covid")
 
 
 def test_a_truncated_file_is_not_present(tmp_path: Path) -> None:

@@ -129,5 +129,4 @@ def how_to_get(name: str) -> str:
     ds = get(name)
     if ds.fetchable:
         return f"run `mcrag data fetch {name}`"
-    return (f"its copy is derived ({ds.derived}), so it cannot be fetched pinned: get it from "
-            f"{ds.homepage} and lay it out under {ds.folder}/ in the data folder")
+    return f"a derived copy that fetch cannot pin: get the source from {ds.homepage} (see `mcrag data list`)"
