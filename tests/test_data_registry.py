@@ -170,3 +170,14 @@ def _base_env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith("MCRAG_")} | {"PYTHONPATH": str(REPO_ROOT)}
+
+
+def test_without_a_shared_folder_the_data_folder_is_under_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mcrag import settings as settings_module
+
+    monkeypatch.delenv("MCRAG_DATA_DIR", raising=False)
+    monkeypatch.setenv("MCRAG_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(settings_module, "_default_data_dir", lambda: tmp_path / "no-shared-folder")
+    assert settings_module.load_settings().data_dir == tmp_path / "home" / "data"
+    (tmp_path / "no-shared-folder").mkdir()
+    assert settings_module.load_settings().data_dir == tmp_path / "no-shared-folder"
