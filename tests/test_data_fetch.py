@@ -314,7 +314,7 @@ def test_the_fetch_command_lands_a_set_and_verify_checks_it(server: FileServer, 
     runner = CliRunner()
     result = runner.invoke(app, ["data", "fetch", "toy"], env=env)
     assert result.exit_code == 0, result.output
-    assert "toy: 1 files fetched" in result.output
+    assert "toy: 1 files downloaded and checked" in result.output
     assert (tmp_path / "data" / "toy" / "a.bin").read_bytes() == BODY
     result = runner.invoke(app, ["data", "path", "toy"], env=env)
     assert result.exit_code == 0 and result.output.strip() == str(tmp_path / "data" / "toy")

@@ -23,7 +23,7 @@ import httpx
 from mcrag.datasets import repairs
 from mcrag.datasets.download import DownloadError, download, new_client
 from mcrag.datasets.locate import installed_member
-from mcrag.datasets.policy import DEFAULT_POLICY, UnsafeUrlError, UrlPolicy
+from mcrag.datasets.policy import DEFAULT_POLICY, HostLookupError, UnsafeUrlError, UrlPolicy
 from mcrag.datasets.registry import DataSet, PinnedFile, WheelFiles
 from mcrag.datasets.verify import CHUNK, ChecksumError, matches, sha256_file
 
@@ -38,8 +38,8 @@ class ExistingFileError(ValueError):
     """A file is in the way with other bytes than the pinned ones."""
 
 
-FETCH_ERRORS: tuple[type[Exception], ...] = (DownloadError, ChecksumError, UnsafeUrlError, NotFetchableError,
-                                             ExistingFileError)
+FETCH_ERRORS: tuple[type[Exception], ...] = (DownloadError, ChecksumError, UnsafeUrlError, HostLookupError,
+                                             NotFetchableError, ExistingFileError)
 
 
 class Progress(Protocol):
@@ -57,12 +57,14 @@ class FetchResult:
     downloaded_bytes: int = 0
 
     def summary(self) -> str:
-        bits = [f"{len(self.landed)} files fetched"]
+        bits = []
+        if self.landed:
+            bits.append(f"{len(self.landed)} files downloaded and checked")
         if self.from_package:
-            bits.append(f"{len(self.from_package)} copied from the installed package")
+            bits.append(f"{len(self.from_package)} copied from the installed package and checked")
         if self.already:
             bits.append(f"{len(self.already)} already present")
-        return f"{self.name}: " + ", ".join(bits)
+        return f"{self.name}: " + (", ".join(bits) or "nothing to fetch")
 
 
 def _fsync_dir(path: Path) -> None:

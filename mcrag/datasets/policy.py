@@ -17,11 +17,15 @@ class UnsafeUrlError(ValueError):
     """A URL (or a redirect) the fetcher refuses to follow."""
 
 
+class HostLookupError(OSError):
+    """A source's host name does not resolve (no network, or a typo in the registry)."""
+
+
 def resolve_host(host: str) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror as err:
-        raise UnsafeUrlError(f"cannot resolve {host}: {err.strerror}") from None
+        raise HostLookupError(f"cannot resolve {host} ({err.strerror}): is this machine online?") from None
     return sorted({str(info[4][0]) for info in infos})
 
 
