@@ -323,3 +323,20 @@ def test_the_fetch_command_lands_a_set_and_verify_checks_it(server: FileServer, 
         fh.write(b"\xff")  # same size, other bytes: only the digest tells
     result = runner.invoke(app, ["data", "verify", "toy"], env=env)
     assert result.exit_code == 1 and "1 files differ" in result.output
+
+
+def test_files_an_installed_package_ships_are_copied_without_a_download(server: FileServer, client: httpx.Client,
+                                                                       tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    (site / "toypkg_shipped" / "data").mkdir(parents=True)
+    (site / "toypkg_shipped" / "__init__.py").write_text("raise ImportError('never imported')\n")
+    data = b"a,b\n1,2\n"
+    (site / "toypkg_shipped" / "data" / "a.csv").write_bytes(data)
+    monkeypatch.syspath_prepend(str(site))
+    w = WheelFiles(project="toypkg-shipped", version="1.0", url=server.url("/never.whl"), sha256="0" * 64,
+                   size=10, package="toypkg_shipped", base="toypkg_shipped/data/")
+    ds = _set(PinnedFile("toy/a.csv", _sha(data), len(data), w.url, member=w.member("a.csv"), wheel=w))
+    result = fetching.fetch(ds, tmp_path / "data", policy=LOOPBACK, client=client)
+    assert result.from_package == ["toy/a.csv"] and server.requests == []
+    assert (tmp_path / "data" / "toy" / "a.csv").read_bytes() == data
