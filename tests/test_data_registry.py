@@ -181,3 +181,15 @@ def test_without_a_shared_folder_the_data_folder_is_under_home(tmp_path: Path, m
     assert settings_module.load_settings().data_dir == tmp_path / "home" / "data"
     (tmp_path / "no-shared-folder").mkdir()
     assert settings_module.load_settings().data_dir == tmp_path / "no-shared-folder"
+
+
+def test_torchvision_is_either_absent_or_loads() -> None:
+    # torchxrayvision is installed without its dependencies: PyPI's torchvision is a CUDA build that
+    # fails to load beside the CPU torch, and then transformers cannot import any model class.
+    import importlib.util
+
+    if importlib.util.find_spec("torchvision") is None:
+        return
+    proc = subprocess.run([sys.executable, "-c", "import torchvision, transformers; "
+                           "from transformers import GPT2LMHeadModel"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, "torchvision is installed but does not load: " + proc.stderr[-500:]
