@@ -55,6 +55,8 @@ class CurationRecord:
     undone_by: str | None = None
     informed_by: str | None = None
     """The validation run a ``validate`` act moved the status for."""
+    part_of: str | None = None
+    """The bulk act (``mcrag:BulkCurationActivity``) this revision belongs to, if any."""
 
 
 # ------------------------------------------------------------------------------------ RDF terms
@@ -141,10 +143,15 @@ def new_activity_iri(kind: str, when: datetime) -> str:
 
 
 def revision_statements(*, activity: str, claim: str, action: str, agent: str, agent_label: str,
-                        agent_class: str = "prov:Person", reason: str, when: datetime, previous_status: str,
-                        new_status: str, from_version: int, to_version: int, changes: Sequence[FieldChange],
-                        undoes: str | None = None, informed_by: str | None = None) -> list[str]:
-    """The triples (SPARQL/N-Triples statements, prefixed names allowed) of one revision of a claim."""
+                        agent_class: str = "prov:Person", reason: str, when: datetime, previous_status: str | None,
+                        new_status: str | None, from_version: int | None, to_version: int | None,
+                        changes: Sequence[FieldChange], undoes: str | None = None, informed_by: str | None = None,
+                        part_of: str | None = None, generated: str | None = None) -> list[str]:
+    """The triples (SPARQL/N-Triples statements, prefixed names allowed) of one revision of a claim.
+
+    A revision of something without a status or a version (a concept's mappings, a comment) leaves
+    those out; ``part_of`` names the bulk act it belongs to, ``generated`` what it made (a comment).
+    """
     act = iri_nt(activity)
     ag = iri_nt(agent)
     out = [
@@ -154,14 +161,22 @@ def revision_statements(*, activity: str, claim: str, action: str, agent: str, a
         f"{act} prov:used {iri_nt(claim)} .",
         f"{act} prov:wasAssociatedWith {ag} .",
         f"{act} prov:endedAtTime {literal_nt(when.isoformat(), str(XSD.dateTime))} .",
-        f"{act} mcrag:previousStatus {status_nt(previous_status)} .",
-        f"{act} mcrag:newStatus {status_nt(new_status)} .",
-        f"{act} mcrag:fromVersion {literal_nt(from_version)} .",
-        f"{act} mcrag:toVersion {literal_nt(to_version)} .",
         f"{act} rdfs:label {literal_nt(f'{action} by {agent_label.strip()}')} .",
         f"{ag} a {agent_class} , prov:Agent .",
         f"{ag} rdfs:label {literal_nt(agent_label.strip())} .",
     ]
+    if previous_status is not None:
+        out.append(f"{act} mcrag:previousStatus {status_nt(previous_status)} .")
+    if new_status is not None:
+        out.append(f"{act} mcrag:newStatus {status_nt(new_status)} .")
+    if from_version is not None:
+        out.append(f"{act} mcrag:fromVersion {literal_nt(from_version)} .")
+    if to_version is not None:
+        out.append(f"{act} mcrag:toVersion {literal_nt(to_version)} .")
+    if part_of:
+        out.append(f"{act} dcterms:isPartOf {iri_nt(part_of)} .")
+    if generated:
+        out.append(f"{act} prov:generated {iri_nt(generated)} .")
     if undoes:
         out.append(f"{act} mcrag:undoes {iri_nt(undoes)} .")
     if informed_by:
@@ -177,12 +192,13 @@ def revision_statements(*, activity: str, claim: str, action: str, agent: str, a
 
 
 # ------------------------------------------------------------------------------------ reading
-REVISIONS_QUERY = """SELECT ?a ?action ?reason ?who ?t ?prev ?new ?fv ?tv ?undoes ?run WHERE {{
+REVISIONS_QUERY = """SELECT ?a ?action ?reason ?who ?t ?prev ?new ?fv ?tv ?undoes ?run ?bulk WHERE {{
   ?a a mcrag:CurationActivity ; prov:used <{claim}> ; mcrag:action ?action ; prov:endedAtTime ?t .
   OPTIONAL {{ ?a mcrag:reason ?reason }} OPTIONAL {{ ?a prov:wasAssociatedWith ?ag . ?ag rdfs:label ?who }}
   OPTIONAL {{ ?a mcrag:previousStatus ?prev }} OPTIONAL {{ ?a mcrag:newStatus ?new }}
   OPTIONAL {{ ?a mcrag:fromVersion ?fv }} OPTIONAL {{ ?a mcrag:toVersion ?tv }}
   OPTIONAL {{ ?a mcrag:undoes ?undoes }} OPTIONAL {{ ?a prov:wasInformedBy ?run }}
+  OPTIONAL {{ ?a dcterms:isPartOf ?bulk }}
 }}"""
 
 CHANGES_QUERY = """SELECT ?a ?f ?old ?new WHERE {{
@@ -210,7 +226,7 @@ def read_revisions(store: Store, claim: str) -> list[CurationRecord]:
             time=parse_time(r["t"]) or _EPOCH, previous_status=mcrag_local(r["prev"]),
             new_status=mcrag_local(r["new"]), from_version=int(float(r["fv"])) if r["fv"] else None,
             to_version=int(float(r["tv"])) if r["tv"] else None, changes=tuple(changes.get(a, ())),
-            undoes=r["undoes"], undone_by=undone_by.get(a), informed_by=r["run"])
+            undoes=r["undoes"], undone_by=undone_by.get(a), informed_by=r["run"], part_of=r["bulk"])
     return sort_trail(records.values())
 
 

@@ -239,6 +239,7 @@ class OxigraphStore(Store):
         with self._write_lock:
             try:
                 self._store.update(sparql, prefixes=PREFIXES)
+                self._wrote()
             except SyntaxError as err:
                 raise MalformedQueryError(f"SPARQL update syntax error: {err.args[0] if err.args else err}") from None
 
@@ -277,6 +278,7 @@ class OxigraphStore(Store):
                     self._store.load(path=str(source), **kwargs)
                 else:
                     self._store.load(source, **kwargs)  # type: ignore[arg-type]
+                self._wrote()
             except SyntaxError as err:
                 msg = err.args[0] if err.args else str(err)
                 raise MalformedRDFError(f"{msg} (nothing was loaded)", source=name,
@@ -359,6 +361,7 @@ class OxigraphStore(Store):
                 self._store.clear()
             else:
                 self._store.remove_graph(ox.NamedNode(graph))
+            self._wrote()
 
     def flush(self) -> None:
         self._store.flush()
