@@ -87,12 +87,18 @@ def claim_detail(store: Store, claim_iri: str) -> ClaimDetail:
 def history(store: Store, claim_iri: str) -> list[CurationRecord]:
     """The claim's audit trail, oldest first: every curation act and every validation verdict.
 
+    For a concept, an edge or a release (given by IRI) it is the acts on it: mappings, comments.
+
     A run that moved the claim's status appears as that move (with its versions and change); a run
     that only attached its result appears with the verdict it reached.
     """
     claim = resolve_claim_iri(claim_iri)
     if not store.ask(f"ASK {{ <{claim}> a mcrag:CausalClaim }}"):
-        raise UnknownClaimError(f"no causal claim {claim} in the store")
+        # a concept's mapping acts, an edge's comments, a release: their revisions alone
+        records = read_revisions(store, claim)
+        if not records and not store.ask(f"ASK {{ <{claim}> skos:prefLabel|rdfs:label|a ?x }}"):
+            raise UnknownClaimError(f"no causal claim {claim} in the store")
+        return records
     records = read_revisions(store, claim)
     runs_with_moves = {r.informed_by for r in records if r.informed_by}
     for v in read_validations(store, [claim]).get(claim, []):
