@@ -284,9 +284,16 @@ def run_discovery(statistics: Sequence[SourceStatistics], table: ConceptTable, s
             from causallearn.search.ConstraintBased.FCI import fci
             from causallearn.utils.cit import CIT_Base, register_ci_test
 
+            class _Wrapped(CIT_Base):  # FCI accepts only CIT_Base instances
+                def __init__(self, inner: PooledCITest) -> None:  # no data to hash: the statistics are inside
+                    self.inner, self.method = inner, inner.method
+
+                def __call__(self, x: int, y: int, condition_set: Any = None) -> float:
+                    return self.inner(x, y, condition_set)
+
             class _Bound(CIT_Base):  # causal-learn builds its test from a registered class: hand it ours
                 def __new__(cls, data: Any, **kwargs: Any) -> Any:
-                    return test
+                    return _Wrapped(test)
 
             register_ci_test(PooledCITest.method, _Bound)
             graph, _ = fci(dummy, independence_test_method=PooledCITest.method, alpha=settings.alpha,

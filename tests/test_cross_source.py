@@ -235,3 +235,12 @@ def test_designs_are_reused() -> None:
     designs = build_designs(fr, CrossSourceSettings())
     run = validate_edges(fr, [CandidateEdge("heart_failure", "pleural_effusion")], TABLE, designs=designs)
     assert run.estimates == 3 and run.sources == ("a", "b", "c")
+
+
+def test_fci_with_source_as_context_orients_too() -> None:
+    fr = frames(a={"n": 20000, "seed": 1, "p_eff0": 0.05}, b={"n": 20000, "seed": 2, "p_eff0": 0.3},
+                c={"n": 20000, "seed": 3, "p_eff0": 0.6})
+    summary = discover_sources(fr, TABLE, DiscoverySettings(method="fci"), per_source=False)
+    chosen, detail = summary.orientation("pleural_effusion", "atelectasis")
+    assert chosen == ("pleural_effusion", "atelectasis") and "FCI" in detail
+    assert summary.pooled.edge(CONTEXT, "heart_failure") is None  # heart failure does not shift between sources
