@@ -7,9 +7,9 @@ A matrix (see :mod:`reasoning.sources.base`) keeps 1 / 0 / -1 / <NA>. Analyses n
   not mention a finding; a row whose every concept is not reported (an excluded or unindexed study)
   is always left out;
 * as an adjustment covariate or a discovery variable, uncertain reads 0.5;
-* confounders become columns: age (decades from 50, and its square), male sex, one column per view
-  and device maker other than the commonest, and model-labelled. A gap gets the column's mean and,
-  where there are gaps, an indicator column, so no row is lost to a missing age.
+* confounders become columns: age (decades from 50, and its square), and one indicator per level of
+  sex, view, device maker and labelling method other than the source's commonest. A missing age gets
+  the mean and an indicator column, a missing category its own indicator, so no row is lost to a gap.
 
 A column that does not vary within a source is dropped for that source: it can neither confound
 nor be estimated there.
