@@ -175,14 +175,16 @@ def plot(rows: list[dict[str, Any]], sources: list[str], path: Path) -> None:
 def data_dir(arg: str | None) -> Path:
     if arg:
         return Path(arg)
+    from mcrag.datasets.locate import cxr_labels_dir
     from mcrag.settings import load_settings
 
-    return load_settings().data("cxr_labels")
+    settings = load_settings()  # the data folder, else the installed torchxrayvision package's data
+    return cxr_labels_dir(settings) or settings.data("cxr_labels")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", help="the cxr_labels folder (default: the data folder's cxr_labels)")
+    ap.add_argument("--data", help="the cxr_labels folder (default: the data folder's cxr_labels, else torchxrayvision's)")
     ap.add_argument("--no-docs", action="store_true", help="do not append a row to docs/BENCHMARKS.md")
     args = ap.parse_args()
     folder = data_dir(args.data)
