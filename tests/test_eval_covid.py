@@ -151,6 +151,7 @@ def test_missing_metadata_raises_a_clear_error(tmp_path: Path) -> None:
         covid.run(ctx)
 
 
+@pytest.mark.slow
 def test_run_on_tiny_fixture_returns_the_expected_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fixture(tmp_path)
     monkeypatch.setattr(covid, "OOF_FOLDS", 2)

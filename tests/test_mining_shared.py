@@ -32,6 +32,7 @@ def test_ade_split_is_by_pmid_and_keeps_every_relation(shared_data) -> None:
             assert s.text[r.drug_span[0]:r.drug_span[1]].lower() == r.drug.lower()
 
 
+@pytest.mark.slow
 def test_report_findings_agree_with_openi_gold_on_test_reports(shared_data) -> None:
     from kg.mining.api import report_findings_table
 
