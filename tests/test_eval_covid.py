@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vlm.evaluation import covid
-from vlm.evaluation.covid_split import (
+from benchmarks import covid
+from benchmarks.covid_split import (
     Case,
     CovidDataError,
     aligned,
@@ -19,7 +19,7 @@ from vlm.evaluation.covid_split import (
     shift_split,
     view_strength,
 )
-from vlm.evaluation.runner import BenchmarkError, RunContext
+from benchmarks.registry import BenchmarkError, RunContext
 
 PATHOGENS = ("Streptococcus", "Klebsiella", "Pneumocystis", "SARS")
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
-from vlm.evaluation.metrics import (
+from benchmarks.metrics import (
     binary_scores,
     bleu,
     clinical_efficacy,

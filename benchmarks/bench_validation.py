@@ -14,8 +14,8 @@ without a data column, and carries some spurious proposed edges. Measured, in on
 4. the IU-Xray finding labels, when present: leave-one-out recovery of the starter graph's accepted
    edges by PC with the other accepted edges as knowledge, against PC alone, and a full validation run.
 
-    .venv/bin/python scripts/bench_validation.py            # full grid (~15 min on 2 cores)
-    .venv/bin/python scripts/bench_validation.py --quick    # smaller grid (~3 min)
+    .venv/bin/python -m benchmarks.bench_validation         # full grid (~15 min on 2 cores)
+    .venv/bin/python -m benchmarks.bench_validation --quick # smaller grid (~3 min)
 
 Writes ``docs/results/validation_benchmark.json`` and ``docs/results/validation_benchmark.png``.
 """
@@ -32,7 +32,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 import numpy as np
@@ -188,8 +188,9 @@ def estimation_grid(sizes: list[int], seeds: int, n: int, jobs: int) -> list[dic
                     rows.append(row)
                 done = [r for r in rows if r["variables"] == p and r["latent"] == latent and r["seed"] == seed and "abs_error" in r]
                 log(f"estimation p={p} latent={latent} seed={seed}: {len(run.edges)} edges in {seconds:.1f} s, "
-                    f"MAE {statistics.mean(r['abs_error'] for r in done):.4f} vs DoWhy direct "
-                    f"{statistics.mean(r['dowhy_direct_abs_error'] for r in done):.4f}" if done else "no estimates")
+                    f"MAE {statistics.mean(cast(float, r['abs_error']) for r in done):.4f} vs DoWhy direct "
+                    f"{statistics.mean(cast(float, r['dowhy_direct_abs_error']) for r in done):.4f}" if done
+                    else "no estimates")
     return rows
 
 
@@ -261,7 +262,7 @@ def iu_xray(jobs: int) -> dict[str, Any] | None:
     accepted = sorted({(name[c.subject], name[c.object]) for c in read_claims(store)
                        if c.status == "accepted" and c.subject in name and c.object in name})
     bare = discover(frame, method="pc")
-    loo = {"none": {}, "background": {}}
+    loo: dict[str, dict[str, Any]] = {"none": {}, "background": {}}
     for edge in accepted:
         spec = BackgroundKnowledgeSpec.from_edges([e for e in accepted if e != edge], frame.columns)
         known = discover(frame, method="pc", background=spec)
@@ -375,7 +376,7 @@ def main() -> None:
     target.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     if all(k in result for k in ("discovery", "estimation", "speed")):
         plot(result, args.out / "validation_benchmark.png")
-    summary = {k: result[k]["summary"] for k in ("discovery", "estimation") if k in result}
+    summary: dict[str, Any] = {k: result[k]["summary"] for k in ("discovery", "estimation") if k in result}
     summary |= {k: result[k] for k in ("speed", "iu_xray") if k in result}
     print(json.dumps(summary, indent=1, default=str))
 

@@ -1,7 +1,7 @@
 """IU-Xray, findings-conditioned: the shared inputs of the yes/no VQA and report benchmarks.
 
 IU-Xray images are not available here, so the front end is the Open-i gold labels through the noise
-model of :mod:`vlm.evaluation.noise`. The exemplar index holds the train-split reports (MiniLM
+model of :mod:`benchmarks.noise`. The exemplar index holds the train-split reports (MiniLM
 embeddings, gold labels), so retrieval never sees a test report; the prevalences the noise model's
 calibration uses come from the train split as well.
 """

@@ -1,7 +1,7 @@
 """COVID-19 radiograph diagnosis benchmark, with a view-confounder shift split.
 
 Task: COVID-19 against the other pneumonias of the COVID chest X-ray collection, frontal films only
-(see :mod:`vlm.evaluation.covid_split` for the classes and what is dropped). A small ResNet trained
+(see :mod:`benchmarks.covid_split` for the classes and what is dropped). A small ResNet trained
 from scratch on the train patients (64 px) is the front end; its penultimate features index the
 train films as exemplars, with the view (AP / PA) in the confounder stratum, so ``causal`` retrieval
 can discount what is similar only because it shares a projection. The index also holds the front
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from vlm.evaluation.covid_split import (
+from benchmarks.covid_split import (
     PARTIAL_SHIFT_WEIGHT,
     PARTIAL_STRENGTH,
     Case,
@@ -45,7 +45,7 @@ from vlm.evaluation.covid_split import (
     shift_split,
     view_strength,
 )
-from vlm.evaluation.metrics import roc_auc
+from benchmarks.metrics import roc_auc
 
 Progress = Callable[[str, int, int], None]
 TABLE = ("auc", "macro_f1", "accuracy", "hallucination_rate", "traceability_any", "traceability_graph")
@@ -94,7 +94,7 @@ NOTES = [
 
 
 def _cnn_config(budget_s: float | None) -> Any:
-    from vlm.evaluation.cnn import CNNConfig
+    from benchmarks.cnn import CNNConfig
 
     return CNNConfig(width=16, size=INPUT_PX, epochs=60, batch_size=16, lr=2e-3, seeds=(0,),
                      time_budget_s=budget_s)
@@ -139,7 +139,7 @@ def _labels(cases: Sequence[Case]) -> np.ndarray:
 def train_front_end(name: str, train: Sequence[Case], val: Sequence[Case], images: ImageCache, models_dir: Path,
                     budget_s: float | None, progress: Progress | None = None) -> tuple[Any, Path, bool]:
     """A cached ensemble for this exact split and configuration (trained when absent)."""
-    from vlm.evaluation.cnn import load_ensemble, save_ensemble, train_ensemble
+    from benchmarks.cnn import load_ensemble, save_ensemble, train_ensemble
 
     cfg = _cnn_config(budget_s)
     key = json.dumps({"train": sorted(c.key for c in train), "val": sorted(c.key for c in val),
@@ -174,7 +174,7 @@ def oof_scores(name: str, train: Sequence[Case], val: Sequence[Case], images: Im
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
-    from vlm.evaluation.diagnose import shift_to_half
+    from benchmarks.diagnose import shift_to_half
 
     y = np.array([2 * c.covid + (c.view_group == "AP") for c in train])
     groups = np.array([c.patient for c in train])
@@ -266,10 +266,12 @@ def build_covid_index(features: np.ndarray, cases: Sequence[Case], split: str = 
 # ---------------------------------------------------------------------------------------- scoring
 def _grounded(grounder: Any, probs: np.ndarray, feats: np.ndarray, mode: str, strata: Sequence[str],
               tick: Callable[[], None] | None = None) -> tuple[np.ndarray, list[Any]]:
+    from benchmarks.front_end_grounding import ground
+
     out, results = np.zeros(len(probs)), []
     for i, (p, f, z) in enumerate(zip(probs, feats, strata, strict=True)):
-        r = grounder.infer_with({"COVID-19": float(p), "Pneumonia": 1.0, "normal": 0.0}, f, "diagnose", mode,
-                                stratum=z)
+        r = ground(grounder, {"COVID-19": float(p), "Pneumonia": 1.0, "normal": 0.0}, f, "diagnose", mode,
+                   stratum=z)
         out[i] = r.probabilities()["COVID-19"]
         results.append(r)
         if tick:
@@ -327,8 +329,8 @@ def score_split(y: np.ndarray, s: np.ndarray, thr: float, results: Sequence[Any]
     """AUC, macro F1, accuracy, balanced accuracy, hallucination and traceability of one scored split."""
     from sklearn.metrics import balanced_accuracy_score
 
-    from vlm.evaluation.grounding import trace_of
-    from vlm.evaluation.metrics import binary_scores, hallucination_rate, macro_f1, traceability
+    from benchmarks.front_end_grounding import trace_of
+    from benchmarks.metrics import binary_scores, hallucination_rate, macro_f1, traceability
 
     pred = (s >= thr).astype(int)
     sc = binary_scores(y, s, thr)
@@ -358,17 +360,17 @@ def evaluate(ens: Any, train: Sequence[Case], val: Sequence[Case], tests: dict[s
     ``scores_from``: whose scores ``causal`` reads the view offsets from (``auto``, ``exemplars``,
     ``calibration``; see :data:`vlm.index.SCORE_SOURCES`).
     """
-    from vlm.evaluation.cnn import fit_threshold
-    from vlm.evaluation.diagnose import shift_to_half
-    from vlm.evaluation.grounding import BatchGrounder, FrontEndOnly
+    from benchmarks.cnn import fit_threshold
+    from benchmarks.diagnose import shift_to_half
+    from benchmarks.front_end_grounding import front_end_grounder
     from vlm.labels import LABEL_INDEX
     from vlm.retrieval import RetrievalSettings
 
     p_tr, f_tr = ens.predict(images.get(train))
     q_tr = shift_to_half(p_tr, ens.threshold)
     index = build_covid_index(f_tr, train, scores=q_tr, calibration=calibration)
-    grounder = BatchGrounder(FrontEndOnly("covid-cnn-ensemble"), index,
-                             settings=RetrievalSettings(front_end_adjustment=adjustment, front_end_scores=scores_from))
+    grounder = front_end_grounder("covid-cnn-ensemble", index,
+                                  settings=RetrievalSettings(front_end_adjustment=adjustment, front_end_scores=scores_from))
     yv = _labels(val)
     pv, fv = ens.predict(images.get(val))
     qv = shift_to_half(pv, ens.threshold)
@@ -642,7 +644,7 @@ def shift_note(shift_modes: dict[str, Any], partial: bool = False) -> str:
 # ---------------------------------------------------------------------------------------- plots
 def write_plots(result: dict[str, Any], out_dir: Path) -> list[Path]:
     """Per-mode bars (test AUC, macro F1, hallucination) and the shift drop per mode, perfect and partial."""
-    from vlm.evaluation import plots
+    from benchmarks import plots
 
     stem = f"{result.get('task', 'diagnose')}_{result.get('dataset', 'cxr_covid')}"
     paths = [plots.bar_plot(result["modes"], ("auc", "macro_f1", "accuracy", "hallucination_rate"),
@@ -662,7 +664,7 @@ def write_plots(result: dict[str, Any], out_dir: Path) -> list[Path]:
 
 def _shift_plot(shift: dict[str, Any], path: Path, shifted_label: str, title: str) -> Path:
     """In-distribution against shifted bars per mode: AUC, macro F1, hallucination."""
-    from vlm.evaluation.plots import plt, save_figure
+    from benchmarks.plots import plt, save_figure
 
     modes = list(shift)
     metrics = ("auc", "macro_f1", "hallucination_rate")

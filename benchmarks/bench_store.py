@@ -27,9 +27,9 @@ All backends must return the same Q1 rows and Q2 count at every size; the run st
 Outputs: a table on the terminal, ``--out`` (JSON, default docs/results/bench_store.json), a plot
 next to it (same stem, .png) and, for full runs, a row in docs/BENCHMARKS.md.
 
-    python scripts/bench_store.py                 # 100k, 1M, 5M; main comparison at 1M
-    python scripts/bench_store.py --quick         # smoke run (20k, 50k), writes *_quick.json
-    python scripts/bench_store.py --sizes 100k,1M --rdflib-max 100k
+    python -m benchmarks.bench_store              # 100k, 1M, 5M; main comparison at 1M
+    python -m benchmarks.bench_store --quick      # smoke run (20k, 50k), writes *_quick.json
+    python -m benchmarks.bench_store --sizes 100k,1M --rdflib-max 100k
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from machine import machine_info as shared_machine_info  # noqa: E402  (scripts/ is on sys.path)
+from benchmarks.machine import machine_info as shared_machine_info  # noqa: E402  (ROOT is on sys.path)
 
 MCRAG_NS = "https://w3id.org/mcrag#"
 CONCEPT_NS = "https://w3id.org/mcrag/concept/"
@@ -245,7 +245,8 @@ def worker(args: argparse.Namespace) -> None:
         rss0 = _rss_bytes()
         ostore = ox.Store(str(folder))
         _stage("load")
-        kwargs = {"path": str(data), "format": ox.RdfFormat.N_TRIPLES, "to_graph": ox.NamedNode(GRAPH_IRI)}
+        kwargs: dict[str, Any] = {"path": str(data), "format": ox.RdfFormat.N_TRIPLES,
+                                  "to_graph": ox.NamedNode(GRAPH_IRI)}
         t0 = time.perf_counter()
         if backend == "pyoxigraph":
             ostore.bulk_load(**kwargs)
@@ -257,10 +258,12 @@ def worker(args: argparse.Namespace) -> None:
 
         def run_q1() -> list[tuple[str, str, str]]:
             res = ostore.query(q1, use_default_graph_as_union=True)
+            assert isinstance(res, ox.QuerySolutions)
             return [(s["b"].value, s["c"].value, s["conf"].value) for s in res]
 
         def run_q2() -> int:
             res = ostore.query(Q2, use_default_graph_as_union=True)
+            assert isinstance(res, ox.QuerySolutions)
             return int(next(iter(res))["n"].value)
     elif backend == "rdflib":
         import rdflib
@@ -275,10 +278,10 @@ def worker(args: argparse.Namespace) -> None:
         load_path = "parse"
 
         def run_q1() -> list[tuple[str, str, str]]:
-            return [(str(r[0]), str(r[1]), str(r[2])) for r in graph.query(q1)]
+            return [(str(r[0]), str(r[1]), str(r[2])) for r in graph.query(q1)]  # type: ignore[index]
 
         def run_q2() -> int:
-            return int(next(iter(graph.query(Q2)))[0])
+            return int(next(iter(graph.query(Q2)))[0])  # type: ignore[index, arg-type]
     else:
         raise SystemExit(f"unknown backend {backend}")
 
@@ -562,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {
         "benchmark": "store",
-        "command": " ".join(["python", "scripts/bench_store.py", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(["python", "-m", "benchmarks.bench_store", *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine_info(),
         "settings": {"sizes": sizes, "main_size": main_size, "repeats": args.repeats,
                      "query_budget_s": args.query_budget, "rdflib_max": rdflib_max, "seed": args.seed,

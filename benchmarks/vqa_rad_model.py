@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vlm.evaluation.cnn import _augment, _Block
+from benchmarks.cnn import _augment, _Block
 
 ORGANS: tuple[str, ...] = ("HEAD", "CHEST", "ABD")
 

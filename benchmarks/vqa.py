@@ -1,6 +1,6 @@
 """IU-Xray yes/no VQA, findings-conditioned, along a curve of front-end AUC, in each retrieval mode.
 
-Question understanding is learnt from the train split only (:mod:`vlm.evaluation.questions`):
+Question understanding is learnt from the train split only (:mod:`benchmarks.questions`):
 questions generated from train reports fit the question -> (finding, normal-form) model, val-split
 questions choose its settings; the test file is read for its questions and answers only.
 
@@ -11,7 +11,7 @@ say about the question's content words, or, without retrieval, from how often tr
 so. Every asserted abnormality records the evidence items it cites.
 
 With ``+pref`` the answer mixes the front end's own reading and the mode's evidence by a policy
-trained with DPO (:mod:`vlm.evaluation.preference`) on questions generated from held-out train
+trained with DPO (:mod:`benchmarks.preference`) on questions generated from held-out train
 reports (retrieval over the remaining train reports), its beta and epochs chosen on the val split.
 """
 
@@ -25,10 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from vlm.encoders import TextEncoder
-from vlm.evaluation import preference
-from vlm.evaluation.grounding import BatchGrounder, FrontEndOnly, evidence_for
-from vlm.evaluation.iu_xray import (
+from benchmarks import preference
+from benchmarks.front_end_grounding import evidence_for, front_end_grounder, ground
+from benchmarks.iu_xray import (
     FINDINGS_CONDITIONED,
     LABELLED,
     Study,
@@ -38,9 +37,9 @@ from vlm.evaluation.iu_xray import (
     query_vectors,
     report_index,
 )
-from vlm.evaluation.metrics import binary_scores
-from vlm.evaluation.noise import noisy_probabilities
-from vlm.evaluation.questions import (
+from benchmarks.metrics import binary_scores
+from benchmarks.noise import noisy_probabilities
+from benchmarks.questions import (
     GeneratedQuestion,
     ParsedQuestion,
     QuestionModel,
@@ -50,6 +49,8 @@ from vlm.evaluation.questions import (
     generate_questions,
     report_answers,
 )
+from vlm.encoders import TextEncoder
+from vlm.infer import Grounder
 from vlm.retrieval import MODES, RetrievalSettings
 
 ANCHORS = {"MMed-RAG": {"accuracy": 89.54, "f1": 80.72, "auc": 87.13}, "MCRAG paper": {"accuracy": 90.12},
@@ -128,7 +129,7 @@ class Answered:
     """(every asserted finding cites evidence, some citation is a graph edge), if the answer asserts one."""
 
 
-def answer_all(grounder: BatchGrounder, parsed: Sequence[ParsedQuestion], questions: Sequence[str],
+def answer_all(grounder: Grounder, parsed: Sequence[ParsedQuestion], questions: Sequence[str],
                fe_rows: np.ndarray, qv: np.ndarray, mode: str, prior: PriorAnswers,
                tick: Callable[[], None] | None = None) -> Answered:
     n = len(parsed)
@@ -137,7 +138,7 @@ def answer_all(grounder: BatchGrounder, parsed: Sequence[ParsedQuestion], questi
     cites: list[tuple[bool, bool]] = []
     for i, q in enumerate(parsed):
         fe = probs_dict(fe_rows[i])
-        r = grounder.infer_with(fe, qv[i], "vqa", mode, question=questions[i])
+        r = ground(grounder, fe, qv[i], "vqa", mode, question=questions[i])
         s, asked = answer_score(q, r.probabilities(), r.exemplars, prior, mode)
         own = own_reading(q, fe, prior)
         p_ev[i], p_own[i] = s, own
@@ -186,7 +187,7 @@ def _questions(studies: Sequence[Study], reader: SentenceReader, seed: int, per_
     return out
 
 
-def _policy_data(grounder: BatchGrounder, studies: Sequence[Study], qs: Sequence[GeneratedQuestion],
+def _policy_data(grounder: Grounder, studies: Sequence[Study], qs: Sequence[GeneratedQuestion],
                  model: QuestionModel, enc: Any, aucs: Sequence[float], prev: np.ndarray, modes: Sequence[str],
                  prior: PriorAnswers, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Policy inputs for generated questions: each study read at an AUC of the curve drawn at random."""
@@ -241,7 +242,7 @@ def evaluate_vqa(root: Path, vqa_file: Path, *, aucs: Sequence[float] = AUC_CURV
     vecs = np.asarray(enc.encode([s.report for s in train]))
     index = report_index(train, enc, vecs)
     settings = RetrievalSettings(k=k, counterfactuals=0)
-    grounder = BatchGrounder(FrontEndOnly("openi-gold-labels+noise"), index, settings=settings)
+    grounder = front_end_grounder("openi-gold-labels+noise", index, settings=settings)
     prior = PriorAnswers([s.report for s in train], reader)
     prev = prevalence(train)
 
@@ -252,8 +253,8 @@ def evaluate_vqa(root: Path, vqa_file: Path, *, aucs: Sequence[float] = AUC_CURV
     held = [s for n, s in enumerate(train) if n in hold]
     rest = [n for n in range(len(train)) if n not in hold]
     rest_studies = [train[n] for n in rest]
-    rest_grounder = BatchGrounder(FrontEndOnly("openi-gold-labels+noise"),
-                                  report_index(rest_studies, enc, vecs[rest]), settings=settings)
+    rest_grounder = front_end_grounder("openi-gold-labels+noise",
+                                       report_index(rest_studies, enc, vecs[rest]), settings=settings)
     rest_prior = PriorAnswers([s.report for s in rest_studies], reader)
     pol_q = _questions(held, reader, seed + 2, policy_questions_per_study)
     pol_train = _policy_data(rest_grounder, held, pol_q, model, enc, aucs, prevalence(rest_studies) if rest_studies
@@ -312,7 +313,7 @@ NOTES = (
 
 
 def run(ctx: Any) -> dict[str, Any]:
-    """Registry entry point (``vlm.evaluation.vqa:run``): the benchmark with its notes; plots by :func:`write_plots`."""
+    """Registry entry point (``benchmarks.vqa:run``): the benchmark with its notes; plots by :func:`write_plots`."""
     root = ctx.data_dir / "iu_xray"
     out = evaluate_vqa(root, root / "vqa_test.jsonl", aucs=tuple(ctx.aucs or AUC_CURVE), modes=ctx.modes,
                        encoder=ctx.encoder, progress=ctx.progress)
@@ -322,7 +323,7 @@ def run(ctx: Any) -> dict[str, Any]:
 
 def write_plots(result: dict[str, Any], out_dir: Path) -> list[Path]:
     """Curve (each mode solid, its ``+pref`` twin dashed in the same colour) and gold-end ablation bars."""
-    from vlm.evaluation.plots import COLOURS, curve_plot, plt, save_figure
+    from benchmarks.plots import COLOURS, curve_plot, plt, save_figure
 
     curve = result["curve"]
     aucs = sorted(curve, key=float)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vlm.evaluation.runner import BenchmarkError
+from benchmarks.registry import BenchmarkError
 
 DROPPED_FINDINGS = ("todo", "unknown", "", "no finding")
 FRONTAL = {"PA": "PA", "AP": "AP", "AP SUPINE": "AP", "AP ERECT": "AP"}

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vlm.evaluation.metrics import roc_auc
+from benchmarks.metrics import roc_auc
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@
 The relation model is trained on BC5CDR training + the ADE training part (``--model-dir``; trained
 when missing or with ``--retrain``), exactly as ``mcrag mine train-relations`` does.
 
-    python scripts/eval_mining.py                      # all three, default data folder
-    python scripts/eval_mining.py --only reports
+    python -m benchmarks.eval_mining                   # all three, default data folder
+    python -m benchmarks.eval_mining --only reports
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     which = args.only or ["reports", "bc5cdr", "ade"]
-    stamp = {"date": datetime.now(UTC).date().isoformat(), "command": "python scripts/eval_mining.py " + " ".join(argv or sys.argv[1:])}
+    stamp = {"date": datetime.now(UTC).date().isoformat(), "command": "python -m benchmarks.eval_mining " + " ".join(argv or sys.argv[1:])}
     if "reports" in which:
         res = {**stamp, **eval_reports(data, args.processes)}
         (out_dir / "mining_reports.json").write_text(json.dumps(res, indent=2), encoding="utf-8")

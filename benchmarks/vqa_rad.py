@@ -3,7 +3,7 @@
 Pipeline (everything fitted on the train split; choices made on a validation split carved from it):
 
 * image encoder: a small ResNet trained from scratch on the train images (organ classification +
-  instance discrimination, :mod:`vlm.evaluation.vqa_rad_model`), cached under ``models_dir``;
+  instance discrimination, :mod:`benchmarks.vqa_rad_model`), cached under ``models_dir``;
 * ``none``: the answer model's own answer (MLP over the MiniLM question embedding and the image
   features, softmax over the train answers of the question's answer type);
 * ``semantic``: the answer model fused with a vote of the train QA pairs nearest by joint
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from vlm.evaluation.runner import BenchmarkError, RunContext
+from benchmarks.registry import BenchmarkError, RunContext
 from vlm.retrieval import MODES
 
 ANCHORS: dict[str, dict[str, float]] = {
@@ -303,7 +303,7 @@ def _vocabs(items: Sequence[QA]) -> tuple[list[str], set[str], set[str]]:
 
 
 def _fit_answer_model(items: Sequence[QA], q: np.ndarray, img: np.ndarray, config: Any) -> Any:
-    from vlm.evaluation.vqa_rad_model import AnswerModel
+    from benchmarks.vqa_rad_model import AnswerModel
 
     vocab, _, _ = _vocabs(items)
     return AnswerModel(vocab, config).fit(q, img, [x.answer for x in items])
@@ -311,7 +311,7 @@ def _fit_answer_model(items: Sequence[QA], q: np.ndarray, img: np.ndarray, confi
 
 def _image_encoder(ctx: RunContext, train: Sequence[QA], pixels: Mapping[str, np.ndarray],
                    note: Callable[[str], None]) -> Any:
-    from vlm.evaluation.vqa_rad_model import ImageConfig, TrainedImageEncoder, train_image_encoder
+    from benchmarks.vqa_rad_model import ImageConfig, TrainedImageEncoder, train_image_encoder
 
     images = sorted({q.image for q in train})
     organ_of: dict[str, str] = {}
@@ -337,8 +337,8 @@ def run(ctx: RunContext, *, val_share: float = 0.15, seed: int = 0,
 
     import torch
 
+    from benchmarks.vqa_rad_model import AnswerConfig, load_pixels
     from vlm.encoders import TextEncoder
-    from vlm.evaluation.vqa_rad_model import AnswerConfig, load_pixels
 
     torch.set_num_threads(1)
     modes = tuple(ctx.modes) or MODES
@@ -491,7 +491,7 @@ def notes_for(out: Mapping[str, Any]) -> list[str]:
 # ---------------------------------------------------------------------------------------- plots
 def write_plots(result: Mapping[str, Any], out_dir: Path) -> list[Path]:
     """Closed / open / overall accuracy per mode beside the blind baseline and the anchor."""
-    from vlm.evaluation.plots import COLOURS, plt, save_figure
+    from benchmarks.plots import COLOURS, plt, save_figure
 
     metrics = ("closed_accuracy", "open_accuracy", "overall_accuracy")
     rows = {m: r for m, r in result["modes"].items()}

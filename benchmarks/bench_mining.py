@@ -14,8 +14,8 @@ counted, and the same holds for both sides):
 
 The machine is shared, so the figures to quote are the ratios to the same-run bare spaCy rate.
 
-    python scripts/bench_mining.py                    # writes docs/results/mining_bench.json (+ .png)
-    python scripts/bench_mining.py --benchmarks-md    # and appends rows to docs/BENCHMARKS.md
+    python -m benchmarks.bench_mining                 # writes docs/results/mining_bench.json (+ .png)
+    python -m benchmarks.bench_mining --benchmarks-md # and appends rows to docs/BENCHMARKS.md
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}",
         "load_average_start": os.getloadavg()[0],
-        "command": "python scripts/bench_mining.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m benchmarks.bench_mining " + " ".join(argv if argv is not None else sys.argv[1:]),
         "runs": {},
     }
     wanted = set(args.corpora.split(","))

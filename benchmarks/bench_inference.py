@@ -24,9 +24,9 @@ radiographs (COVID CXR test split, PNG) in each retrieval mode, p50/p95 and the 
 Outputs: a table on the terminal, ``--out`` (JSON, default docs/results/inference_bench.json), a
 plot next to it (.png) and, for full runs, a row in docs/BENCHMARKS.md.
 
-    python scripts/bench_inference.py                   # 10k, 100k, 1M + inference
-    python scripts/bench_inference.py --quick           # 10k + a short inference run, *_quick.json
-    python scripts/bench_inference.py --sizes 10k,100k --queries 500 --skip-inference
+    python -m benchmarks.bench_inference                # 10k, 100k, 1M + inference
+    python -m benchmarks.bench_inference --quick        # 10k + a short inference run, *_quick.json
+    python -m benchmarks.bench_inference --sizes 10k,100k --queries 500 --skip-inference
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from machine import machine_info as shared_machine_info  # noqa: E402  (scripts/ is on sys.path)
+from benchmarks.machine import machine_info as shared_machine_info  # noqa: E402  (ROOT is on sys.path)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -268,8 +268,8 @@ def inference_worker(task: str, n_images: int, model: str, index: str) -> dict[s
             cpu.append((time.process_time() - tc) * 1000)
             for k, v in r.timings_ms.items():
                 stages.setdefault(k, []).append(v)
-        entry = {"total_ms": summary(totals), "cpu_ms": summary(cpu),
-                 "stages_p50_ms": {k: round(pct(v, 50), 3) for k, v in stages.items()}}
+        entry: dict[str, Any] = {"total_ms": summary(totals), "cpu_ms": summary(cpu),
+                                 "stages_p50_ms": {k: round(pct(v, 50), 3) for k, v in stages.items()}}
         if task == "diagnose" and mode == "causal" and jpegs:
             jt = []
             for img in jpegs:
@@ -484,7 +484,7 @@ def main() -> None:
     for k, v in result["goals"].items():
         print(f"goal {k}: measured {v['measured']} vs {v['goal']}: {'met' if v['met'] else 'NOT met'}")
     if not args.quick and not args.no_benchmarks_row:
-        command = "python scripts/bench_inference.py" + ("" if len(sys.argv) == 1 else " " + " ".join(sys.argv[1:]))
+        command = "python -m benchmarks.bench_inference" + ("" if len(sys.argv) == 1 else " " + " ".join(sys.argv[1:]))
         row = benchmarks_row(result, command, out, png)
         bench = ROOT / "docs" / "BENCHMARKS.md"
         with bench.open("a", encoding="utf-8") as fh:

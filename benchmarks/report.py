@@ -22,14 +22,24 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.front_end_grounding import evidence_for, front_end_grounder, ground
+from benchmarks.iu_xray import (
+    FINDINGS_CONDITIONED,
+    Study,
+    load_studies,
+    prevalence,
+    probs_dict,
+    query_vectors,
+    report_index,
+)
+from benchmarks.metrics import METEOR_VARIANT, clinical_efficacy, generation_scores, hallucination_rate
+from benchmarks.noise import noisy_probabilities
+from benchmarks.registry import RunContext
 from kg.mining.documents import Document
 from kg.mining.report_miner import ReportMiner
 from kg.vocabulary import FINDINGS
 from vlm.encoders import TextEncoder
-from vlm.evaluation.grounding import BatchGrounder, FrontEndOnly, evidence_for
-from vlm.evaluation.iu_xray import Study, load_studies, prevalence, probs_dict, query_vectors, report_index
-from vlm.evaluation.metrics import clinical_efficacy, generation_scores, hallucination_rate
-from vlm.evaluation.noise import noisy_probabilities
+from vlm.infer import Grounder
 from vlm.labels import mentions, sentences
 from vlm.retrieval import MODES, RetrievalSettings
 
@@ -150,9 +160,9 @@ def label_reports(miner: ReportMiner, texts: Sequence[str]) -> list[tuple[str, .
     return [found[t] for t in texts]
 
 
-def generate(mode: str, grounder: BatchGrounder, book: Phrasebook, probs: dict[str, float], query: np.ndarray
+def generate(mode: str, grounder: Grounder, book: Phrasebook, probs: dict[str, float], query: np.ndarray
              ) -> tuple[str, Any]:
-    r = grounder.infer_with(probs, query, "report", mode)
+    r = ground(grounder, probs, query, "report", mode)
     post = r.probabilities()
     positives = [f for f in FINDINGS if post.get(f, 0.0) >= 0.5]
     if mode == "none" or not r.exemplars:
@@ -172,9 +182,9 @@ def evaluate_reports(root: Path, labeler_dir: Path, *, aucs: Sequence[float] = A
     studies = load_studies(root)
     train, test = studies["train"], studies[split][:limit]
     enc = encoder or TextEncoder()
-    grounder = BatchGrounder(FrontEndOnly("openi-gold-labels+noise"), report_index(train, enc),
-                             settings=RetrievalSettings(k=5, counterfactuals=0))
-    grounder_wide = BatchGrounder(grounder.backend, grounder.index, settings=RetrievalSettings(
+    grounder = front_end_grounder("openi-gold-labels+noise", report_index(train, enc),
+                                  settings=RetrievalSettings(k=5, counterfactuals=0))
+    grounder_wide = Grounder(grounder.backend, grounder.index, settings=RetrievalSettings(
         k=32, candidates=128, counterfactuals=0))
     book = Phrasebook(train)
     miner = ReportMiner(labeler_dir)
@@ -216,4 +226,21 @@ def evaluate_reports(root: Path, labeler_dir: Path, *, aucs: Sequence[float] = A
             if auc == max(aucs):
                 out["examples"][mode] = [{"id": test[i].id, "reference": refs[i], "generated": hyps[i]} for i in range(3)]
         out["curve"][str(auc)] = per_mode
+    return out
+
+
+# ---------------------------------------------------------------------------------------- entry point
+def run(ctx: RunContext) -> dict[str, Any]:
+    """Registry entry point (``report`` / ``iu_xray``): the curve in each mode, with its notes."""
+    out = evaluate_reports(ctx.data_dir / "iu_xray", ctx.data_dir / "labeler", aucs=tuple(ctx.aucs or AUC_CURVE),
+                           modes=ctx.modes, encoder=ctx.encoder, progress=ctx.progress)
+    return annotate(out)
+
+
+def annotate(out: dict[str, Any]) -> dict[str, Any]:
+    out.update(anchors=ANCHORS, goals=GOALS, notes=[FINDINGS_CONDITIONED,
+               "BLEU: nltk corpus_bleu over lower-cased word/punctuation tokens; ROUGE-L: rouge-score F-measure "
+               "averaged over reports (R2Gen's pycocoevalcap ROUGE-L weights recall more); METEOR: " + METEOR_VARIANT,
+               "Clinical efficacy, hallucination (findings asserted in the output but absent from the reference) "
+               "and traceability read both texts through the project's report labeler (kg.mining)."])
     return out

@@ -2,30 +2,39 @@
 
 A benchmark computes its front end once for a whole split (an image classifier, or gold labels
 through the noise model) and then asks the unchanged :class:`vlm.infer.Grounder` for each case in
-each retrieval mode. :class:`BatchGrounder` only lets the caller hand over the query embedding the
-front end already computed, instead of re-reading an image.
+each retrieval mode, through its public extension points: the finding vector goes in as
+``findings=`` and the front end's own embedding as ``query_embedding=`` (see :func:`ground`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from vlm.backends import ImageEncoding, VLMBackend
+from vlm.index import ExemplarIndex
 from vlm.infer import Grounder, InferenceResult
 from vlm.labels import LABELS
 from vlm.prompts import POSITIVE, Prompt
 
 
-class FrontEndOnly(VLMBackend):
-    """A backend with no model of its own: findings are always injected, text is never generated."""
+class FrontEndOnly:
+    """A stand-in model for a front end computed outside the grounder: findings are always injected,
+    text is never generated.
+
+    It offers what :class:`vlm.backends.VLMBackend` declares (``encode``, ``generate``, ``fingerprint``
+    and the descriptive attributes) without subclassing it: the benchmark's front end is not a backend.
+    """
 
     kind = "injected-front-end"
     image_size = 28
     label_names = LABELS
+    has_diagnosis_head = False
+    has_embeddings = False
+    validated_labels: tuple[str, ...] | None = None
 
     def __init__(self, name: str) -> None:
         self.path = name
@@ -41,12 +50,15 @@ class FrontEndOnly(VLMBackend):
         return self.path
 
 
-class BatchGrounder(Grounder):
-    """:class:`Grounder` driven by a front end computed in batch: findings and query embedding handed in."""
+def front_end_grounder(name: str, index: ExemplarIndex | None, **kwargs: Any) -> Grounder:
+    """A :class:`Grounder` over ``index`` whose findings and query embeddings come from the caller."""
+    return Grounder(cast(VLMBackend, FrontEndOnly(name)), index, **kwargs)
 
-    def infer_with(self, probs: Mapping[str, float], embedding: np.ndarray | None, task: str, retrieval: str,
-                   question: str | None = None, **kwargs: Any) -> InferenceResult:
-        return self.infer(None, task, question, retrieval, findings=probs, query_embedding=embedding, **kwargs)
+
+def ground(grounder: Grounder, probs: Mapping[str, float], embedding: np.ndarray | None, task: str,
+           retrieval: str, question: str | None = None, **kwargs: Any) -> InferenceResult:
+    """One case: the front end's finding probabilities and query embedding, grounded in ``retrieval`` mode."""
+    return grounder.infer(None, task, question, retrieval, findings=probs, query_embedding=embedding, **kwargs)
 
 
 @dataclass(frozen=True)
