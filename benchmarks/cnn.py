@@ -38,7 +38,9 @@ class CNNConfig:
     """Stop an ensemble member early when its share of the budget is spent."""
 
 
-class _Block(nn.Module):
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and a (projected) skip connection; shared by the CNN front ends."""
+
     def __init__(self, cin: int, cout: int, stride: int) -> None:
         super().__init__()
         self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
@@ -61,7 +63,8 @@ class SmallResNet(nn.Module):
         super().__init__()
         w = width
         self.stem = nn.Sequential(nn.Conv2d(1, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU())
-        self.stages = nn.Sequential(_Block(w, w, 1), _Block(w, 2 * w, 2), _Block(2 * w, 4 * w, 2), _Block(4 * w, 4 * w, 1))
+        self.stages = nn.Sequential(ResidualBlock(w, w, 1), ResidualBlock(w, 2 * w, 2), ResidualBlock(2 * w, 4 * w, 2),
+                                    ResidualBlock(4 * w, 4 * w, 1))
         self.drop = nn.Dropout(0.2)
         self.head = nn.Linear(4 * w, 1)
 
@@ -80,7 +83,7 @@ def _prep(images: np.ndarray, size: int, device: torch.device) -> torch.Tensor:
     return x.to(device)
 
 
-def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Random affine (rotation 10 deg, scale 0.9-1.1, shift 8%), horizontal flip, contrast jitter."""
     n = x.shape[0]
     dev = x.device
@@ -168,7 +171,7 @@ def train_ensemble(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, 
             order = torch.randperm(len(xt), generator=gen).to(dev)
             for s in range(0, len(xt), cfg.batch_size):
                 idx = order[s:s + cfg.batch_size]
-                xb, yb = _augment(xt[idx], gen), yt[idx]
+                xb, yb = augment(xt[idx], gen), yt[idx]
                 target = yb * (1 - cfg.label_smoothing) + 0.5 * cfg.label_smoothing
                 weight = torch.where(yb > 0.5, w_pos, w_neg)
                 loss = F.binary_cross_entropy_with_logits(model(xb), target, weight=weight)

@@ -279,38 +279,6 @@ def _grounded(grounder: Any, probs: np.ndarray, feats: np.ndarray, mode: str, st
     return out, results
 
 
-def fast_auc(y: np.ndarray, s: np.ndarray) -> float:
-    """ROC AUC as the Mann-Whitney statistic (average ranks for ties); NaN with one class."""
-    from scipy.stats import rankdata
-
-    n1 = int(y.sum())
-    n0 = len(y) - n1
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    r = rankdata(s)
-    return float((r[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
-def bootstrap_auc(y: np.ndarray, s: np.ndarray, groups: Sequence[str], n: int = 1000, seed: int = 0
-                  ) -> tuple[float, float]:
-    """95% interval of the ROC AUC, resampling patients (films of a patient together)."""
-    names = sorted(set(groups))
-    pos = {g: i for i, g in enumerate(names)}
-    gid = np.array([pos[g] for g in groups])
-    members = [np.flatnonzero(gid == i) for i in range(len(names))]
-    rng = np.random.default_rng(seed)
-    vals = []
-    for _ in range(n):
-        rows = np.concatenate([members[j] for j in rng.integers(0, len(names), len(names))])
-        a = fast_auc(y[rows], s[rows])
-        if a == a:
-            vals.append(a)
-    if not vals:
-        return float("nan"), float("nan")
-    lo, hi = np.percentile(vals, (2.5, 97.5))
-    return round(float(lo), 4), round(float(hi), 4)
-
-
 def retrieval_mix(results: Sequence[Any], views: Sequence[str]) -> dict[str, float | None]:
     """What the retrieved exemplars are: share on the query's own view, share labelled COVID-19."""
     same, covid_share, n = 0, 0, 0
@@ -330,7 +298,7 @@ def score_split(y: np.ndarray, s: np.ndarray, thr: float, results: Sequence[Any]
     from sklearn.metrics import balanced_accuracy_score
 
     from benchmarks.front_end_grounding import trace_of
-    from benchmarks.metrics import binary_scores, hallucination_rate, macro_f1, traceability
+    from benchmarks.metrics import binary_scores, bootstrap_auc, hallucination_rate, macro_f1, traceability
 
     pred = (s >= thr).astype(int)
     sc = binary_scores(y, s, thr)

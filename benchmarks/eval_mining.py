@@ -32,7 +32,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kg.mining.metrics import PRF, column_prf, macro_f1, set_prf  # noqa: E402
+import numpy as np  # noqa: E402
+
+from benchmarks.metrics import PRF, column_prf, macro_f1, set_prf  # noqa: E402
 from kg.vocabulary import FINDINGS  # noqa: E402
 
 RESULTS = ROOT / "docs" / "results"
@@ -46,9 +48,19 @@ def _data_dir(arg: str | None) -> Path:
     return load_settings().data_dir
 
 
+def _gold_row(gold: dict[str, dict[str, int]], study: str) -> list[int]:
+    """The 14 gold labels of a study; the mining figures need every one (a blank cell is not a 0)."""
+    row = gold.get(study, {})
+    missing = [f for f in FINDINGS if f not in row]
+    if missing:
+        raise ValueError(f"openi_labels.csv has no label for {', '.join(missing)} of study {study}")
+    return [row[f] for f in FINDINGS]
+
+
 def eval_reports(data: Path, processes: int) -> dict:
+    from benchmarks.iu_xray import study_key
     from kg.mining.api import report_findings_table
-    from kg.mining.gold import openi_study_id, read_openi_labels
+    from vlm.data import read_openi_labels
 
     started = time.perf_counter()
     rows, summary = report_findings_table(data / "iu_xray" / "annotation.json", labeler_dir=data / "labeler",
@@ -59,15 +71,15 @@ def eval_reports(data: Path, processes: int) -> dict:
         block = {}
         for name, splits in (("test", {"test"}), ("train_val", {"train", "val"}), ("all", {"train", "val", "test"})):
             sel = [r for r in rows if r.split in splits]
-            scores: dict[str, PRF] = {}
-            for f in FINDINGS:
-                pred = [1 if r.status(f) in positive else 0 for r in sel]
-                g = [gold[openi_study_id(r.report_id)][f] for r in sel]
-                scores[f] = column_prf(pred, g)
+            pred_m = np.array([[1 if r.status(f) in positive else 0 for f in FINDINGS] for r in sel], dtype=int)
+            gold_m = np.array([_gold_row(gold, study_key(r.report_id)) for r in sel], dtype=int)
+            scores = {f: column_prf(pred_m[:, j].tolist(), gold_m[:, j].tolist()) for j, f in enumerate(FINDINGS)}
+            with_positives = [j for j in range(len(FINDINGS)) if gold_m[:, j].any()]
             micro = PRF(sum(s.tp for k, s in scores.items() if k != "Hernia"),
                         sum(s.fp for k, s in scores.items() if k != "Hernia"),
                         sum(s.fn for k, s in scores.items() if k != "Hernia"))
-            block[name] = {"reports": len(sel), "macro_f1_13": round(macro_f1(scores), 4),
+            block[name] = {"reports": len(sel),
+                           "macro_f1_13": round(macro_f1(gold_m, pred_m, columns=with_positives), 4),
                            "micro_f1_13": round(micro.f1, 4),
                            "per_finding": {k: v.as_dict() for k, v in scores.items()}}
         out[policy] = block

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.cnn import _augment, _Block
+from benchmarks.cnn import ResidualBlock, augment
 
 ORGANS: tuple[str, ...] = ("HEAD", "CHEST", "ABD")
 
@@ -47,8 +47,8 @@ class ImageEncoder(nn.Module):
         super().__init__()
         w = width
         self.stem = nn.Sequential(nn.Conv2d(1, w, 3, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU())
-        self.stages = nn.Sequential(_Block(w, w, 1), _Block(w, 2 * w, 2), _Block(2 * w, 4 * w, 2),
-                                    _Block(4 * w, 4 * w, 2))
+        self.stages = nn.Sequential(ResidualBlock(w, w, 1), ResidualBlock(w, 2 * w, 2),
+                                    ResidualBlock(2 * w, 4 * w, 2), ResidualBlock(4 * w, 4 * w, 2))
         self.organ = nn.Linear(4 * w, len(ORGANS))
         self.instance = nn.Linear(4 * w, max(n_images, 1))
 
@@ -128,7 +128,7 @@ def train_image_encoder(pixels: np.ndarray, organs: Sequence[str], config: Image
         order = torch.randperm(len(x), generator=gen)
         for s in range(0, len(x), cfg.batch_size):
             idx = order[s:s + cfg.batch_size]
-            f = model.features(_augment(x[idx], gen))
+            f = model.features(augment(x[idx], gen))
             loss = F.cross_entropy(model.organ(f), organ_y[idx]) + F.cross_entropy(model.instance(f), inst_y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -120,3 +120,9 @@ def test_cli_rejects_unknown_pairs() -> None:
     assert r.exit_code != 0
     r = CliRunner().invoke(app, ["eval", "--task", "diagnose", "--dataset", "pneumoniamnist", "--retrieval", "bogus"])
     assert r.exit_code != 0
+
+
+def test_openi_study_key_is_the_report_prefix() -> None:
+    from benchmarks.iu_xray import study_key
+
+    assert study_key("CXR2384_IM-0942") == "CXR2384" and study_key("CXR1_1_IM-0001") == "CXR1"

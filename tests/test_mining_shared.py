@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from kg.mining.gold import iter_cid_pairs, openi_study_id, read_ade, read_bc5cdr, read_openi_labels, split_ade
-from kg.mining.metrics import PRF, column_prf
+from benchmarks.iu_xray import study_key
+from benchmarks.metrics import PRF, column_prf
+from kg.mining.gold import iter_cid_pairs, read_ade, read_bc5cdr, split_ade
 from kg.vocabulary import FINDINGS
+from vlm.data import read_openi_labels
 
 pytestmark = pytest.mark.shared_data
 
@@ -45,6 +47,6 @@ def test_report_findings_agree_with_openi_gold_on_test_reports(shared_data) -> N
     total = PRF(0, 0, 0)
     for f in FINDINGS[:-1]:
         s = column_prf([1 if r.status(f) == "present" else 0 for r in test],
-                       [gold[openi_study_id(r.report_id)][f] for r in test])
+                       [gold[study_key(r.report_id)][f] for r in test])
         total = PRF(total.tp + s.tp, total.fp + s.fp, total.fn + s.fn)
     assert total.precision > 0.8 and total.recall > 0.6

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import random
 import re
 from collections.abc import Iterator
@@ -11,21 +10,6 @@ from pathlib import Path
 
 from kg.mining.documents import Document
 from kg.mining.readers import documents_only, parse_pubtator, read_text_file
-from kg.vocabulary import FINDINGS
-
-
-def openi_study_id(report_id: str) -> str:
-    """``CXR2384_IM-0942`` -> ``CXR2384``: the key of ``openi_labels.csv``."""
-    return report_id.split("_", 1)[0]
-
-
-def read_openi_labels(path: Path | str) -> dict[str, dict[str, int]]:
-    """``openi_labels.csv`` as {study id: {finding: 0/1}} over the 14 findings (and ``normal``)."""
-    out: dict[str, dict[str, int]] = {}
-    with open(path, encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            out[row["filename"]] = {k: int(row[k]) for k in (*FINDINGS, "normal") if k in row}
-    return out
 
 
 def read_bc5cdr(path: Path | str, split: str = "") -> list[Document]:
