@@ -29,7 +29,7 @@ def _register() -> None:
 
     app.add_typer(kg_cmd.app, name="kg")
     app.command("serve")(serve_cmd.serve)
-    for module_name in ("mine", "validate", "vlm", "evaluate", "pipeline"):
+    for module_name in ("mine", "validate", "vlm", "evaluate", "pipeline", "data"):
         try:
             module = __import__(f"mcrag.commands.{module_name}", fromlist=["register"])
         except ModuleNotFoundError as err:

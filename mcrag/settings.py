@@ -17,6 +17,12 @@ def _default_data_dir() -> Path:
     return (REPO_ROOT / ".." / "shared" / "data").resolve()
 
 
+def default_data_dir(home: Path) -> Path:
+    """``../shared/data`` beside the checkout when it exists, else ``<home>/data`` (where ``mcrag data fetch`` puts sets)."""
+    shared = _default_data_dir()
+    return shared if shared.is_dir() else home / "data"
+
+
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -81,10 +87,11 @@ def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, then explicit overrides (CLI options) on top."""
     env = os.environ
     cors = tuple(o for o in env.get("MCRAG_CORS_ORIGINS", "").split(",") if o)
+    home = Path(env.get("MCRAG_HOME", "var"))
     s = Settings(
-        home=Path(env.get("MCRAG_HOME", "var")),
+        home=home,
         store=env.get("MCRAG_STORE", ""),
-        data_dir=Path(env["MCRAG_DATA_DIR"]) if env.get("MCRAG_DATA_DIR") else _default_data_dir(),
+        data_dir=Path(env["MCRAG_DATA_DIR"]) if env.get("MCRAG_DATA_DIR") else default_data_dir(home),
         token=env.get("MCRAG_TOKEN") or None,
         update_url=env.get("MCRAG_UPDATE_URL") or None,
         gsp_url=env.get("MCRAG_GSP_URL") or None,
