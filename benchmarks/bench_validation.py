@@ -247,9 +247,9 @@ def iu_xray(jobs: int) -> dict[str, Any] | None:
     if not labels.is_file():
         log(f"IU-Xray labels not found at {labels}: skipped")
         return None
+    from kg.concepts import FINDING_CONCEPTS, FINDINGS
     from kg.ontology import bootstrap
     from kg.store import open_store
-    from kg.vocabulary import FINDING_CONCEPTS, FINDINGS
     from reasoning.data import load_table, numeric_values
     from reasoning.graph import read_claims
     from reasoning.validate import validate_store

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from benchmarks.metrics import PRF, column_prf, macro_f1, set_prf  # noqa: E402
-from kg.vocabulary import FINDINGS  # noqa: E402
+from kg.concepts import FINDINGS  # noqa: E402
 
 RESULTS = ROOT / "docs" / "results"
 
@@ -87,8 +87,8 @@ def eval_reports(data: Path, processes: int) -> dict:
 
 
 def _relation_model(data: Path, model_dir: Path, retrain: bool, embeddings: bool) -> tuple[object, float]:
-    from kg.mining.relation_model import RelationModel
-    from kg.mining.training import train_relations
+    from kg.mining.literature.relation_model import RelationModel
+    from kg.mining.literature.training import train_relations
 
     started = time.perf_counter()
     if retrain or not (model_dir / "relation_model.pkl").is_file():
@@ -106,8 +106,8 @@ def _sweep(keys_scores: list[tuple[tuple, float]], gold: set, threshold: float) 
 
 
 def eval_bc5cdr(data: Path, model, model_dir: Path) -> dict:
-    from kg.mining.gold import iter_cid_pairs, read_bc5cdr
-    from kg.mining.literature_miner import LiteratureMiner
+    from kg.mining.literature.gold_corpora import iter_cid_pairs, read_bc5cdr
+    from kg.mining.literature.miner import LiteratureMiner
 
     dev = read_bc5cdr(data / "literature" / "bc5cdr" / "CDR_DevelopmentSet.PubTator.txt", "dev")
     gold = set(iter_cid_pairs(dev))
@@ -129,10 +129,10 @@ def eval_bc5cdr(data: Path, model, model_dir: Path) -> dict:
 
 
 def eval_ade(data: Path, model, model_dir: Path) -> dict:
-    from kg.mining.gold import read_ade, split_ade
-    from kg.mining.lexicon import build_lexicon
-    from kg.mining.literature_miner import LiteratureMiner
-    from kg.mining.training import ade_documents
+    from kg.mining.literature.gold_corpora import read_ade, split_ade
+    from kg.mining.literature.lexicon import build_lexicon
+    from kg.mining.literature.miner import LiteratureMiner
+    from kg.mining.literature.training import ade_documents
 
     sentences = read_ade(data / "literature" / "ade_corpus_v2")
     train, held = split_ade(sentences, seed=13)

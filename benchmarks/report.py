@@ -35,9 +35,9 @@ from benchmarks.iu_xray import (
 from benchmarks.metrics import METEOR_VARIANT, clinical_efficacy, generation_scores, hallucination_rate
 from benchmarks.noise import noisy_probabilities
 from benchmarks.registry import RunContext
-from kg.mining.documents import Document
-from kg.mining.report_miner import ReportMiner
-from kg.vocabulary import FINDINGS
+from kg.concepts import FINDINGS
+from kg.mining.core.documents import Document
+from kg.mining.reports.miner import ReportMiner
 from vlm.encoders import TextEncoder
 from vlm.infer import Grounder
 from vlm.labels import mentions, sentences

@@ -136,7 +136,7 @@ def blind_nn(train_q: np.ndarray, train_answers: Sequence[str], test_q: np.ndarr
 @functools.lru_cache(maxsize=16384)
 def question_findings(text: str) -> tuple[str, ...]:
     """Graph findings a question (or answer) names, via the project's finding lexicon."""
-    from kg.vocabulary import FINDINGS
+    from kg.concepts import FINDINGS
     from vlm.labels import mentions
 
     return tuple(sorted(n for n in mentions(text) if n in FINDINGS))

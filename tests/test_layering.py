@@ -50,6 +50,28 @@ def test_no_product_code_imports_benchmarks() -> None:
     assert not offenders, f"product code imports benchmarks: {offenders}"
 
 
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+    return out
+
+
+@pytest.mark.parametrize(("part", "forbidden"), [
+    ("core", ("kg.mining.reports", "kg.mining.literature", "kg.mining.api")),
+    ("reports", ("kg.mining.literature", "kg.mining.api")),
+    ("literature", ("kg.mining.reports", "kg.mining.api")),
+])
+def test_mining_core_is_shared_and_the_miners_stay_apart(part: str, forbidden: tuple[str, ...]) -> None:
+    offenders = [f"{p.relative_to(ROOT)} imports {m}" for p in sorted((ROOT / "kg" / "mining" / part).rglob("*.py"))
+                 for m in sorted(_imported_modules(p)) if m.startswith(forbidden)]
+    assert not offenders, "\n".join(offenders)
+
+
 def test_checker_sees_upward_imports(tmp_path: Path) -> None:
     bad = tmp_path / "m.py"
     bad.write_text("from vlm.model import X\nimport mcrag.cli\nimport importlib\n"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kg.mining.documents import Document, Skipped
-from kg.mining.obo import read_obo
-from kg.mining.readers import iter_literature_documents, iter_report_documents, parse_pubtator
+from kg.mining.core.documents import Document, Skipped
+from kg.mining.core.readers import iter_literature_documents, iter_report_documents, parse_pubtator
+from kg.mining.literature.obo import read_obo
 
 FIX = Path(__file__).parent / "fixtures" / "mining"
 

@@ -6,8 +6,8 @@ import pytest
 
 from benchmarks.iu_xray import study_key
 from benchmarks.metrics import PRF, column_prf
-from kg.mining.gold import iter_cid_pairs, read_ade, read_bc5cdr, split_ade
-from kg.vocabulary import FINDINGS
+from kg.concepts import FINDINGS
+from kg.mining.literature.gold_corpora import iter_cid_pairs, read_ade, read_bc5cdr, split_ade
 from vlm.data import read_openi_labels
 
 pytestmark = pytest.mark.shared_data

@@ -28,7 +28,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from kg.mining.relations import FEATURE_NAMES, Candidate, Priors, apply_priors
+from kg.mining.literature.relations import FEATURE_NAMES, Candidate, Priors, apply_priors
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class TrainingDoc:
     gold: set[tuple[str, str, str]]
     corpus: str
     record: Any = None
-    """The :class:`~kg.mining.documents.Document` whose mentions and relations feed :class:`Priors`."""
+    """The :class:`~kg.mining.core.documents.Document` whose mentions and relations feed :class:`Priors`."""
 
 
 @dataclass

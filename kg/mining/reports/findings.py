@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from spacy.tokens import Doc, Span
 
 from kg.claims import CausalClaim, Certainty, SourceSpan
-from kg.mining.concepts import REPORT_CONCEPTS
-from kg.mining.documents import Document, FindingMention, ReportFindings
-from kg.mining.report_components import FINDINGS_GROUP
-from kg.mining.sections import IGNORED_SECTIONS
+from kg.concepts import REPORT_CONCEPTS
+from kg.mining.core.documents import Document, FindingMention, ReportFindings
+from kg.mining.core.sections import IGNORED_SECTIONS
+from kg.mining.reports.components import FINDINGS_GROUP
 
 REPORT_EXTRACTOR = "mcrag-report-miner"
 REPORT_EXTRACTOR_VERSION = "1.0"

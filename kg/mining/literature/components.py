@@ -1,6 +1,6 @@
 """spaCy components of the literature pipeline: dictionary entity matcher and causal patterns.
 
-The entity matcher marks chemicals and diseases from :class:`kg.mining.lexicon.EntityLexicon`
+The entity matcher marks chemicals and diseases from :class:`kg.mining.literature.lexicon.EntityLexicon`
 (``Span.label_`` is the kind, ``Span.kb_id_`` the concept id) and carries an abbreviation's meaning to
 its short form ("methotrexate (MTX)" makes every "MTX" methotrexate). The pattern finder records, for
 mention pairs of a sentence, the lexical cue or the dependency path that states cause and effect, with
@@ -17,9 +17,9 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
-from kg.mining.causal_cues import NEGATION_CUES, CueIndex, hedge_certainty
-from kg.mining.factories import resolved
-from kg.mining.lexicon import EntityLexicon
+from kg.mining.core.causal_cues import NEGATION_CUES, CueIndex, hedge_certainty
+from kg.mining.core.factory_annotations import resolved
+from kg.mining.literature.lexicon import EntityLexicon
 
 if not Doc.has_extension("pattern_hits"):
     Doc.set_extension("pattern_hits", default=None)

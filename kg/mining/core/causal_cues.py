@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from kg.mining.terms import TermIndex
+from kg.mining.core.term_matcher import TermIndex
 
 Direction = Literal["cause_first", "effect_first"]
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kg.mining.documents import Document
-from kg.mining.readers import documents_only, parse_pubtator, read_text_file
+from kg.mining.core.documents import Document
+from kg.mining.core.readers import documents_only, parse_pubtator, read_text_file
 
 
 def read_bc5cdr(path: Path | str, split: str = "") -> list[Document]:

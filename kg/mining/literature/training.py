@@ -11,12 +11,12 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from kg.mining.documents import Document, GoldMention
-from kg.mining.gold import AdeSentence, read_ade, read_bc5cdr, split_ade
-from kg.mining.lexicon import LEXICON_FILE, build_lexicon, normalise
-from kg.mining.nlp import build_literature_nlp
-from kg.mining.relation_model import RelationModel, TrainingDoc, train_relation_model
-from kg.mining.relations import Candidate, candidates, set_gold_entities
+from kg.mining.core.documents import Document, GoldMention
+from kg.mining.literature.gold_corpora import AdeSentence, read_ade, read_bc5cdr, split_ade
+from kg.mining.literature.lexicon import LEXICON_FILE, build_lexicon, normalise
+from kg.mining.literature.pipeline import build_literature_nlp
+from kg.mining.literature.relation_model import RelationModel, TrainingDoc, train_relation_model
+from kg.mining.literature.relations import Candidate, candidates, set_gold_entities
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def train_relations(model_dir: Path | str, bc5cdr_train: Path | str, *, ade_dir:
     embed = None
     cache = None
     if embeddings:
-        from kg.mining.embeddings import EmbeddingCache
+        from kg.mining.literature.embeddings import EmbeddingCache
 
         cache = EmbeddingCache(embedding_cache)
         embed = cache.embed

@@ -67,7 +67,7 @@ FINDING_TERMS: dict[str, tuple[str, ...]] = {
     "trauma": ("trauma", "injury"),
     "interstitial_edema": ("interstitial edema", "kerley b lines", "kerley lines"),
 }
-"""Mention terms per key (an Open-i label name or a concept key of :mod:`kg.mining.concepts`)."""
+"""Mention terms per key (an Open-i label name or a concept key of :mod:`kg.concepts`)."""
 
 UNMENTION_TERMS: dict[str, tuple[str, ...]] = {
     "Effusion": ("pericardial effusion*", "joint effusion*"),

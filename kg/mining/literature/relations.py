@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from spacy.tokens import Doc, Span
 
-from kg.mining.documents import Document, GoldMention
+from kg.mining.core.documents import Document, GoldMention
 
 FEATURE_NAMES: tuple[str, ...] = (
     "cooc_sentences", "cooc_any", "cooc_adjacent", "min_token_distance", "title_cause", "title_effect",

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kg.mining.documents import Document
-from kg.mining.obo import OboTerm, read_obo
+from kg.mining.core.documents import Document
+from kg.mining.literature.obo import OboTerm, read_obo
 
 log = logging.getLogger(__name__)
 

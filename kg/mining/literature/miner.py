@@ -16,13 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from kg.claims import CausalClaim, Concept, ConceptKind, SourceSpan, concept_iri_for
-from kg.mining.documents import Document
-from kg.mining.lexicon import LEXICON_FILE
-from kg.mining.nlp import build_literature_nlp
-from kg.mining.relation_model import RELATION_EXTRACTOR, RELATION_MODEL_VERSION, RelationModel
-from kg.mining.relations import Candidate, candidates, set_gold_entities
-from kg.mining.report_miner import DocOutput
-from kg.vocabulary import FINDING_CONCEPTS, OTHER_CONCEPTS
+from kg.concepts import FINDING_CONCEPTS, OTHER_CONCEPTS
+from kg.mining.core.documents import DocOutput, Document
+from kg.mining.literature.lexicon import LEXICON_FILE
+from kg.mining.literature.pipeline import build_literature_nlp
+from kg.mining.literature.relation_model import RELATION_EXTRACTOR, RELATION_MODEL_VERSION, RelationModel
+from kg.mining.literature.relations import Candidate, candidates, set_gold_entities
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ _BY_CURIE: dict[str, Concept] = {m: c for c in [*FINDING_CONCEPTS.values(), *OTH
 
 
 def concept_for(curie: str, label: str, kind: str) -> Concept:
-    """The vocabulary concept that maps to this id, else a MeSH / HPO / DOID concept of its own."""
+    """The concept-table entry that maps to this id, else a MeSH / HPO / DOID concept of its own."""
     known = _BY_CURIE.get(curie)
     if known is not None:
         return known
@@ -61,7 +60,7 @@ class LiteratureMiner:
         self.batch_size = batch_size
         self._embed = None
         if self.model is not None and self.model.uses_embeddings:
-            from kg.mining.embeddings import EmbeddingCache
+            from kg.mining.literature.embeddings import EmbeddingCache
 
             self._embed = EmbeddingCache().embed
         self.version = RELATION_MODEL_VERSION + (f"+{self.model.trained_at}" if self.model else "+patterns")
@@ -119,7 +118,7 @@ class LiteratureMiner:
 
 
 def _pattern_score(c: Candidate) -> float:
-    from kg.mining.relations import FEATURE_NAMES
+    from kg.mining.literature.relations import FEATURE_NAMES
 
     f = dict(zip(FEATURE_NAMES, c.features, strict=True))
     if f["strong_pattern"]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kg.claims import CausalClaim
+
 DocumentKind = Literal["report", "abstract"]
 
 MAX_DOCUMENT_CHARS = 200_000
@@ -61,7 +63,7 @@ class FindingMention:
     """One mention of a finding or concept in a report, with its ConText status and section."""
 
     key: str
-    """Open-i label name (``Effusion``) or vocabulary key (``support_device``)."""
+    """Open-i label name (``Effusion``) or concept key of :mod:`kg.concepts` (``support_device``)."""
     status: Literal["present", "absent", "uncertain"]
     start: int
     end: int
@@ -83,6 +85,15 @@ class ReportFindings:
 
     def status(self, key: str) -> str | None:
         return dict(self.statuses).get(key)
+
+
+@dataclass(frozen=True)
+class DocOutput:
+    """What a miner made of one document: its claims and, for reports, its finding statuses."""
+
+    doc_id: str
+    claims: tuple[CausalClaim, ...]
+    findings: ReportFindings | None = None
 
 
 def check_text(doc_id: str, text: str, max_chars: int = MAX_DOCUMENT_CHARS) -> str | None:

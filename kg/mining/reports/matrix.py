@@ -12,9 +12,8 @@ import csv
 from collections.abc import Iterable
 from pathlib import Path
 
-from kg.mining.concepts import MATRIX_EXTRA_KEYS
-from kg.mining.documents import ReportFindings
-from kg.vocabulary import FINDINGS
+from kg.concepts import FINDINGS, MATRIX_EXTRA_KEYS
+from kg.mining.core.documents import ReportFindings
 
 META_COLUMNS: tuple[str, ...] = ("study_id", "n_images", "view")
 

@@ -18,7 +18,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from kg.mining.documents import MAX_DOCUMENT_CHARS, Document, DocumentKind, GoldMention, Skipped, check_text
+from kg.mining.core.documents import (
+    MAX_DOCUMENT_CHARS,
+    Document,
+    DocumentKind,
+    GoldMention,
+    Skipped,
+    check_text,
+)
 
 log = logging.getLogger(__name__)
 

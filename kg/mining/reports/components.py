@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from kg.mining.causal_cues import CueIndex, hedge_certainty
-from kg.mining.factories import resolved
-from kg.mining.report_lexicon import ANCHORED_RULES, report_terms
-from kg.mining.terms import TermIndex, TermMatch, compile_term
+from kg.mining.core.causal_cues import CueIndex, hedge_certainty
+from kg.mining.core.factory_annotations import resolved
+from kg.mining.core.term_matcher import TermIndex, TermMatch, compile_term
+from kg.mining.reports.lexicon import ANCHORED_RULES, report_terms
 
 FINDINGS_GROUP = "findings"
 """Span group that holds finding mentions (they may overlap: "nodular opacity" is a nodule and an opacity)."""

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from kg.claims import CausalClaim
-from kg.mining.documents import Document, ReportFindings
-from kg.mining.nlp import build_report_nlp
-from kg.mining.reports import report_claims, report_findings
-
-
-@dataclass(frozen=True)
-class DocOutput:
-    """What one document gave: its claims and, for reports, its finding statuses."""
-
-    doc_id: str
-    claims: tuple[CausalClaim, ...]
-    findings: ReportFindings | None = None
+from kg.mining.core.documents import DocOutput, Document
+from kg.mining.reports.findings import report_claims, report_findings
+from kg.mining.reports.pipeline import build_report_nlp
 
 
 class ReportMiner:

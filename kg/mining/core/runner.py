@@ -10,32 +10,48 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections.abc import Callable, Iterable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 
 from kg.claims import CausalClaim
-from kg.mining.documents import Document, ReportFindings, Skipped
+from kg.mining.core.documents import DocOutput, Document, ReportFindings, Skipped
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class MiningTask:
-    """What to run in a worker; plain values only, so it travels to processes and Dask workers."""
+class Miner(Protocol):
+    """A built miner: turns a batch of documents into one :class:`DocOutput` per document."""
 
-    kind: str
-    """``report`` or ``literature``."""
-    labeler_dir: str = ""
-    lexicon_path: str = ""
-    model_dir: str = ""
-    parse: bool = False
-    min_confidence: float | None = None
-    use_gold_entities: bool = False
-    generated_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    def mine(self, docs: Sequence[Document], when: datetime | None = None) -> list[DocOutput]: ...
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class MiningTask(ABC):
+    """What to run in a worker; plain values only, so it travels to processes and Dask workers.
+
+    Each miner has its own typed task (:class:`kg.mining.reports.task.ReportTask`,
+    :class:`kg.mining.literature.task.LiteratureTask`) that holds its settings and builds it.
+    """
+
+    generated_at: str = field(default_factory=_now, kw_only=True)
+    """When the claims were generated (one timestamp for the whole run)."""
+
+    @abstractmethod
+    def build(self) -> Miner:
+        """The miner this task runs, built once per worker process."""
+
+    def worker_key(self) -> MiningTask:
+        """The task without its timestamp: runs with the same settings share one built miner."""
+        return replace(self, generated_at="")
 
 
 @dataclass
@@ -49,27 +65,15 @@ class PartitionResult:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-_WORKERS: dict[MiningTask, Any] = {}
+_WORKERS: dict[MiningTask, Miner] = {}
 
 
-def _worker_for(task: MiningTask) -> Any:
+def _worker_for(task: MiningTask) -> Miner:
     """The per-process miner for a task, built on first use."""
-    key = MiningTask(task.kind, task.labeler_dir, task.lexicon_path, task.model_dir, task.parse,
-                     task.min_confidence, task.use_gold_entities, "")
+    key = task.worker_key()
     worker = _WORKERS.get(key)
     if worker is None:
-        if task.kind == "report":
-            from kg.mining.report_miner import ReportMiner
-
-            worker = ReportMiner(task.labeler_dir or None, parse=task.parse)
-        elif task.kind == "literature":
-            from kg.mining.literature_miner import LiteratureMiner
-
-            worker = LiteratureMiner(task.lexicon_path or None, task.model_dir or None,
-                                     min_confidence=task.min_confidence, gold_entities=task.use_gold_entities)
-        else:
-            raise ValueError(f"unknown mining task kind {task.kind!r}")
-        _WORKERS[key] = worker
+        worker = _WORKERS[key] = task.build()
     return worker
 
 
