@@ -14,7 +14,7 @@ import json
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,28 +74,34 @@ def _clean_ws(text: str) -> str:
 
 # ---------------------------------------------------------------- reports
 
-def iter_report_documents(path: Path | str, *, max_chars: int = MAX_DOCUMENT_CHARS,
-                          source: str | None = None) -> Iterator[Item]:
-    """Reports from a file or a folder (recursively, in name order)."""
-    path = Path(path)
-    for f in _files(path, REPORT_SUFFIXES):
-        src = source or _source_name(f, "reports")
+def _iter_files(path: Path | str, suffixes: tuple[str, ...], default_source: str, source: str | None,
+                max_chars: int, parse: Callable[[str, Path, str], Iterable[Item]]) -> Iterator[Item]:
+    """Documents of every file under ``path`` by ``parse``; a file that cannot be read or parsed is skipped."""
+    for f in _files(Path(path), suffixes):
+        src = source or _source_name(f, default_source)
         try:
-            text = read_text_file(f)
-            suffix = f.suffix.lower()
-            if suffix == ".json":
-                items: Iterable[Item] = _reports_from_json(text, f, src)
-            elif suffix == ".xml":
-                items = [_report_from_openi_xml(text, f, src)]
-            elif suffix in (".csv", ".tsv"):
-                items = _reports_from_csv(text, f, src, "\t" if suffix == ".tsv" else ",")
-            else:
-                items = [Document(f.stem, text.strip(), src, "report")]
-            for item in items:
+            for item in parse(read_text_file(f), f, src):
                 yield _checked(item, max_chars) if isinstance(item, Document) else item
         except (UnreadableFile, ValueError, ET.ParseError, csv.Error, KeyError, TypeError) as err:
             log.warning("skipped %s: %s", f, err)
             yield Skipped(str(f), _reason(err))
+
+
+def iter_report_documents(path: Path | str, *, max_chars: int = MAX_DOCUMENT_CHARS,
+                          source: str | None = None) -> Iterator[Item]:
+    """Reports from a file or a folder (recursively, in name order)."""
+    return _iter_files(path, REPORT_SUFFIXES, "reports", source, max_chars, _report_file)
+
+
+def _report_file(text: str, f: Path, src: str) -> Iterable[Item]:
+    suffix = f.suffix.lower()
+    if suffix == ".json":
+        return _reports_from_json(text, f, src)
+    if suffix == ".xml":
+        return [_report_from_openi_xml(text, f, src)]
+    if suffix in (".csv", ".tsv"):
+        return _reports_from_csv(text, f, src, "\t" if suffix == ".tsv" else ",")
+    return [Document(f.stem, text.strip(), src, "report")]
 
 
 def _reason(err: Exception) -> str:
@@ -187,26 +193,19 @@ def _reports_from_csv(text: str, f: Path, src: str, delimiter: str) -> Iterator[
 def iter_literature_documents(path: Path | str, *, max_chars: int = MAX_DOCUMENT_CHARS,
                               source: str | None = None) -> Iterator[Item]:
     """Abstracts from a file or a folder (recursively, in name order)."""
-    path = Path(path)
-    for f in _files(path, LITERATURE_SUFFIXES):
-        src = source or _source_name(f, "literature")
-        try:
-            text = read_text_file(f)
-            suffix = f.suffix.lower()
-            if suffix == ".xml":
-                items: Iterable[Item] = _abstracts_from_pubmed_xml(text, f, src)
-            elif suffix == ".json":
-                items = _abstracts_from_json(text, f, src)
-            elif suffix == ".pubtator" or _looks_like_pubtator(text):
-                items = parse_pubtator(text, src)
-            else:
-                title, _, body = text.strip().partition("\n")
-                items = [_abstract(f.stem, title.strip(), _clean_ws(body.replace("\n", " ")), src)]
-            for item in items:
-                yield _checked(item, max_chars) if isinstance(item, Document) else item
-        except (UnreadableFile, ValueError, ET.ParseError, KeyError, TypeError) as err:
-            log.warning("skipped %s: %s", f, err)
-            yield Skipped(str(f), _reason(err))
+    return _iter_files(path, LITERATURE_SUFFIXES, "literature", source, max_chars, _literature_file)
+
+
+def _literature_file(text: str, f: Path, src: str) -> Iterable[Item]:
+    suffix = f.suffix.lower()
+    if suffix == ".xml":
+        return _abstracts_from_pubmed_xml(text, f, src)
+    if suffix == ".json":
+        return _abstracts_from_json(text, f, src)
+    if suffix == ".pubtator" or _looks_like_pubtator(text):
+        return parse_pubtator(text, src)
+    title, _, body = text.strip().partition("\n")
+    return [_abstract(f.stem, title.strip(), _clean_ws(body.replace("\n", " ")), src)]
 
 
 def _abstract(doc_id: str, title: str, abstract: str, src: str, split: str = "") -> Document:
