@@ -125,3 +125,28 @@ def test_the_registry_names_every_benchmark_and_its_results() -> None:
     on_disk = {p.stem for p in (ROOT / "benchmarks").glob("bench_*.py")} | {
         p.stem for p in (ROOT / "benchmarks").glob("eval_*.py")}
     assert on_disk == set(SCRIPTS), "a benchmark script that the registry does not list"
+
+
+def test_registry_run_writes_the_result_and_its_plot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What every evaluation gets from the registry: its context, the stamped result, the JSON and a plot."""
+    from benchmarks import registry
+
+    seen = []
+
+    def fake(ctx: registry.RunContext) -> dict:
+        seen.append(ctx)
+        return {"modes": {m: {"auc": 0.7, "accuracy": 0.6, "hallucination_rate": 0.1, "traceability_graph": 0.5}
+                          for m in ctx.modes}}
+
+    monkeypatch.setitem(sys.modules, "fake_eval_module", type(sys)("fake_eval_module"))
+    sys.modules["fake_eval_module"].run = fake  # type: ignore[attr-defined]
+    monkeypatch.setitem(registry.EVALUATIONS, ("demo", "tiny"), "fake_eval_module:run")
+    monkeypatch.setitem(registry.BENCHMARKS, "demo", ("tiny",))
+    out = registry.run("demo", "tiny", data_dir=tmp_path, models_dir=tmp_path / "m", out_dir=tmp_path / "r",
+                       modes=("none", "causal"), command="mcrag eval --task demo --dataset tiny")
+    assert seen[0].modes == ("none", "causal") and seen[0].train_cap_s is None and seen[0].train_budget_s == 600.0
+    assert out["task"] == "demo" and out["command"].startswith("mcrag eval") and "seconds" in out
+    assert json.loads((tmp_path / "r" / "demo_tiny.json").read_text())["modes"]["causal"]["auc"] == 0.7
+    assert (tmp_path / "r" / "demo_tiny.png").is_file()
+    with pytest.raises(registry.BenchmarkError, match="unknown data set 'big' for task demo"):
+        registry.run("demo", "big", data_dir=tmp_path, models_dir=tmp_path, out_dir=None)
