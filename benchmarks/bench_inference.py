@@ -428,10 +428,8 @@ def main() -> None:
         return
 
     from mcrag.settings import load_settings
-    from vlm.config import VLMSettings
 
-    settings = load_settings()
-    vs = VLMSettings.from_env(settings.home, settings.models_dir, settings.index_dir)
+    vs = load_settings().vlm()
     model = args.model or str(vs.model_dir)
     index = args.index or str(vs.index_dir)
     sizes = [parse_size(s) for s in ("10k" if args.quick else args.sizes).split(",") if s.strip()]

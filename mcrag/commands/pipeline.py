@@ -111,7 +111,7 @@ def step_validate(ctx: PipelineContext) -> str:
 
 
 def step_verdicts(ctx: PipelineContext) -> str:
-    from reasoning.validate import VALIDATED_EDGES_QUERY
+    from kg.validations import VALIDATED_EDGES_QUERY
 
     rows = ctx.store.select(VALIDATED_EDGES_QUERY)
     for r in rows[:10]:
@@ -122,15 +122,14 @@ def step_verdicts(ctx: PipelineContext) -> str:
 
 
 def step_train_vlm(ctx: PipelineContext) -> str:
-    from vlm.config import VLMSettings
-
-    vs = VLMSettings.from_env(ctx.settings.home, ctx.settings.models_dir, ctx.settings.index_dir)
+    vs = ctx.settings.vlm()
     ctx.model_dir, ctx.index_dir = vs.model_dir, vs.index_dir
     if (vs.model_dir / "config.json").exists():
         return f"model already trained at {vs.model_dir} (delete it to retrain)"
     from vlm.train import TrainConfig, train_default
 
-    report = train_default(ctx.settings.data_dir, vs.model_dir, config=TrainConfig.fast(), store=ctx.store)
+    report = train_default(ctx.settings.data_dir, vs.model_dir, config=TrainConfig.fast(), store=ctx.store,
+                           cache_dir=vs.cache_dir)
     val = ", ".join(f"{k} {v:.3f}" for k, v in list(report.val.items())[:4])
     return f"trained the default VLM into {vs.model_dir} in {report.seconds:.0f} s (validation: {val}); curve {report.curve}"
 
@@ -141,7 +140,7 @@ def step_index(ctx: PipelineContext) -> str:
         return f"exemplar index already at {ctx.index_dir}"
     from vlm.index import build_index
 
-    idx = build_index(ctx.settings.data_dir, ctx.index_dir, ctx.model_dir)
+    idx = build_index(ctx.settings.data_dir, ctx.index_dir, ctx.model_dir, cache_dir=ctx.settings.cache_dir)
     return f"indexed {len(idx)} exemplars into {ctx.index_dir}"
 
 
