@@ -89,7 +89,7 @@ def _validation_quads(claims: list[tuple[CausalClaim, str]], rng: random.Random,
     for d, dataset in enumerate(("openi (sha256:aaaa)", "padchest (sha256:bbbb)")):
         run_iri = str(ID[f"activity/validate/bench{d}"])
         results, moves = [], []
-        for i, (edge, members) in enumerate(sorted(by_edge.items())):
+        for i, (_edge, members) in enumerate(sorted(by_edge.items())):
             if rng.random() > share:
                 continue
             verdict = rng.choice(("validated", "refuted", "notTestable"))

@@ -177,7 +177,7 @@ def test_a_stale_member_refuses_the_whole_bulk_act(wb: Any, monkeypatch: pytest.
     stale = real(store, [ids["eff1"], ids["nod"]])
     stale[ids["nod"]].record = stale[ids["nod"]].record.__class__(**{**stale[ids["nod"]].record.__dict__, "version": 1})
     curation.undo(store, ids["nod"], "alice", "rethink")  # nod moves to version 3
-    monkeypatch.setattr(acts, "_read_states", lambda s, cs: {c: stale[c] for c in cs if c in stale})
+    monkeypatch.setattr(acts, "_read_states", lambda s, cs, **kw: {c: stale[c] for c in cs if c in stale})
     before = store.count()
     with pytest.raises(curation.StaleVersionError, match="changed while this act was written"):
         curation.bulk(store, {ids["eff1"]: 1, ids["nod"]: 1}, "reject", "bob", "racing")

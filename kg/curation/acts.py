@@ -46,6 +46,7 @@ from kg.revisions import (
     new_activity_iri,
     parse_nt_term,
     read_revisions,
+    read_revisions_many,
     revision_statements,
     same_term,
     term_nt,
@@ -94,10 +95,22 @@ _STATE_QUERY = """SELECT ?c ?g ?p ?v WHERE {{ VALUES ?c {{ {values} }}
 """The fields of some claims as stored in their own graphs (the predicates an act reads or writes)."""
 
 
-def _read_states(store: Store, claims: Sequence[str]) -> dict[str, _ClaimTerms]:
-    """Each claim's fields as stored in its own graph (the first graph that holds it)."""
-    by_pred = {p: name for name, p in _FIELD_PREDICATES.items()}
-    predicates = ", ".join(iri_nt(p) for p in [*_FIELD_PREDICATES.values(), str(MCRAG.version), str(RDFS.label)])
+_IDENTITY = ("subject", "object", "relation", "polarity", "status")
+"""What every act reads: where the claim's edge is, and whether it is live."""
+
+
+def _read_states(store: Store, claims: Sequence[str], fields: Sequence[str] | None = None,
+                 labels: bool = True) -> dict[str, _ClaimTerms]:
+    """Each claim's fields as stored in its own graph (the first graph that holds it).
+
+    ``fields`` narrows the read to those fields (and the claim's identity and version), for acts over
+    many claims that change one field.
+    """
+    wanted = _FIELD_PREDICATES if fields is None else {k: v for k, v in _FIELD_PREDICATES.items()
+                                                      if k in set(fields) | set(_IDENTITY)}
+    by_pred = {p: name for name, p in wanted.items()}
+    predicates = ", ".join(iri_nt(p) for p in [*wanted.values(), str(MCRAG.version),
+                                                *([str(RDFS.label)] if labels else [])])
     rows: dict[str, list[tuple[str, str, Term]]] = {}
     todo = list(dict.fromkeys(claims))
     for k in range(0, len(todo), 300):
@@ -253,7 +266,7 @@ def _edge_keys(revisions: Sequence[_Revision]) -> list[tuple[str, str, str, str]
     keys: dict[tuple[str, str, str, str], None] = {}
     for rev in revisions:
         for r in (rev.record, rev.after):
-            keys[(r.graph, r.subject, str(MCRAG[r.relation]), r.object)] = None
+            keys[(r.graph, r.subject, _MCRAG + r.relation, r.object)] = None
     return list(keys)
 
 
@@ -274,21 +287,80 @@ def _guard(revisions: Sequence[_Revision]) -> str:
     return "\n  ".join(parts)
 
 
+LIVE_KEYS_QUERY = """SELECT DISTINCT ?g ?s ?p ?o WHERE {{ VALUES (?g ?s ?p ?o) {{ {rows} }}
+  GRAPH ?g {{ ?x rdf:subject ?s . ?x rdf:predicate ?p . ?x rdf:object ?o . ?x mcrag:polarity "positive" }}
+  FILTER NOT EXISTS {{ GRAPH ?g {{ ?x mcrag:status mcrag:rejected }} }} }}"""
+"""Of some (graph, cause, relation, effect) keys, those a positive claim that is not rejected states.
+
+Starting from the keys (a ``VALUES`` block) lets the store look each claim up by its cause; a
+``FILTER EXISTS`` per key instead is evaluated without that binding and costs seconds."""
+
+
 def _edge_repair(keys: Sequence[tuple[str, str, str, str]], marker: str) -> list[str]:
     """Two operations that make each edge exist exactly when a live positive claim states it (after the act)."""
     if not keys:
         return []
     rows = " ".join(f"({iri_nt(g)} {iri_nt(s)} {iri_nt(p)} {iri_nt(o)})" for g, s, p, o in keys)
     done = f"GRAPH {iri_nt(NAMED_GRAPHS['curated'])} {{ {iri_nt(marker)} a prov:Activity }}"
-    live = _LIVE_EDGE.format()
+    live = LIVE_KEYS_QUERY.format(rows=rows)
     return [
         f"""DELETE {{ GRAPH ?g {{ ?s ?p ?o }} }} WHERE {{ {done}
   VALUES (?g ?s ?p ?o) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }}
-  {live.replace("FILTER EXISTS", "FILTER NOT EXISTS", 1)} }}""",
-        f"""INSERT {{ GRAPH ?g {{ ?s ?p ?o }} }} WHERE {{ {done}
-  VALUES (?g ?s ?p ?o) {{ {rows} }}
-  {live} }}""",
+  MINUS {{ {live} }} }}""",
+        f"""INSERT {{ GRAPH ?g {{ ?s ?p ?o }} }} WHERE {{ {done} {{ {live} }} }}""",
     ]
+
+
+@dataclass
+class _EdgePlan:
+    """Edge upkeep worked out from a fresh index: triples to insert and delete, and what it relied on."""
+
+    insert: dict[str, list[str]] = field(default_factory=dict)
+    delete: dict[str, list[str]] = field(default_factory=dict)
+    others: list[tuple[str, str, str]] = field(default_factory=list)
+    """(claim, graph, status) of the edges' other claims: the plan holds only while they keep their status."""
+
+
+def _edges_from_index(index: CurationIndex, revisions: Sequence[_Revision]) -> _EdgePlan:
+    """Whether each touched edge is stated by a live positive claim after the act, from the index's rows."""
+    from kg.curation.index import edge_iri
+
+    index._derive()
+    after = {rev.record.claim: rev.after for rev in revisions}
+    by_key: dict[tuple[str, str, str, str], list[ClaimRecord]] = {}
+    for a in after.values():
+        by_key.setdefault((a.graph, a.subject, _relation_iri(a.relation), a.object), []).append(a)
+    plan = _EdgePlan()
+    for key in _edge_keys(revisions):
+        g, s, p, o = key
+        live = any(a.polarity == "positive" and a.status != "rejected" for a in by_key.get(key, ()))
+        k = index.edge_pos.get(edge_iri(s, p, o))
+        gcode = index.graphs.pos.get(g)
+        if k is not None and gcode is not None:
+            for i in index.edge_members[k].tolist():
+                claim = index.claims[i]
+                if claim in after or int(index.graph[i]) != gcode:
+                    continue
+                status = index.status_of(i)
+                plan.others.append((claim, g, status))
+                live = live or (index.polarity[i] == 1 and status != "rejected")
+        (plan.insert if live else plan.delete).setdefault(g, []).append(f"<{s}> <{p}> <{o}> .")
+    return plan
+
+
+_MCRAG = str(MCRAG)
+
+
+def _relation_iri(relation: str) -> str:
+    return _MCRAG + relation
+
+
+def _status_guard(others: Sequence[tuple[str, str, str]]) -> str:
+    if not others:
+        return ""
+    rows = " ".join(f"(<{c}> <{g}> <{_MCRAG}{st}>)" for c, g, st in others)
+    return (f"{{ SELECT (COUNT(*) AS ?same) WHERE {{ VALUES (?oc ?og ?os) {{ {rows} }} GRAPH ?og {{ ?oc mcrag:status ?os }} }} }}"
+            f" FILTER (?same = {len(others)})")
 
 
 @dataclass(frozen=True)
@@ -335,6 +407,7 @@ def _commit(store: Store, revisions: Sequence[_Revision], curator: str, reason: 
                  for r in revisions]
         if bulk_undoes:
             prov.append(f"{b} mcrag:undoes {iri_nt(bulk_undoes)} .")
+    prov = list(dict.fromkeys(prov))
     if check_shapes:
         _check_shapes(store, revisions, prov)
     by_graph_delete: dict[str, list[str]] = {}
@@ -343,21 +416,30 @@ def _commit(store: Store, revisions: Sequence[_Revision], curator: str, reason: 
         by_graph_delete.setdefault(rev.record.graph, []).extend(rev.delete)
         by_graph_insert.setdefault(rev.record.graph, []).extend(rev.insert)
     nl = "\n    "
-    deletes = " ".join(f"GRAPH {iri_nt(g)} {{ {nl.join(ts)} }}" for g, ts in by_graph_delete.items() if ts)
-    inserts = " ".join(f"GRAPH {iri_nt(g)} {{ {nl.join(ts)} }}" for g, ts in by_graph_insert.items() if ts)
-    main = f"""DELETE {{ {deletes} }}
+    before = store.generation
+    with (index.lock if index is not None else _NoLock()):
+        use_index = index is not None and index.fresh()
+        edge_plan = _edges_from_index(index, revisions) if use_index and index is not None else None
+        extra_guard = ""
+        if edge_plan is not None:
+            for g, ts in edge_plan.delete.items():
+                by_graph_delete.setdefault(g, []).extend(ts)
+            for g, ts in edge_plan.insert.items():
+                by_graph_insert.setdefault(g, []).extend(ts)
+            extra_guard = _status_guard(edge_plan.others)
+        deletes = " ".join(f"GRAPH {iri_nt(g)} {{ {nl.join(ts)} }}" for g, ts in by_graph_delete.items() if ts)
+        inserts = " ".join(f"GRAPH {iri_nt(g)} {{ {nl.join(ts)} }}" for g, ts in by_graph_insert.items() if ts)
+        main = f"""DELETE {{ {deletes} }}
 INSERT {{ {inserts}
   GRAPH {iri_nt(NAMED_GRAPHS['curated'])} {{
     {nl.join(prov)} }} }}
-WHERE {{ {_guard(revisions)} }}"""
-    update = " ;\n".join([main, *_edge_repair(_edge_keys(revisions), marker)])
-    before = store.generation
-    with (index.lock if index is not None else _NoLock()):
-        store.update(update)
+WHERE {{ {_guard(revisions)} {extra_guard} }}"""
+        repair = [] if edge_plan is not None else _edge_repair(_edge_keys(revisions), marker)
+        store.update(" ;\n".join([main, *repair]))
         if not store.ask(f"ASK {{ GRAPH <{NAMED_GRAPHS['curated']}> {{ <{marker}> a prov:Activity }} }}"):
             if index is not None:
                 index.mark_written(before)  # nothing changed, but the count moved: adopt it only if exact
-            _raise_stale(store, revisions)
+            _raise_stale(store, revisions, others=edge_plan.others if edge_plan else ())
         if index is not None:
             _patch_index(index, revisions, when, before)
     return [CurationRecord(rev.activity, rev.record.claim, rev.action, curator.strip(), reason.strip(), when,
@@ -373,10 +455,13 @@ class _NoLock:
         return None
 
 
-def _raise_stale(store: Store, revisions: Sequence[_Revision]) -> None:
+def _raise_stale(store: Store, revisions: Sequence[_Revision], others: Sequence[tuple[str, str, str]] = ()) -> None:
     now = _read_states(store, [r.record.claim for r in revisions])
     moved = [r for r in revisions if r.record.claim not in now or now[r.record.claim].record.version != r.record.version
              or (now[r.record.claim].version_term is None) != (r.state.version_term is None)]
+    if not moved and others:
+        raise StaleVersionError("another claim on the same edge changed while this act was written; nothing was "
+                                "changed: reload and retry")
     first = moved[0] if moved else revisions[0]
     current = now[first.record.claim].record.version if first.record.claim in now else "gone"
     if len(revisions) == 1:
@@ -616,7 +701,8 @@ def bulk(store: Store, claims: Mapping[str, int], action: str, curator: str, rea
     else:
         new_values = {"status": _field_value_nt("status", "accepted" if action == "accept" else "rejected")}
     wanted = {resolve_claim_iri(c): int(v) for c, v in claims.items()}
-    states = _read_states(store, list(wanted))
+    changed = next(iter(new_values))
+    states = _read_states(store, list(wanted), fields=[changed], labels=action == "relabel")
     missing = [c for c in wanted if c not in states]
     if missing:
         raise UnknownClaimError(f"no causal claim {missing[0]} in the store" +
@@ -663,13 +749,16 @@ def undo_bulk(store: Store, activity: str, curator: str, reason: str) -> BulkRec
     rows = store.select(f"""SELECT ?part ?c WHERE {{ {iri_nt(activity)} dcterms:hasPart ?part . ?part prov:used ?c }}""")
     claim_of = {r["part"]: r["c"] for r in rows if r["part"] and r["c"]}
     states = _read_states(store, sorted(set(claim_of.values())))
+    trails = read_revisions_many(store, sorted(set(claim_of.values())))
     now = datetime.now(UTC)
     revisions = []
+    labels: dict[str, str] | None = None
     for part in parts:
         claim = claim_of.get(part)
         if claim is None or claim not in states:
             raise CurationConflictError(f"member {part} of {activity} names no claim in the store; nothing was changed")
-        open_acts = _open_acts(store, claim)
+        open_acts = [r for r in trails.get(claim, []) if r.action in UNDOABLE_ACTIONS and r.changes
+                     and r.undone_by is None]
         target = next((a for a in open_acts if a.activity == part), None)
         if target is None:
             raise CurationConflictError(f"claim {claim} of this bulk act was undone separately since; "
@@ -677,8 +766,11 @@ def undo_bulk(store: Store, activity: str, curator: str, reason: str) -> BulkRec
         if open_acts[-1].activity != part:
             raise CurationConflictError(f"claim {claim} was changed after this bulk act ({open_acts[-1].action} at "
                                         f"{open_acts[-1].time.isoformat()}); undo that first; nothing was changed")
-        labels = _labels_for(store, [states[claim]]) if any(ch.field in ("relation",) for ch in target.changes) else {}
-        revisions.append(_plan(states[claim], "undo", _restore_values(states[claim], target), now, labels,
+        if labels is None and any(ch.field in ("relation", "subject", "object", "polarity") for ch in target.changes):
+            extra = [parse_nt_term(ch.old).value for t in trails.values() for r in t for ch in r.changes
+                     if ch.field in ("subject", "object") and ch.old]
+            labels = _labels_for(store, list(states.values()), extra)
+        revisions.append(_plan(states[claim], "undo", _restore_values(states[claim], target), now, labels or {},
                                undoes=target.activity))
     if not revisions:
         raise CurationConflictError(f"bulk act {activity} has no member to undo")

@@ -348,9 +348,14 @@ def cut_release(store: Store, name: str, curator: str, note: str = "", *,
             ox.Quad(nn(agent), nn(str(RDFS.label)), ox.Literal(curator.strip()), curated)]
     if info.previous:
         prov.append(ox.Quad(a, nn(str(PROV.used)), nn(info.previous), curated))
-    data = ox.serialize(quads + prov, format=ox.RdfFormat.N_QUADS) or b""
+    # one INSERT DATA (one transaction); a load would also count the whole store before and after
+    blocks = []
+    for graph, part in ((iri, quads), (NAMED_GRAPHS["curated"], prov)):
+        body = (ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in part],
+                             format=ox.RdfFormat.N_TRIPLES) or b"").decode("utf-8")
+        blocks.append(f"GRAPH {iri_nt(graph)} {{\n{body}}}")
     before = store.generation
-    store.load(data, "nquads", source_name=f"<release {name}>")
+    store.update("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
     adopt_write(store, before)
     triples = int(quads[-1].object.value)
     return ReleaseInfo(name, iri, now, info.previous, info.edges, info.claims, concepts, triples, curator.strip(),
