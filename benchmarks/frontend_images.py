@@ -247,7 +247,7 @@ def adult_block(recs: Sequence[Record], probs: np.ndarray, brightness: np.ndarra
     for name in ADULT_FINDINGS:
         yf = _labels(recs, name)
         findings[name] = {"positives": int((yf == 1).sum()), "auc": round(weighted_auc(probs[:, LABEL_INDEX[name]], yf), 4),
-                          "auc_ci95": bootstrap(_auc, yf, probs[:, LABEL_INDEX[name]], groups, n=500)}
+                          "auc_ci95": bootstrap(_auc, yf, probs[:, LABEL_INDEX[name]], groups)}
     out["findings"] = findings
     out["findings_macro_auc"] = round(float(np.nanmean([f["auc"] for f in findings.values()])), 4)
     normal = y == 0

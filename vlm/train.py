@@ -211,7 +211,7 @@ def contrastive(img: torch.Tensor, txt: torch.Tensor, text_ids: torch.Tensor, ta
 
 
 def _cache_key(records: Sequence[Record], size: int) -> str:
-    h = hashlib.sha1(f"v1|{size}".encode())
+    h = hashlib.sha1(f"v2|{size}".encode())
     for r in records:
         stamp = ""
         if r.image_path is not None:
@@ -229,7 +229,8 @@ def load_resized(records: Sequence[Record], size: int, *, cache_dir: Path | str 
     """Images as (N, size, size) float32 in [0, 1], padded square and resized, before any normalisation.
 
     Records whose image cannot be read are skipped and logged (``kept`` lists the others). With
-    ``cache_dir`` the stack is kept there as float16 under a key of the records, files and size.
+    ``cache_dir`` the stack is kept there (float32, so a cached run trains exactly like an uncached one)
+    under a key of the records, files and size.
     """
     cache = Path(cache_dir) / f"pixels-{size}-{_cache_key(records, size)}.npz" if cache_dir else None
     if cache is not None and cache.is_file():
@@ -257,7 +258,7 @@ def load_resized(records: Sequence[Record], size: int, *, cache_dir: Path | str 
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, pixels=arr.astype(np.float16), kept=np.array(kept, dtype=np.int64))
+        np.savez(tmp, pixels=arr, kept=np.array(kept, dtype=np.int64))
         os.replace(tmp, cache)
     return arr, kept
 
