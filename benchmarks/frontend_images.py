@@ -20,13 +20,15 @@ per run; the rules are in docs/RESULTS.md.
 
 Usage (from the repository root)::
 
-    python benchmarks/frontend_images.py [--seeds 0 1 2] [--out-dir docs/results] [--benchmarks-md]
+    python -m benchmarks.frontend_images [--seeds 0 1 2] [--out-dir docs/results] [--benchmarks-md]
+
+(the committed results were made as ``python benchmarks/frontend_images.py --benchmarks-md``, the same
+module run as a file).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import os
@@ -71,17 +73,6 @@ GOALS = {"nih_621_abnormal_auc": 0.75, "pneumonia_auc": 0.992, "pneumonia_accura
 ADULT_FINDINGS = tuple(n for n in LABELS if n not in ("normal", "COVID-19"))
 POSITIVE = 0.5
 BOOTSTRAP = 2000
-
-
-def _first_module(*names: str) -> Any:
-    """The first of ``names`` that imports (the evaluation modules are moving to ``benchmarks``)."""
-    err: Exception | None = None
-    for name in names:
-        try:
-            return importlib.import_module(name)
-        except ImportError as e:
-            err = e
-    raise ImportError(f"none of {', '.join(names)} imports") from err
 
 
 # ---------------------------------------------------------------------------------------- metrics
@@ -166,7 +157,8 @@ class TestSets:
         self.nih_621 = self.nih_val if on_val else [r for r in recs if r.source == "nih_621"]
         self.ped_val = [r for r in recs if r.source == "pediatric_cxr" and r.split == "val"]
         self.ped_test = self.ped_val if on_val else [r for r in recs if r.source == "pediatric_cxr" and r.split == "test"]
-        covid_split = _first_module("benchmarks.covid_split", "vlm.evaluation.covid_split")
+        from benchmarks import covid_split
+
         cases, _ = covid_split.read_cases(data_dir / "cxr_covid")
         part = "val" if on_val else "test"
         test_cases = covid_split.patient_split(cases)[part]
@@ -335,15 +327,15 @@ def train_variant(variant: str, seed: int, corpus: Any, cache: Path, store: Any,
 def score_modes(model_dir: Path, t: TestSets, embeds: dict[str, np.ndarray], data_dir: Path, encoder: Any,
                 modes: Sequence[str]) -> dict[str, Any]:
     """The three retrieval modes through the grounder, with the default model's findings and embeddings."""
+    from benchmarks.front_end_grounding import front_end_grounder, ground
     from vlm.grounding import starter_store
     from vlm.index import build_index
 
-    grounding = _first_module("benchmarks.grounding", "vlm.evaluation.grounding")
     t0 = time.perf_counter()
     index = build_index(data_dir, None, model_dir, sources=SOURCES, splits=("train", "val"), text_encoder=encoder)
     out: dict[str, Any] = {"index": {"exemplars": len(index), "seconds": round(time.perf_counter() - t0, 1),
                                      "sources": list(SOURCES), "splits": ["train", "val"]}}
-    grounder = grounding.BatchGrounder(grounding.FrontEndOnly("frontend-images"), index, starter_store())
+    grounder = front_end_grounder("frontend-images", index, store=starter_store())
     needed = ("nih_621", "ped_test", "ped_val", "ped_val_28", "pm_test", "covid_test")
     total = len(modes) * sum(len(t.raw[k]) for k in needed)
     bar = tqdm(total=total, desc="grounded diagnosis")
@@ -353,7 +345,7 @@ def score_modes(model_dir: Path, t: TestSets, embeds: dict[str, np.ndarray], dat
             probs = embeds[f"probs:{name}"]
             rows = []
             for p, e in zip(probs, embeds[name], strict=True):
-                r = grounder.infer_with(dict(zip(LABELS, (float(v) for v in p), strict=True)), e, "diagnose", mode)
+                r = ground(grounder, dict(zip(LABELS, (float(v) for v in p), strict=True)), e, "diagnose", mode)
                 got = r.probabilities()
                 rows.append([got.get(n, 0.0) for n in LABELS])
                 bar.update(1)

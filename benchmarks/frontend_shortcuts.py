@@ -7,7 +7,7 @@ follow-up, view) and statistics of texture and file encoding that no recorded co
 
 Usage (from the repository root)::
 
-    python benchmarks/frontend_shortcuts.py [--out-dir docs/results]
+    python -m benchmarks.frontend_shortcuts [--out-dir docs/results]
 """
 
 from __future__ import annotations

@@ -145,10 +145,7 @@ def test_covid_collection_is_split_by_patient_with_both_classes_in_every_split(t
 
 
 def test_covid_split_is_the_diagnosis_benchmarks_patient_split(shared_data):
-    try:
-        from vlm.evaluation.covid_split import patient_split, read_cases
-    except ImportError:  # the benchmark modules moved
-        from benchmarks.covid_split import patient_split, read_cases  # type: ignore[no-redef]
+    from benchmarks.covid_split import patient_split, read_cases
     from vlm.data import read_cxr_covid
 
     cases, _ = read_cases(shared_data / "cxr_covid")
@@ -156,3 +153,18 @@ def test_covid_split_is_the_diagnosis_benchmarks_patient_split(shared_data):
     theirs = patient_split(cases)
     assert all(ours[c.key] == split for split, films in theirs.items() for c in films)
     assert sum(len(v) for v in theirs.values()) == len(cases)
+
+
+def test_openi_labels_reader_keeps_a_blank_cell_unknown(tmp_path):
+    """One reader of openi_labels.csv for training, mining figures and benchmarks: 0/1 cells are read, a
+    blank cell stays unannotated (not a negative), columns outside the label space are ignored."""
+    from vlm.data import read_openi_labels
+
+    csv_file = tmp_path / "openi_labels.csv"
+    csv_file.write_text("filename,Atelectasis,Effusion,normal,Comment\nCXR1,0,1,0,x\nCXR2,1,,0,\n", encoding="utf-8")
+    gold = read_openi_labels(csv_file)
+    assert gold == {"CXR1": {"Atelectasis": 0, "Effusion": 1, "normal": 0}, "CXR2": {"Atelectasis": 1, "normal": 0}}
+    root = make_iu_xray(tmp_path / "iu", images=False)
+    (root / "openi_labels.csv").write_text("filename,Atelectasis,Effusion,normal\nCXR2,1,,0\n", encoding="utf-8")
+    rec = next(r for r in read_iu_xray(root).records if r.id.startswith("iu_xray/CXR2_"))
+    assert rec.labels[LABEL_INDEX["Atelectasis"]] == 1 and rec.labels[LABEL_INDEX["Effusion"]] == UNKNOWN

@@ -169,3 +169,13 @@ def test_a_model_trained_without_per_image_normalisation_is_not_served(tmp_path)
     train_tokenizer(["the lungs are clear"] * 10, vocab_size=300).save_pretrained(tmp_path)
     with pytest.raises(ModelMissingError, match="without per-image intensity normalisation"):
         load_backend(tmp_path)
+
+
+def test_validation_auc_reads_only_annotated_cases():
+    """Undiagnosed films (label -1) must not enter the validation AUC the training history reports."""
+    from vlm.train import _auc
+
+    scores = np.array([0.9, 0.8, 0.1, 0.2, 0.95, 0.05])
+    labels = np.array([1.0, 1.0, 0.0, 0.0, -1.0, -1.0])
+    assert _auc(scores, labels) == pytest.approx(1.0), "the four annotated films are perfectly ranked"
+    assert np.isnan(_auc(scores, np.array([1.0, 1.0, -1.0, -1.0, -1.0, -1.0]))), "one class only"

@@ -40,7 +40,6 @@ from vlm.confounders import (
     balancing_weights,
     fit_propensities,
     target_class,
-    weighted_auc,
     worst_view_matched_auc,
 )
 from vlm.data import SOURCES, Corpus, Record, load_sources
@@ -149,9 +148,14 @@ def _set_seed(seed: int) -> None:
 
 
 def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Rank AUC (Mann-Whitney) over the annotated entries (labels 0 / 1; -1 is ignored), ties averaged;
-    NaN when a class is missing."""
-    return weighted_auc(np.asarray(scores), np.asarray(labels))
+    """ROC AUC (scikit-learn) over the annotated cases (label 0 or 1); NaN when a class is missing."""
+    from sklearn.metrics import roc_auc_score
+
+    known = (labels == 0) | (labels == 1)
+    y = labels[known]
+    if not (y == 1).any() or not (y == 0).any():
+        return float("nan")
+    return float(roc_auc_score(y, scores[known]))
 
 
 def _schedule(opt: torch.optim.Optimizer, total: int, warmup: float) -> torch.optim.lr_scheduler.LambdaLR:
