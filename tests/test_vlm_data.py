@@ -168,3 +168,18 @@ def test_openi_labels_reader_keeps_a_blank_cell_unknown(tmp_path):
     (root / "openi_labels.csv").write_text("filename,Atelectasis,Effusion,normal\nCXR2,1,,0\n", encoding="utf-8")
     rec = next(r for r in read_iu_xray(root).records if r.id.startswith("iu_xray/CXR2_"))
     assert rec.labels[LABEL_INDEX["Atelectasis"]] == 1 and rec.labels[LABEL_INDEX["Effusion"]] == UNKNOWN
+
+
+def test_adult_and_paediatric_readers_match_the_documented_counts(shared_data):
+    from vlm.data import load_sources
+
+    corpus = load_sources(shared_data, ("nih_1000", "nih_621", "pediatric_cxr"))
+    by = {s: [r for r in corpus.records if r.source == s] for s in ("nih_1000", "nih_621", "pediatric_cxr")}
+    assert len(by["nih_621"]) == 621 and {r.split for r in by["nih_621"]} == {"test"}
+    test_patients = {r.group for r in by["nih_621"]}
+    assert len(by["nih_1000"]) < 1000 and not {r.group for r in by["nih_1000"]} & test_patients
+    assert sum(r.labels[LABEL_INDEX["normal"]] == 1 for r in by["nih_621"]) == 100
+    ped = by["pediatric_cxr"]
+    assert sum(r.split == "test" for r in ped) == 624 and sum(r.split in ("train", "val") for r in ped) == 5216
+    groups = {s: {r.group for r in ped if r.split == s} for s in ("train", "val")}
+    assert not groups["train"] & groups["val"], "paediatric train and val split by patient"
