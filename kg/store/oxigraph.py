@@ -30,6 +30,7 @@ from kg.errors import (
 from kg.formats import QUAD_FORMATS, RdfFormatName, ResultsFormatName, guess_rdf_format, rdf_format_name
 from kg.namespaces import PREFIXES
 from kg.store.base import Bindings, LoadReport, QueryResult, Store, StoreCapabilities, Term
+from kg.store.xml_guard import check_rdfxml
 
 _RDF = {
     "turtle": ox.RdfFormat.TURTLE,
@@ -141,7 +142,9 @@ class OxigraphStore(Store):
             graph_store_protocol=False,
             query_cancellation=False,
         )
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self.generation = 0
+        """Bumped by every write through this object: readers elsewhere reopen when it moves."""
         if path is None:
             self._store = ox.Store()
             return
@@ -165,6 +168,23 @@ class OxigraphStore(Store):
                     "stop it or query that server with --store http://HOST:PORT/sparql"
                 ) from None
             raise StoreUnavailableError(f"cannot open store folder {folder}: {text}") from None
+
+    @classmethod
+    def wrap(cls, raw: ox.Store, location: str, *, read_only: bool = False) -> OxigraphStore:
+        """Put the store seam around an already open pyoxigraph store (query sandboxes use it)."""
+        self = cls.__new__(cls)
+        self.location, self.read_only, self._store = location, read_only, raw
+        self.capabilities = StoreCapabilities(persistent=location != ":memory:", atomic_load=True,
+                                              atomic_update=True, native_parsers=True,
+                                              graph_store_protocol=False, query_cancellation=False)
+        self._write_lock = threading.RLock()
+        self.generation = 0
+        return self
+
+    @property
+    def write_lock(self) -> threading.RLock:
+        """Held by every write; hold it to keep the store still across several steps."""
+        return self._write_lock
 
     # -- queries ---------------------------------------------------------------------------------
     def _run(self, sparql: str, union_default_graph: bool, bindings: Bindings | None = None) -> Any:
@@ -237,6 +257,7 @@ class OxigraphStore(Store):
     def update(self, sparql: str) -> None:
         self._writable()
         with self._write_lock:
+            self.generation += 1
             try:
                 self._store.update(sparql, prefixes=PREFIXES)
             except SyntaxError as err:
@@ -265,11 +286,14 @@ class OxigraphStore(Store):
             bulk = is_path and Path(source).stat().st_size > BULK_THRESHOLD_BYTES  # type: ignore[arg-type]
         if bulk and not is_path:
             raise ValueError("bulk loads read from a file path")
+        if fmt == "rdfxml":  # before the lock: entities and deep nesting never reach the parser
+            check_rdfxml(Path(source) if is_path else source, name)  # type: ignore[arg-type]
         before = len(self._store)
         kwargs: dict[str, Any] = {"format": _RDF[fmt], "base_iri": base_iri or "https://w3id.org/mcrag/base/"}
         if graph:
             kwargs["to_graph"] = ox.NamedNode(graph)  # triples go there; quads keep their own graph
         with self._write_lock:
+            self.generation += 1
             try:
                 if bulk:
                     self._bulk_load(Path(source), kwargs, graph)  # type: ignore[arg-type]
@@ -355,6 +379,7 @@ class OxigraphStore(Store):
     def clear(self, graph: str | None = None) -> None:
         self._writable()
         with self._write_lock:
+            self.generation += 1
             if graph is None:
                 self._store.clear()
             else:

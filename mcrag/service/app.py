@@ -27,6 +27,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         try:
             yield
         finally:
+            sandbox = getattr(app.state, "sandbox", None)
+            if sandbox is not None:
+                sandbox.close()
+                app.state.sandbox = None
             if own:
                 app.state.store.close()
 
