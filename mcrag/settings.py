@@ -56,8 +56,8 @@ class Settings:
     """Address space each of those processes may use; a query that needs more is stopped."""
     remote_allow: tuple[str, ...] = ()
     """SERVICE / LOAD targets the service may contact (exact IRIs, or prefixes ending in /); none by default."""
-    max_image_pixels: int = 40_000_000
-    """Largest image (width x height) an upload may decode to."""
+    max_image_mb: int = 256
+    """Memory one uploaded image may take to decode (read from its header before decoding)."""
 
     def __post_init__(self) -> None:
         # Overrides may arrive as strings (CLI, tests): keep the path fields paths.
@@ -104,7 +104,7 @@ def load_settings(**overrides: object) -> Settings:
         query_workers=_int("MCRAG_QUERY_WORKERS", 2),
         query_memory_mb=_int("MCRAG_QUERY_MEMORY_MB", 1024),
         remote_allow=tuple(a.strip() for a in env.get("MCRAG_REMOTE_ALLOW", "").split(",") if a.strip()),
-        max_image_pixels=_int("MCRAG_MAX_IMAGE_PIXELS", 40_000_000),
+        max_image_mb=_int("MCRAG_MAX_IMAGE_MB", 256),
     )
     clean = {k: v for k, v in overrides.items() if v is not None}
     return replace(s, **clean)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ moves bytes and small result sets.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -120,6 +121,12 @@ def with_values(sparql: str, bindings: Bindings) -> str:
     return sparql[:at] + block + sparql[at:]
 
 
+def _unwritable(err: OSError) -> bool:
+    text = str(err).lower()
+    return err.errno in (errno.EROFS, errno.EACCES, errno.EPERM) or "read-only file system" in text or \
+        "permission denied" in text
+
+
 def _syntax_error_line(err: SyntaxError) -> int | None:
     if err.lineno:
         return int(err.lineno)
@@ -131,7 +138,10 @@ def _syntax_error_line(err: SyntaxError) -> int | None:
 class OxigraphStore(Store):
     """A pyoxigraph store in a folder (``path``) or in memory (``path=None``)."""
 
-    def __init__(self, path: Path | str | None = None, *, create: bool = True, read_only: bool = False) -> None:
+    def __init__(self, path: Path | str | None = None, *, create: bool = True, read_only: bool = False,
+                 read_only_fallback: bool = False) -> None:
+        """Open (or with ``create``, make) a store folder; ``read_only_fallback`` opens read-only when
+        the folder cannot be written (a read-only mount, no write permission)."""
         self.location = str(path) if path is not None else ":memory:"
         self.read_only = read_only
         self.capabilities = StoreCapabilities(
@@ -150,23 +160,42 @@ class OxigraphStore(Store):
             return
         folder = Path(path)
         if not folder.exists() and (not create or read_only):
-            raise StoreUnavailableError(f"store folder {folder} does not exist; create it with `mcrag kg load`")
+            raise StoreUnavailableError(f"store folder {folder} does not exist; create it with `mcrag kg init "
+                                        f"--store {folder}`")
         if folder.exists() and not folder.is_dir():
             raise StoreUnavailableError(f"store location {folder} is a file, not a folder")
+        if folder.is_dir() and not (folder / "CURRENT").exists():
+            if not create or read_only:
+                raise StoreUnavailableError(f"{folder} is not a store (it has no CURRENT file); give the folder "
+                                            "a store lives in, or create one with `mcrag kg init --store FOLDER`")
+            if any(folder.iterdir()):
+                raise StoreUnavailableError(f"{folder} holds other files and is not a store; give an empty or "
+                                            "new folder for a new store")
         try:
             if read_only:
                 self._store = ox.Store.read_only(str(folder))
             else:
-                folder.mkdir(parents=True, exist_ok=True)
-                self._store = ox.Store(str(folder))
-                self.recover()
-        except OSError as err:
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    self._store = ox.Store(str(folder))
+                except OSError as err:
+                    if not read_only_fallback or not _unwritable(err):
+                        raise
+                    self._store = ox.Store.read_only(str(folder))
+                    self.read_only = True
+                    log.warning("store folder %s cannot be written (%s): opened read-only", folder, err)
+                else:
+                    self.recover()
+        except (OSError, RuntimeError) as err:
             text = str(err)
             if "lock" in text.lower():
                 raise StoreUnavailableError(
                     f"store folder {folder} is locked by another process (is `mcrag serve` running on it?); "
                     "stop it or query that server with --store http://HOST:PORT/sparql"
                 ) from None
+            if "corrupt" in text.lower():
+                raise StoreUnavailableError(f"store folder {folder} is damaged ({text}); restore it from a "
+                                            "backup or an export") from None
             raise StoreUnavailableError(f"cannot open store folder {folder}: {text}") from None
 
     @classmethod

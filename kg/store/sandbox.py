@@ -156,7 +156,7 @@ class QuerySandbox:
         gen = self.store.generation
         if self.on_disk:
             with self._lock:
-                if self._flushed_generation != gen:
+                if self._flushed_generation != gen and not self.store.read_only:
                     self.store.flush()  # a short log makes the worker's read-only open fast
                     self._flushed_generation = gen
             return {"kind": "path", "path": self.store.location, "generation": (id(self), gen)}

@@ -15,6 +15,9 @@ def settings_for(store: str | None = None) -> Settings:
     return load_settings(store=store)
 
 
-def open_configured_store(settings: Settings, *, create: bool = True, read_only: bool = False) -> Store:
+def open_configured_store(settings: Settings, *, create: bool = True, read_only: bool = False,
+                          read_only_fallback: bool = False) -> Store:
+    """The configured store; ``create=False`` never makes files, ``read_only_fallback`` reads unwritable folders."""
     return open_store(settings.store_location, token=settings.token, read_only=read_only, create=create,
-                      update_url=settings.update_url, gsp_url=settings.gsp_url)
+                      update_url=settings.update_url, gsp_url=settings.gsp_url,
+                      read_only_fallback=read_only_fallback)

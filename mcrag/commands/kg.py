@@ -75,7 +75,7 @@ def query(sparql: str | None = typer.Argument(None, help="SPARQL query text, or 
     if out not in ("table", "csv", "json", "sparql-json", "sparql-xml", "tsv"):
         raise UserInputError(f"unknown output format {out!r}; use table, csv, json, sparql-json or sparql-xml")
     settings = settings_for(store)
-    with open_configured_store(settings, create=False) as st:
+    with open_configured_store(settings, create=False, read_only_fallback=True) as st:
         t = timeout or settings.query_timeout
         if out == "sparql-xml":
             body, _ = st.query_serialized(text, "xml", timeout=t)
@@ -126,7 +126,7 @@ def export(output: Path = typer.Argument(..., help="Output file; '-' writes to s
     """Export the store (all graphs, or one) as Turtle, N-Triples, N-Quads, TriG, RDF/XML or JSON-LD."""
     name = rdf_format_name(fmt) if fmt else (guess_rdf_format(output) if str(output) != "-" else "nquads")
     settings = settings_for(store)
-    with open_configured_store(settings, create=False) as st:
+    with open_configured_store(settings, create=False, read_only_fallback=True) as st:
         if str(output) == "-":
             st.export(sys.stdout.buffer, name, graph=graph_iri(graph) if graph else None)
             return
@@ -141,7 +141,7 @@ def export(output: Path = typer.Argument(..., help="Output file; '-' writes to s
 def stats(store: str | None = StoreOption) -> None:
     """Quads per named graph, claims per status and relation kind."""
     settings = settings_for(store)
-    with open_configured_store(settings, create=False) as st:
+    with open_configured_store(settings, create=False, read_only_fallback=True) as st:
         table = Table("graph", "quads")
         for g, n in st.iter_graph_sizes():
             table.add_row(short(g, PREFIXES), str(n))
@@ -162,7 +162,7 @@ def check(store: str | None = StoreOption,
           shacl: bool = typer.Option(True, help="Run the SHACL shape validation.")) -> None:
     """Check OWL consistency (HermiT) and SHACL shapes; print each violation with its offending node."""
     settings = settings_for(store)
-    with open_configured_store(settings, create=False) as st:
+    with open_configured_store(settings, create=False, read_only_fallback=True) as st:
         report = check_store(st, graphs=[graph_iri(g) for g in graph] or None, owl=owl, shacl=shacl)
     if owl:
         console.print(f"OWL (HermiT): {'consistent' if report.consistent else '[red]INCONSISTENT[/red]'}")
