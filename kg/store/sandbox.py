@@ -203,8 +203,8 @@ class QuerySandbox:
         if answer.get("error") == "memory":
             self._retire(w)
         else:
-            if request["source"]["kind"] != "checkpoint" and answer.get("error") != "need_data":
-                w.generation = request["source"]["generation"]
+            if request["source"]["kind"] != "checkpoint":
+                w.generation = None if answer.get("error") == "need_data" else request["source"]["generation"]
             self._idle.put(w)
         return answer
 

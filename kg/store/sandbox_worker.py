@@ -83,8 +83,8 @@ def handle(request: dict[str, Any], snapshot: _Snapshot) -> dict[str, Any]:
 
     text: str = request["text"]
     try:
+        store = snapshot.get(request["source"])  # first, so a copy that was sent is kept whatever follows
         check_remote_access(text, tuple(request.get("allow", ())), PREFIXES)
-        store = snapshot.get(request["source"])
         if request["op"] == "update":
             store.update(text)
             store.close()
