@@ -81,7 +81,7 @@ def _is_click_error(err: BaseException) -> bool:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: every mistake a user can fix is one line on stderr and exit code 2."""
     try:
-        rc = app(args=argv, standalone_mode=False)
+        rc = app(args=argv, prog_name="mcrag", standalone_mode=False)
     except USER_ERRORS as err:
         typer.secho(f"error: {' '.join(str(err).split()) or type(err).__name__}", err=True, fg=typer.colors.RED)
         sys.exit(2)

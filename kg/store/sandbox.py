@@ -35,7 +35,13 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kg.errors import KGError, MalformedQueryError, QueryTimeoutError, ResultTooLargeError, StoreUnavailableError
+from kg.errors import (
+    KGError,
+    MalformedQueryError,
+    QueryTimeoutError,
+    ResultTooLargeError,
+    StoreUnavailableError,
+)
 from kg.store.guard import RemoteAccessRefusedError
 from kg.store.oxigraph import OxigraphStore
 from kg.store.sandbox_worker import _HEADER, write_frame

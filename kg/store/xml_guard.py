@@ -12,11 +12,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 from typing import BinaryIO
+from xml.sax import SAXParseException
+from xml.sax.handler import ContentHandler
 
 from defusedxml import DefusedXmlException
 from defusedxml.expatreader import DefusedExpatParser
-from xml.sax import SAXParseException
-from xml.sax.handler import ContentHandler
 
 from kg.errors import MalformedRDFError
 

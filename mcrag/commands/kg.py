@@ -7,13 +7,14 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from kg.check import check_store
 from kg.formats import guess_rdf_format, rdf_format_name
 from kg.namespaces import NAMED_GRAPHS, PREFIXES, graph_iri
 from kg.ontology import bootstrap
 from kg.results_format import short, to_csv, to_json_rows, to_sparql_json
+from mcrag.commands.common import PlainTable as Table
 from mcrag.commands.common import StoreOption, open_configured_store, settings_for
 from mcrag.errors import UserInputError
 
@@ -145,7 +146,7 @@ def stats(store: str | None = StoreOption) -> None:
         table = Table("graph", "quads")
         for g, n in st.iter_graph_sizes():
             table.add_row(short(g, PREFIXES), str(n))
-        table.add_row("[b]total[/b]", str(st.count()))
+        table.add_row(Text("total", style="bold"), str(st.count()))
         console.print(table)
         res = st.query("SELECT ?status ?rel (COUNT(DISTINCT ?c) AS ?n) WHERE { ?c a mcrag:CausalClaim ; "
                        "mcrag:status ?status ; rdf:predicate ?rel } GROUP BY ?status ?rel ORDER BY ?status ?rel")

@@ -11,11 +11,11 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from kg import curation
 from kg.namespaces import graph_iri
-from mcrag.commands.common import StoreOption, open_configured_store, settings_for
+from mcrag.commands.common import PlainTable as Table
+from mcrag.commands.common import StoreOption, open_configured_store, resolve_claim, settings_for
 from mcrag.errors import UserInputError
 
 console = Console()
@@ -164,7 +164,7 @@ def show(claim: str = typer.Argument(..., help="Claim IRI or hash."),
          store: str | None = StoreOption) -> None:
     """A claim with its sentences, sources, validation results and audit trail."""
     with open_configured_store(settings_for(store), create=False) as st:
-        d = curation.claim_detail(st, claim)
+        d = curation.claim_detail(st, resolve_claim(st, claim))
     if as_json:
         _print_json(asdict(d))
         return
@@ -179,8 +179,10 @@ def show(claim: str = typer.Argument(..., help="Claim IRI or hash."),
     for src in d.sources:
         p(f"  source: {src.citation or src.identifier or src.document} [{src.collection or ''}]")
     for v in d.validations:
-        p(f"  validation {v.time.isoformat() if v.time else ''}: {v.verdict}; discovery {v.discovery}; "
-          f"effect {_fmt(v.effect)} [{_fmt(v.ci_low)}, {_fmt(v.ci_high)}] n={v.sample_size} on {v.dataset}")
+        effect = (f"; effect {_fmt(v.effect)} [{_fmt(v.ci_low)}, {_fmt(v.ci_high)}] n={v.sample_size}"
+                  if v.effect is not None else "")
+        p(f"  validation {v.time.isoformat() if v.time else ''}: {v.verdict}; discovery {v.discovery}{effect}"
+          f"{f' on {v.dataset}' if v.dataset else ''}")
         if v.estimand:
             p(f"    estimand: {v.estimand}  ({v.estimator})")
         for r in v.refutations:
@@ -198,7 +200,7 @@ def accept_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOp
                version: int = VersionOption, store: str | None = StoreOption) -> None:
     """Accept a claim (it joins the curated graph)."""
     with open_configured_store(settings_for(store), create=False) as st:
-        _print_record(curation.accept(st, claim, _curator(curator), reason, version))
+        _print_record(curation.accept(st, resolve_claim(st, claim), _curator(curator), reason, version))
 
 
 @curate_app.command("reject")
@@ -206,7 +208,7 @@ def reject_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOp
                version: int = VersionOption, store: str | None = StoreOption) -> None:
     """Reject a claim (its edge is withdrawn unless another live claim states it)."""
     with open_configured_store(settings_for(store), create=False) as st:
-        _print_record(curation.reject(st, claim, _curator(curator), reason, version))
+        _print_record(curation.reject(st, resolve_claim(st, claim), _curator(curator), reason, version))
 
 
 @curate_app.command("edit")
@@ -221,7 +223,7 @@ def edit_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOpti
              store: str | None = StoreOption) -> None:
     """Change fields of a claim in one audited act."""
     with open_configured_store(settings_for(store), create=False) as st:
-        _print_record(curation.edit(st, claim, _curator(curator), reason, version, relation=relation,
+        _print_record(curation.edit(st, resolve_claim(st, claim), _curator(curator), reason, version, relation=relation,
                                     certainty=certainty, polarity=polarity, confidence=confidence,
                                     mechanism=mechanism, status=status))
 
@@ -232,7 +234,7 @@ def undo_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOpti
              store: str | None = StoreOption) -> None:
     """Revert the claim's latest curation act that is not undone yet."""
     with open_configured_store(settings_for(store), create=False) as st:
-        _print_record(curation.undo(st, claim, _curator(curator), reason, version))
+        _print_record(curation.undo(st, resolve_claim(st, claim), _curator(curator), reason, version))
 
 
 @curate_app.command("history")
@@ -240,7 +242,7 @@ def history_cmd(claim: str = typer.Argument(...), as_json: bool = typer.Option(F
                 store: str | None = StoreOption) -> None:
     """The claim's audit trail: curation acts and validation verdicts, oldest first."""
     with open_configured_store(settings_for(store), create=False) as st:
-        records = curation.history(st, claim)
+        records = curation.history(st, resolve_claim(st, claim))
     if as_json:
         _print_json([asdict(r) for r in records])
         return

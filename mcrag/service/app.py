@@ -16,7 +16,6 @@ from mcrag.service import sparql
 from mcrag.service.limits import BodyLimit
 from mcrag.settings import Settings, load_settings
 
-
 log = logging.getLogger(__name__)
 
 
