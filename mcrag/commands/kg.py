@@ -11,9 +11,11 @@ from rich.text import Text
 
 from kg.check import check_store
 from kg.formats import guess_rdf_format, rdf_format_name
+from kg.load_claims import count_bare_edges, load_with_claims
 from kg.namespaces import NAMED_GRAPHS, PREFIXES, graph_iri
 from kg.ontology import bootstrap
 from kg.results_format import short, to_csv, to_json_rows, to_sparql_json
+from mcrag import __version__
 from mcrag.commands.common import PlainTable as Table
 from mcrag.commands.common import StoreOption, open_configured_store, settings_for
 from mcrag.errors import UserInputError
@@ -57,12 +59,26 @@ def load(files: list[Path] = typer.Argument(..., help="RDF files (Turtle, N-Trip
         if not f.is_file():
             raise UserInputError(f"{f}: file not found")
         rdf_format_name(fmt) if fmt else guess_rdf_format(f)
+    if bulk:
+        for f in files:
+            bare = count_bare_edges(f, rdf_format_name(fmt) if fmt else guess_rdf_format(f))
+            if bare:
+                raise UserInputError(f"{f}: {bare} causal edge(s) without a claim; load it without --bulk so they "
+                                     "become proposed claims that curators can review")
     with open_configured_store(settings) as st:
         for f in files:
-            rep = st.load(f, rdf_format_name(fmt) if fmt else None, graph=graph_iri(graph) if graph else None,
-                          bulk=bulk or None)
-            where = f" into <{rep.graph}>" if rep.graph else ""
-            console.print(f"{f}: +{rep.added} quads{where} (store now {rep.quads_after})")
+            name = rdf_format_name(fmt) if fmt else guess_rdf_format(f)
+            target = graph_iri(graph) if graph else None
+            where = f" into <{target}>" if target else ""
+            if bulk:
+                rep = st.load(f, name, graph=target, bulk=True)
+                console.print(f"{f}: +{rep.added} quads{where} (store now {rep.quads_after})", markup=False)
+                continue
+            added, proposed, _ = load_with_claims(st, f, name, target, __version__)
+            console.print(f"{f}: +{added} quads{where} (store now {st.count()})", markup=False)
+            if proposed:
+                console.print(f"  {proposed} causal edge(s) had no claim: each is now a proposed claim citing "
+                              f"{f.name}, waiting in `mcrag curate queue`", markup=False)
 
 
 @app.command()
