@@ -75,7 +75,29 @@ class _Snapshot:
         return self.store
 
 
+_RETRIES = 5
+
+
+def _vanished(err: BaseException) -> bool:
+    """A read-only view lost a file the writer compacted away: reopening sees the new files."""
+    text = str(err)
+    return "No such file" in text or "Corruption" in text
+
+
 def handle(request: dict[str, Any], snapshot: _Snapshot) -> dict[str, Any]:
+    """Answer one request; a view that lost files to the writer's compaction is reopened and retried."""
+    import time
+
+    for attempt in range(_RETRIES):
+        answer = _handle_once(request, snapshot)
+        if answer.get("error") != "vanished":
+            return answer
+        snapshot.key, snapshot.store = None, None
+        time.sleep(0.02 * (attempt + 1))
+    return {"ok": False, "error": "store", "message": answer["message"]}
+
+
+def _handle_once(request: dict[str, Any], snapshot: _Snapshot) -> dict[str, Any]:
     from kg.errors import MalformedQueryError, QueryTimeoutError, ResultTooLargeError, StoreUnavailableError
     from kg.namespaces import PREFIXES
     from kg.results_format import render
@@ -103,7 +125,11 @@ def handle(request: dict[str, Any], snapshot: _Snapshot) -> dict[str, Any]:
         return {"ok": False, "error": "too_large", "message": str(err)}
     except MemoryError:
         return {"ok": False, "error": "memory", "message": "the query needed more memory than a query may use"}
-    except (StoreUnavailableError, OSError) as err:
+    except (StoreUnavailableError, OSError, RuntimeError) as err:
+        if request["source"]["kind"] == "path" and _vanished(err):
+            return {"ok": False, "error": "vanished", "message": f"store read failed: {err}"}
+        if isinstance(err, RuntimeError):
+            return {"ok": False, "error": "engine", "message": f"{type(err).__name__}: {err}"}
         return {"ok": False, "error": "store", "message": f"store read failed: {err}"}
     except LookupError as err:
         return {"ok": False, "error": "need_data", "message": str(err)}

@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             if own:
                 app.state.store.close()
 
-    app = FastAPI(title="MCRAG", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="MCRAG", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Causal knowledge graph with a SPARQL 1.1 endpoint, evidence, inference and curation.")
     app.state.settings = settings
     if store is not None:
