@@ -137,6 +137,8 @@ class QuerySandbox:
         self._copy: tuple[int, bytes] | None = None
         self._closed = False
         self._all: set[_Worker] = set()
+        if self.on_disk and not store.read_only:
+            self._remove_stale_trials()
         for _ in range(max(1, self.limits.workers)):
             self._idle.put(self._spawn())
 
@@ -263,6 +265,13 @@ class QuerySandbox:
                 if trial is not None:
                     shutil.rmtree(trial.parent, ignore_errors=True)
             self.store.update(sparql)
+
+    def _remove_stale_trials(self) -> None:
+        """Trial copies a crashed server left beside the store (they are only hard links, but still files)."""
+        folder = Path(self.store.location)
+        with contextlib.suppress(OSError):
+            for old in folder.parent.glob(f".{folder.name}.trial-*"):
+                shutil.rmtree(old, ignore_errors=True)
 
     def _checkpoint(self) -> Path:
         """A hard-linked copy of the store folder (a RocksDB checkpoint), beside it when possible."""

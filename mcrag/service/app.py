@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         own = store is None
         app.state.store = store or open_store(settings.store_location, token=settings.token,
                                               update_url=settings.update_url, gsp_url=settings.gsp_url)
+        sparql.sandbox_for(app)  # query workers start with the server, not on the first query
         try:
             yield
         finally:
