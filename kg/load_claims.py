@@ -41,7 +41,7 @@ def _claimed_in(staging: ox.Store) -> set[tuple[str, str, str]]:
         parts = []
         for p in ("subject", "predicate", "object"):
             found = list(staging.quads_for_pattern(q.subject, ox.NamedNode(_RDF + p), None))
-            parts.append(found[0].object.value if found else "")
+            parts.append(str(getattr(found[0].object, "value", "")) if found else "")
         out.add((parts[0], parts[1], parts[2]))
     return out
 
@@ -71,7 +71,7 @@ def bare_edges(staging: ox.Store, store: Store) -> list[BareEdge]:
 def _label(iri: str, staging: ox.Store, store: Store) -> str:
     for p in _LABELS:
         for q in staging.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(p), None):
-            return str(q.object.value)
+            return str(getattr(q.object, "value", q.object))
     rows = store.select("SELECT ?l WHERE { ?c skos:prefLabel|rdfs:label ?l } LIMIT 1", bindings={"c": Term.iri(iri)})
     if rows and rows[0]["l"]:
         return str(rows[0]["l"])
@@ -147,6 +147,6 @@ def count_bare_edges(path: Path, fmt: str) -> int:
         if p in RELATION_IRIS:
             edges.add((q.subject.value, p, q.object.value))
         elif p in wanted:
-            parts.setdefault(q.subject.value, {})[wanted[p]] = q.object.value
+            parts.setdefault(str(q.subject), {})[wanted[p]] = str(getattr(q.object, "value", q.object))
     claimed = {(d.get("s"), d.get("p"), d.get("o")) for d in parts.values()}
-    return len(edges - claimed)  # type: ignore[operator]
+    return len(edges - claimed)

@@ -79,7 +79,7 @@ class _Worker:
 
     def send(self, payload: Any) -> None:
         assert self.proc.stdin is not None
-        write_frame(self.proc.stdin, payload)
+        write_frame(self.proc.stdin, payload)  # type: ignore[arg-type]
 
     def receive(self, deadline: float | None) -> Any:
         """The next frame, or ``TimeoutError`` at the deadline, or ``EOFError`` if the worker died."""
@@ -251,7 +251,7 @@ class QuerySandbox:
             try:
                 if self.on_disk:
                     trial = self._checkpoint()
-                    source = {"kind": "checkpoint", "path": str(trial)}
+                    source: dict[str, Any] = {"kind": "checkpoint", "path": str(trial)}
                 else:
                     gen = self.store.generation
                     data = self.store.raw.dump(format=ox.RdfFormat.N_QUADS) or b""

@@ -40,7 +40,7 @@ class PlainTable(Table):
     keeps its full width, so what is shown can be pasted back into a command.
     """
 
-    def add_row(self, *renderables: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
         cells = []
         for i, cell in enumerate(renderables):
             if isinstance(cell, str):

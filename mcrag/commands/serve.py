@@ -11,7 +11,7 @@ from mcrag.commands.common import StoreOption, open_configured_store
 from mcrag.errors import UserInputError
 from mcrag.settings import load_settings
 
-SHUTDOWN_GRACE_S = 2.0
+SHUTDOWN_GRACE_S = 2
 """After SIGTERM, how long requests in flight may take to finish before the server stops anyway."""
 
 

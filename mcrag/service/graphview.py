@@ -92,7 +92,8 @@ def _spread(pos: dict[str, tuple[float, float]], labels: dict[str, str], width: 
         moved = False
         for i, a in enumerate(names):
             for b in names[i + 1:]:
-                ba, bb = _label_box(*xy[a], labels[a]), _label_box(*xy[b], labels[b])
+                ba = _label_box(xy[a][0], xy[a][1], labels[a])
+                bb = _label_box(xy[b][0], xy[b][1], labels[b])
                 near = math.hypot(xy[a][0] - xy[b][0], xy[a][1] - xy[b][1]) < 72
                 if not (_overlap(ba, bb) or near):
                     continue
