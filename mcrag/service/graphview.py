@@ -148,7 +148,10 @@ def render_svg(edges: list[Edge], highlight: str | None = None, width: int = 760
            "<defs>" + "".join(
                f'<marker id="arrow-{s}" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" '
                f'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="{c}"/></marker>'
-               for s, c in STATUS_COLOURS.items()) + "</defs>"]
+               for s, c in STATUS_COLOURS.items())
+           + '<marker id="arrow-highlight" viewBox="0 0 10 10" refX="8" refY="5" markerUnits="userSpaceOnUse" '
+             'markerWidth="20" markerHeight="20" orient="auto-start-reverse">'
+             '<path d="M 0 0 L 10 5 L 0 10 z" fill="#111"/></marker></defs>']
     pair_count: dict[frozenset[str], int] = {}
     pair_seen: dict[frozenset[str], int] = {}
     for e in edges:
@@ -179,8 +182,9 @@ def render_svg(edges: list[Edge], highlight: str | None = None, width: int = 760
         out.append(f'<path d="{path}" fill="none" stroke="transparent" stroke-width="12"/>')  # easier to click
         if hot:
             out.append(f'<path d="{path}" fill="none" stroke="#111" stroke-width="8" stroke-opacity="0.85"/>')
+        marker = "highlight" if hot else status
         out.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="{5 if hot else 2}"{dash} '
-                   f'marker-end="url(#arrow-{status})"/>')
+                   f'marker-end="url(#arrow-{marker})"/>')
         if hot:
             lx, ly = (sx + 2 * mx + tx) / 4, (sy + 2 * my + ty) / 4
             out.append(f'<text x="{lx:.1f}" y="{ly - 8:.1f}" font-size="12" font-weight="bold" fill="#111" '
