@@ -681,14 +681,13 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
 
 def train_default(data_dir: Path | str, out_dir: Path | str, *, config: TrainConfig | None = None,
                   iu_xray: Path | str | None = None, store: Store | None = None,
-                  progress: Progress | None = None, text_encoder: TextEncoder | None = None) -> TrainReport:
+                  progress: Progress | None = None, text_encoder: TextEncoder | None = None,
+                  cache_dir: Path | str | None = None) -> TrainReport:
     """Train the embedded default model from the shared data folder (the ``mcrag train-vlm`` job).
 
-    Text embeddings are cached in ``$MCRAG_HOME/cache`` unless a ``text_encoder`` is given.
+    Text embeddings are cached in ``cache_dir`` (when given) unless a ``text_encoder`` is given.
     """
-    from vlm.config import default_cache_dir
-
     cfg = config or TrainConfig()
     corpus = load_sources(Path(data_dir), cfg.sources, iu_xray=Path(iu_xray) if iu_xray else None)
-    encoder = text_encoder or TextEncoder(cache_dir=default_cache_dir())
+    encoder = text_encoder or TextEncoder(cache_dir=Path(cache_dir) if cache_dir else None)
     return train(corpus, Path(out_dir), cfg, store=store, progress=progress, text_encoder=encoder)
