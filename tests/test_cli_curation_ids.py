@@ -23,12 +23,16 @@ def mcrag(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def validated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], list[str]]:
     folder = tmp_path_factory.mktemp("ids") / "store"
+    from kg import curation
+
     with open_store(folder) as st:
         load_ontology(st)
         load_scenario(st)
         run = validate_store(st, scenario_frame(2_000), refuters=("placebo_treatment",), simulations=5)
-    untestable = [v.claim.rsplit("/", 1)[-1] for v in run.claims
-                  if v.verdict == "notTestable" and "no data column" in v.reason]  # nothing was estimated
+        # claims whose latest validation estimated nothing (an edge the data cannot test)
+        untestable = [v.claim.rsplit("/", 1)[-1] for v in run.claims
+                      if (d := curation.claim_detail(st, v.claim)).validations and d.validations[0].effect is None]
+    assert untestable, "the scenario has edges whose validation estimated no effect"
     every = [v.claim.rsplit("/", 1)[-1] for v in run.claims]
     return folder, untestable, every
 

@@ -120,7 +120,7 @@ def test_bare_causal_edges_become_proposed_claims_citing_the_load(loaded: Path) 
 
     with open_store(loaded) as st:
         items = curation.review_queue(st, 50, statuses=("proposed",))
-        edges = {(i.subject_label, i.relation, i.object_label) for i in items}
+        edges = {(i.record.subject_label, i.record.relation, i.record.object_label) for i in items}
         assert edges == {("smoking", "causes", "emphysema"), ("emphysema", "causes", "hyperinflation"),
                          ("emphysema", "predisposesTo", "pneumothorax")}
         detail = curation.claim_detail(st, items[0].claim)

@@ -28,7 +28,7 @@ def test_init_twice_keeps_curated_state(tmp_path: Path) -> None:
     with open_store(store) as st:
         item = curation.review_queue(st, 1, statuses=("accepted",))[0]
         detail = curation.claim_detail(st, item.claim)
-        new = "possible" if detail.certainty != "possible" else "probable"
+        new = "possible" if detail.record.certainty != "possible" else "probable"
         curation.edit(st, item.claim, "tester", "weaker evidence", detail.version, certainty=new)
     before = _dump(store)
     again = _mcrag("kg", "init", "--store", str(store))
@@ -40,4 +40,4 @@ def test_init_twice_keeps_curated_state(tmp_path: Path) -> None:
         assert rows == [], "a claim with two versions"
         assert st.select("SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?c mcrag:certainty ?x } GROUP BY ?c "
                          "HAVING (?n > 1)") == []
-        assert curation.claim_detail(st, item.claim).certainty == new
+        assert curation.claim_detail(st, item.claim).record.certainty == new
