@@ -114,3 +114,30 @@ def test_relation_model_is_looked_for_under_mcrag_home(tmp_path: Path) -> None:
     abstracts.write_text("Aspirin causes ulcers.\n")
     line = one_line_error(mcrag("mine", "literature", str(abstracts), env={"MCRAG_HOME": str(tmp_path / "home")}))
     assert str(tmp_path / "home" / "models" / "relation") in line
+
+
+def test_serve_on_a_read_only_mount_answers_queries_and_refuses_writes(read_only_mount: Path) -> None:
+    import httpx
+
+    from tests.servers import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "mcrag.cli", "serve", "--store", str(read_only_mount),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONPATH": os.getcwd(), "PYTHONUNBUFFERED": "1",
+                                 "MCRAG_TOKEN": "t"})
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        while banner.startswith("WARNING"):
+            banner = proc.stdout.readline()
+        assert "serving" in banner and "read-only" in banner, banner
+        root = f"http://127.0.0.1:{port}"
+        ok = httpx.get(f"{root}/sparql", params={"query": "ASK { ?s a mcrag:CausalClaim }"}, timeout=60)
+        assert ok.status_code == 200 and ok.json()["boolean"] is True
+        refused = httpx.post(f"{root}/sparql", data={"update": "CLEAR ALL"}, headers={"Authorization": "Bearer t"},
+                             timeout=60)
+        assert refused.status_code == 405 and "read-only" in refused.json()["detail"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)

@@ -182,7 +182,7 @@ def history_cmd(claim: str = typer.Argument(...), as_json: bool = typer.Option(F
         table.add_row(r.time.isoformat(timespec="seconds"), r.action + (" (undone)" if r.undone_by else ""), r.agent,
                       f"{r.previous_status or ''} -> {r.new_status or ''}",
                       f"{r.from_version}->{r.to_version}" if r.to_version else "",
-                      "; ".join(f"{c.field}" for c in r.changes), r.reason[:80])
+                      "; ".join(f"{c.field}: {c.old} -> {c.new}" for c in r.changes), r.reason[:80])
     console.print(table)
 
 
