@@ -23,5 +23,5 @@ test: install
 	$(VENV)/bin/pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check kg reasoning vlm mcrag scripts tests
+	$(VENV)/bin/ruff check kg reasoning vlm mcrag benchmarks scripts tests
 	$(VENV)/bin/mypy

@@ -60,6 +60,7 @@ def test_graphml_and_dot_carry_edges_with_status(curated: Any, tmp_path: Path) -
     assert 'label="pleural effusion"' in dot
 
 
+@pytest.mark.slow
 def test_render_png_and_svg_of_a_subgraph(curated: Any, tmp_path: Path) -> None:
     store, _, _ = curated
     png = render_subgraph(store, tmp_path / "effusion.png", center="Effusion", depth=1)

@@ -153,6 +153,7 @@ def test_data_list_shows_every_set_with_status(tmp_path: Path) -> None:
     assert code == 0 and "pneumoniamnist" in out and "MedMNIST: CC BY 4.0" in out
 
 
+@pytest.mark.slow
 def test_cli_exit_codes_for_data_errors(tmp_path: Path) -> None:
     env = {**_base_env(), "MCRAG_DATA_DIR": str(tmp_path)}
     cases = {("data", "path", "iu_xray"): "not present: run `mcrag data fetch iu_xray`",

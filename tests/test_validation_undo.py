@@ -142,6 +142,7 @@ def test_the_cli_names_the_run_and_puts_it_back(store_dir: Path, tmp_path: Path,
     assert code == 2 and "no validation run" in err
 
 
+@pytest.mark.slow
 def test_store_checks_pass_after_a_run_and_its_undo() -> None:
     from kg.check import check_store
 

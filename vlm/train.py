@@ -112,14 +112,14 @@ def _set_seed(seed: int) -> None:
 
 
 def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Rank AUC (Mann-Whitney), ties averaged; NaN when a class is missing."""
-    pos, neg = labels == 1, labels == 0
-    if pos.sum() == 0 or neg.sum() == 0:
-        return float("nan")
-    from scipy.stats import rankdata
+    """ROC AUC (scikit-learn) over the annotated cases (label 0 or 1); NaN when a class is missing."""
+    from sklearn.metrics import roc_auc_score
 
-    ranks = rankdata(scores)
-    return float((ranks[pos].sum() - pos.sum() * (pos.sum() + 1) / 2) / (pos.sum() * neg.sum()))
+    known = (labels == 0) | (labels == 1)
+    y = labels[known]
+    if not (y == 1).any() or not (y == 0).any():
+        return float("nan")
+    return float(roc_auc_score(y, scores[known]))
 
 
 def _schedule(opt: torch.optim.Optimizer, total: int, warmup: float) -> torch.optim.lr_scheduler.LambdaLR:

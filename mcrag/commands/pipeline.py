@@ -90,7 +90,7 @@ def step_mine_literature(ctx: PipelineContext) -> str:
     model_dir = ctx.settings.models_dir / "relation"
     trained = ""
     if not (model_dir / "lexicon.json").exists() and not any(model_dir.glob("*")):
-        from kg.mining.training import train_relations
+        from kg.mining import train_relations
 
         train_relations(model_dir, _located(ctx, "bc5cdr", "CDR_TrainingSet.PubTator.txt"),
                         ade_dir=_located(ctx, "ade_corpus_v2"), ontology_dir=_optional(ctx, "ontologies"),
