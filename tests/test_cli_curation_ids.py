@@ -14,6 +14,8 @@ from kg.store import open_store
 from reasoning.validate import validate_store
 from tests.fixtures.validation.scenario import load_scenario, scenario_frame
 
+pytestmark = pytest.mark.slow  # a validation run and CLI processes
+
 
 def mcrag(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "mcrag.cli", *args], capture_output=True, text=True, timeout=300,

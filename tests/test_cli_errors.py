@@ -11,6 +11,8 @@ import pytest
 
 from kg.store import open_store
 
+pytestmark = pytest.mark.slow  # each test runs the CLI as a process
+
 
 def mcrag(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
           timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -120,6 +120,7 @@ ex:claim1 a mcrag:CausalClaim ; mcrag:polarity "maybe" .
     assert "[shacl] http://example.org/claim1: polarity must be" in bad.stdout
 
 
+@pytest.mark.slow
 def test_bare_causal_edges_become_proposed_claims_citing_the_load(loaded: Path) -> None:
     from kg import curation
     from kg.store import open_store
@@ -139,6 +140,7 @@ def test_bare_causal_edges_become_proposed_claims_citing_the_load(loaded: Path) 
     assert again.returncode == 0 and "had no claim" not in again.stdout, "a backed edge gets no second claim"
 
 
+@pytest.mark.slow
 def test_bulk_load_of_bare_causal_edges_is_refused(tmp_path: Path) -> None:
     sample = tmp_path / "sample.ttl"
     sample.write_text(SAMPLE)

@@ -7,8 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kg import curation
 from kg.store import open_store
+
+pytestmark = pytest.mark.slow  # CLI processes
 
 
 def _mcrag(*args: str) -> subprocess.CompletedProcess[str]:

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from tests.servers import free_port
+
+pytestmark = pytest.mark.slow  # a real server process
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 

@@ -23,6 +23,8 @@ from kg.store import Store, open_store
 from mcrag.service.app import create_app
 from mcrag.settings import load_settings
 
+pytestmark = pytest.mark.slow  # runaway queries run to their deadline
+
 TOKEN = "red-team-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"

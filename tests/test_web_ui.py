@@ -120,6 +120,7 @@ def _open(d: object, root: str, claim_filter: str = "") -> object:
     return wait
 
 
+@pytest.mark.slow
 def test_queue_shows_a_loading_state_until_the_items_arrive(server: tuple[str, str], browser: object) -> None:
     from selenium.webdriver.common.by import By
 
@@ -152,6 +153,7 @@ return [boxes.length, clash.length];
 """
 
 
+@pytest.mark.slow
 def test_picture_is_readable_highlights_the_claim_and_is_clickable(server: tuple[str, str], browser: object) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -183,6 +185,7 @@ def test_picture_is_readable_highlights_the_claim_and_is_clickable(server: tuple
     assert "id:claim/" in d.find_element(By.ID, "sparql-result").text  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_refused_act_is_a_plain_sentence_next_to_the_buttons(server: tuple[str, str], browser: object) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -206,6 +209,7 @@ def test_refused_act_is_a_plain_sentence_next_to_the_buttons(server: tuple[str, 
         "const r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight];", msg))
 
 
+@pytest.mark.slow
 def test_history_says_which_fields_changed_and_how(server: tuple[str, str], browser: object) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -228,6 +232,7 @@ def test_history_says_which_fields_changed_and_how(server: tuple[str, str], brow
     assert "edit (proposed -> proposed)" not in d.find_element(By.ID, "claim-history").text  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_api_docs_render_without_any_other_host(server: tuple[str, str], browser: object) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
