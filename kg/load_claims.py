@@ -18,13 +18,12 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.claims import RELATION_KINDS, CausalClaim, Concept, SourceSpan, claim_quads
-from kg.namespaces import MCRAG, NAMED_GRAPHS
+from kg.namespaces import MCRAG, NAMED_GRAPHS, RDF, RDFS, SKOS
 from kg.store.base import Store, Term
 
 LOAD_EXTRACTOR = "mcrag kg load"
 RELATION_IRIS = {str(MCRAG[k]): k for k in RELATION_KINDS}
-_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_LABELS = ("http://www.w3.org/2004/02/skos/core#prefLabel", "http://www.w3.org/2000/01/rdf-schema#label")
+_LABELS = (str(SKOS.prefLabel), str(RDFS.label))
 
 
 @dataclass(frozen=True)
@@ -37,10 +36,10 @@ class BareEdge:
 
 def _claimed_in(staging: ox.Store) -> set[tuple[str, str, str]]:
     out = set()
-    for q in staging.quads_for_pattern(None, ox.NamedNode(_RDF + "type"), ox.NamedNode(str(MCRAG.CausalClaim))):
+    for q in staging.quads_for_pattern(None, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(MCRAG.CausalClaim))):
         parts = []
         for p in ("subject", "predicate", "object"):
-            found = list(staging.quads_for_pattern(q.subject, ox.NamedNode(_RDF + p), None))
+            found = list(staging.quads_for_pattern(q.subject, ox.NamedNode(str(RDF[p])), None))
             parts.append(str(getattr(found[0].object, "value", "")) if found else "")
         out.add((parts[0], parts[1], parts[2]))
     return out
@@ -135,7 +134,7 @@ def count_bare_edges(path: Path, fmt: str) -> int:
 
     edges: set[tuple[str, str, str]] = set()
     parts: dict[str, dict[str, str]] = {}
-    wanted = {_RDF + "subject": "s", _RDF + "predicate": "p", _RDF + "object": "o"}
+    wanted = {str(RDF.subject): "s", str(RDF.predicate): "p", str(RDF.object): "o"}
     try:
         quads = list(ox.parse(path=str(path), format=OX_FORMATS[fmt]))
     except SyntaxError as err:

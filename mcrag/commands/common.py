@@ -59,16 +59,12 @@ def resolve_claim(store: Store, text: str) -> str:
     Tables show ids in full, but a prefix is quicker to type: it is expanded when exactly one claim
     has it, and refused naming the candidates when several do.
     """
-    from kg.namespaces import ID
-    from kg.store import Term
+    from kg.claim_ids import claims_with_prefix
 
     bare = text.strip()
     if not re.fullmatch(r"[0-9a-f]{4,19}", bare):
         return text
-    base = str(ID["claim/"])
-    rows = store.select("SELECT DISTINCT ?c WHERE { ?c a mcrag:CausalClaim FILTER(STRSTARTS(STR(?c), ?p)) } LIMIT 6",
-                        bindings={"p": Term.literal(base + bare)})
-    found = sorted(r["c"] or "" for r in rows)
+    found = claims_with_prefix(store, bare)
     if not found:
         raise UserInputError(f"no claim id starts with {bare!r}; `mcrag curate queue` lists claims with their ids")
     if len(found) > 1:
