@@ -70,10 +70,10 @@ class SandboxLimits:
 
 class _Worker:
     def __init__(self, memory_mb: int) -> None:
-        env = {**os.environ, "MALLOC_ARENA_MAX": "2", "RUST_BACKTRACE": "0", "PYTHONPATH": os.pathsep.join(sys.path)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "kg.store.sandbox_worker", str(memory_mb)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-                                     start_new_session=True)
+        # the worker finds this very package on the parent's import path, wherever the parent runs
+        boot = f"import sys; sys.path[:0] = {[p for p in sys.path if p]!r}; import kg.store.sandbox_worker as w; w.main(sys.argv)"
+        self.proc = subprocess.Popen([sys.executable, "-c", boot, str(memory_mb)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
         self.generation: tuple[Any, ...] | None = None
         self.ready = False
 

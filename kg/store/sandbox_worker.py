@@ -8,6 +8,8 @@ and answers are length-prefixed pickles on standard input and output.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import pickle
 import resource
@@ -36,8 +38,14 @@ def write_frame(stream: BinaryIO, payload: Any) -> None:
 
 
 def limit_resources(memory_mb: int) -> None:
-    """No core files; at most ``memory_mb`` of address space (0: no memory cap)."""
+    """No core files; at most ``memory_mb`` of address space (0: no memory cap); two malloc arenas.
+
+    glibc reserves 64 MiB of address space per thread arena; capped at two, the address-space limit
+    measures what the query uses rather than how many threads touched memory.
+    """
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
     if memory_mb > 0:
         cap = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))

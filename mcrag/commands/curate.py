@@ -111,7 +111,8 @@ def accept_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOp
     """Accept a claim (it joins the curated graph)."""
     settings = settings_for(store)
     with open_configured_store(settings, create=False) as st:
-        _print_record(curation.accept(st, resolve_claim(st, claim), _curator(curator, settings), reason, version))
+        who = _curator(curator, settings)  # a missing curator is reported before the claim is looked up
+        _print_record(curation.accept(st, resolve_claim(st, claim), who, reason, version))
 
 
 @curate_app.command("reject")
@@ -120,7 +121,8 @@ def reject_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOp
     """Reject a claim (its edge is withdrawn unless another live claim states it)."""
     settings = settings_for(store)
     with open_configured_store(settings, create=False) as st:
-        _print_record(curation.reject(st, resolve_claim(st, claim), _curator(curator, settings), reason, version))
+        who = _curator(curator, settings)  # a missing curator is reported before the claim is looked up
+        _print_record(curation.reject(st, resolve_claim(st, claim), who, reason, version))
 
 
 @curate_app.command("edit")
@@ -136,7 +138,8 @@ def edit_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOpti
     """Change fields of a claim in one audited act."""
     settings = settings_for(store)
     with open_configured_store(settings, create=False) as st:
-        _print_record(curation.edit(st, resolve_claim(st, claim), _curator(curator, settings), reason, version, relation=relation,
+        who = _curator(curator, settings)  # a missing curator is reported before the claim is looked up
+        _print_record(curation.edit(st, resolve_claim(st, claim), who, reason, version, relation=relation,
                                     certainty=certainty, polarity=polarity, confidence=confidence,
                                     mechanism=mechanism, status=status))
 
@@ -148,7 +151,8 @@ def undo_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOpti
     """Revert the claim's latest curation act that is not undone yet."""
     settings = settings_for(store)
     with open_configured_store(settings, create=False) as st:
-        _print_record(curation.undo(st, resolve_claim(st, claim), _curator(curator, settings), reason, version))
+        who = _curator(curator, settings)  # a missing curator is reported before the claim is looked up
+        _print_record(curation.undo(st, resolve_claim(st, claim), who, reason, version))
 
 
 @curate_app.command("undo-run")
