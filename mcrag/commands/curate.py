@@ -13,15 +13,14 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from kg import curation
 from kg.curation.search import CLAIM_SORTS, EDGE_SORTS, Page
 from kg.curation.versions import readable
 from kg.namespaces import ID
 from mcrag.commands.args import TRUSTED_DEFAULT, status_list
-from mcrag.commands.common import StoreOption, open_configured_store, settings_for
+from mcrag.commands.common import PlainTable as Table
+from mcrag.commands.common import StoreOption, open_configured_store, resolve_claim, settings_for
 from mcrag.commands.output import print_json, signed
 from mcrag.errors import UserInputError
 from mcrag.palette import STATUS_COLOURS
@@ -51,9 +50,9 @@ def _p(*args: object) -> None:
     console.print(*args, markup=False, highlight=False)
 
 
-def _cells(*values: object) -> list[Text]:
-    """Table cells shown as written (values from the store may hold brackets rich would read as markup)."""
-    return [Text("" if v is None else str(v)) for v in values]
+def _cells(*values: object) -> list[str]:
+    """Table cells as text (``PlainTable`` shows them as written and claim ids in full)."""
+    return ["" if v is None else str(v) for v in values]
 
 
 def _changes(changes: tuple[curation.FieldChange, ...] | list[curation.FieldChange]) -> str:
@@ -95,7 +94,7 @@ def show(claim: str = typer.Argument(..., help="Claim IRI or hash."),
          store: str | None = StoreOption) -> None:
     """A claim with its sentences, sources, validation results and audit trail."""
     with open_configured_store(settings_for(store), create=False) as st:
-        d = curation.claim_detail(st, claim)
+        d = curation.claim_detail(st, resolve_claim(st, claim))
     if as_json:
         print_json(d.to_json())
         return
@@ -111,8 +110,10 @@ def show(claim: str = typer.Argument(..., help="Claim IRI or hash."),
     for src in d.sources:
         p(f"  source: {src.citation or src.identifier or src.document} [{src.collection or ''}]")
     for v in d.validations:
-        p(f"  validation {v.time.isoformat() if v.time else ''}: {v.verdict}; discovery {v.discovery}; "
-          f"effect {signed(v.effect)} [{signed(v.ci_low)}, {signed(v.ci_high)}] n={v.sample_size} on {v.dataset}")
+        effect = (f"; effect {signed(v.effect)} [{signed(v.ci_low)}, {signed(v.ci_high)}] n={v.sample_size}"
+                  if v.effect is not None else "")
+        p(f"  validation {v.time.isoformat() if v.time else ''}: {v.verdict}; discovery {v.discovery}{effect}"
+          f"{f' on {v.dataset}' if v.dataset else ''}")
         if v.estimand:
             p(f"    estimand: {v.estimand}  ({v.estimator})")
         for o in v.refutations:
@@ -131,7 +132,8 @@ def accept_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOp
     """Accept a claim (it joins the curated graph)."""
     settings = settings_for(store)
     with open_configured_store(settings, create=False) as st:
-        _print_record(curation.accept(st, claim, _curator(curator, settings), reason, version))
+        who = _curator(curator, settings)  # a missing curator is reported before the claim is looked up
+        _print_record(curation.accept(st, resolve_claim(st, claim), who, reason, version))
 
 
 @curate_app.command("reject")
@@ -140,7 +142,8 @@ def reject_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOp
     """Reject a claim (its edge is withdrawn unless another live claim states it)."""
     settings = settings_for(store)
     with open_configured_store(settings, create=False) as st:
-        _print_record(curation.reject(st, claim, _curator(curator, settings), reason, version))
+        who = _curator(curator, settings)  # a missing curator is reported before the claim is looked up
+        _print_record(curation.reject(st, resolve_claim(st, claim), who, reason, version))
 
 
 @curate_app.command("edit")
@@ -162,9 +165,10 @@ def edit_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOpti
 
     settings = settings_for(store)
     with open_configured_store(settings, create=False) as st:
+        who = _curator(curator, settings)  # a missing curator is reported before the claim is looked up
         new_subject = resolve_concept_iri(st, subject) if subject is not None else None
         new_object = resolve_concept_iri(st, obj) if obj is not None else None
-        _print_record(curation.edit(st, claim, _curator(curator, settings), reason, version, relation=relation,
+        _print_record(curation.edit(st, resolve_claim(st, claim), who, reason, version, relation=relation,
                                     certainty=certainty, polarity=polarity, confidence=confidence,
                                     mechanism=mechanism, status=status, subject=new_subject, object=new_object,
                                     swap=swap, scope=scope))
@@ -184,7 +188,7 @@ def undo_cmd(target: str = typer.Argument(..., help="A claim id; with --kind a b
     who = _curator(curator, settings)
     with open_configured_store(settings, create=False) as st:
         if kind == "claim":
-            _print_record(curation.undo(st, target, who, reason, version))
+            _print_record(curation.undo(st, resolve_claim(st, target), who, reason, version))
         elif kind == "bulk":
             _print_bulk(curation.undo_bulk(st, _bulk_iri(target), who, reason))
         elif kind == "comment":
@@ -219,7 +223,7 @@ def history_cmd(claim: str = typer.Argument(...), as_json: bool = typer.Option(F
                 store: str | None = StoreOption) -> None:
     """The claim's audit trail: curation acts and validation verdicts, oldest first."""
     with open_configured_store(settings_for(store), create=False) as st:
-        records = curation.history(st, claim)
+        records = curation.history(st, resolve_claim(st, claim))
     if as_json:
         print_json([asdict(r) for r in records])
         return
@@ -430,7 +434,7 @@ def bulk_cmd(action: str = typer.Argument(..., help="accept, reject, relabel or 
         for item in claims or []:
             cid, _, v = item.partition("@")
             try:
-                wanted[curation.resolve_claim_iri(cid)] = int(v) if v else None
+                wanted[curation.resolve_claim_iri(resolve_claim(st, cid))] = int(v) if v else None
             except ValueError:
                 raise UserInputError(f"{item!r}: write a claim as ID or ID@VERSION") from None
         if edge:
@@ -467,7 +471,7 @@ def _target(st: object, text: str) -> tuple[str, tuple[str, str, str] | None]:
         from kg.namespaces import MCRAG
 
         return d.row.edge, (d.row.subject, str(MCRAG[d.row.relation]), d.row.object)
-    return curation.resolve_claim_iri(t), None
+    return curation.resolve_claim_iri(resolve_claim(st, t)), None  # type: ignore[arg-type]
 
 
 @curate_app.command("comment")
@@ -535,7 +539,7 @@ def mappings_cmd(concept: str = typer.Argument(...), as_json: bool = JsonOpt, st
 def versions_cmd(claim: str = typer.Argument(...), as_json: bool = JsonOpt, store: str | None = StoreOption) -> None:
     """The claim at every version, with the act that made each."""
     with open_configured_store(settings_for(store), create=False) as st:
-        found = curation.claim_versions(st, claim)
+        found = curation.claim_versions(st, resolve_claim(st, claim))
     if as_json:
         print_json([v.to_json() for v in found])
         return
@@ -555,7 +559,7 @@ def compare_cmd(claim: str = typer.Argument(...), a: int = typer.Argument(..., h
     from kg.curation.versions import change_json
 
     with open_configured_store(settings_for(store), create=False) as st:
-        changes = curation.compare_versions(st, claim, a, b)
+        changes = curation.compare_versions(st, resolve_claim(st, claim), a, b)
     if as_json:
         print_json([change_json(c) for c in changes])
         return
