@@ -289,7 +289,6 @@ class OxigraphStore(Store):
             self.generation += 1
             try:
                 self._store.update(sparql, prefixes=PREFIXES)
-                self._wrote()
             except SyntaxError as err:
                 raise MalformedQueryError(f"SPARQL update syntax error: {err.args[0] if err.args else err}") from None
 
@@ -331,7 +330,6 @@ class OxigraphStore(Store):
                     self._store.load(path=str(source), **kwargs)
                 else:
                     self._store.load(source, **kwargs)  # type: ignore[arg-type]
-                self._wrote()
             except SyntaxError as err:
                 msg = err.args[0] if err.args else str(err)
                 raise MalformedRDFError(f"{msg} (nothing was loaded)", source=name,
@@ -415,7 +413,6 @@ class OxigraphStore(Store):
                 self._store.clear()
             else:
                 self._store.remove_graph(ox.NamedNode(graph))
-            self._wrote()
 
     def flush(self) -> None:
         self._store.flush()
