@@ -9,9 +9,11 @@ import numpy as np
 
 from kg.claim_reader import claim_sources, read_claim
 from kg.claims import ClaimSource
+from kg.curation.comments import comments_on
 from kg.curation.index import CurationIndex, index_for
 from kg.curation.records import ClaimDetail, ReviewItem, resolve_claim_iri
 from kg.errors import UnknownClaimError
+from kg.namespaces import mcrag_local
 from kg.revisions import CurationRecord, read_revisions, sort_trail
 from kg.statuses import REVIEWABLE_STATUSES, STATUSES
 from kg.store.base import Store
@@ -79,9 +81,12 @@ def claim_detail(store: Store, claim_iri: str) -> ClaimDetail:
     claim = resolve_claim_iri(claim_iri)
     record = read_claim(store, claim)
     sentences, sources = sentences_and_sources(store, [claim]).get(claim, ([], []))
+    scope = store.select(f"SELECT ?s WHERE {{ <{claim}> mcrag:scope ?s }} LIMIT 1")
     return ClaimDetail(record=record, sentences=tuple(sentences), sources=tuple(sources),
                        validations=tuple(read_validations(store, [claim]).get(claim, [])),
-                       history=tuple(history(store, claim)))
+                       history=tuple(history(store, claim)),
+                       scope=mcrag_local(scope[0]["s"]) if scope else None,
+                       comments=tuple(comments_on(store, [claim]).get(claim, [])))
 
 
 def history(store: Store, claim_iri: str) -> list[CurationRecord]:
