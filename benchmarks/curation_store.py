@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.claims import RELATION_KINDS, CausalClaim, Concept, SourceSpan, claim_quads
+from kg.claims import RELATION_KINDS, CausalClaim, Concept, ConceptKind, SourceSpan, claim_quads
 from kg.namespaces import ID, MCRAG, NAMED_GRAPHS
 from kg.ontology import load_ontology
 from kg.store import open_store
 from kg.validations import ValidationRecord, ValidationRunRecord, VerdictMove, run_triples
 
-KINDS = ("Disease", "ImagingFinding", "PathophysiologicalProcess", "Chemical", "Intervention")
+KINDS: tuple[ConceptKind, ...] = ("Disease", "ImagingFinding", "PathophysiologicalProcess", "Chemical", "Intervention")
 SCOPES = ("cardiopulmonary", "chest", "general")
 STATUS_MIX = (("proposed", 0.45), ("accepted", 0.2), ("validated", 0.12), ("notTestable", 0.1),
               ("refuted", 0.06), ("rejected", 0.07))
@@ -66,7 +66,7 @@ def generate_claims(n_claims: int, n_edges: int, seed: int = 0) -> list[tuple[Ca
             claim = CausalClaim(
                 s, o, relation=rel, polarity="negative" if rng.random() < 0.04 else "positive",  # type: ignore[arg-type]
                 certainty=rng.choice(("certain", "probable", "possible")), confidence=round(rng.uniform(0.3, 1.0), 3),
-                status=status, span=SourceSpan(doc, sentence, 0, len(sentence), source=source,  # type: ignore[arg-type]
+                status=status, span=SourceSpan(doc, sentence, 0, len(sentence), source=source,
                                                section="abstract" if source == "pubmed" else "findings"),
                 extractor="literature-miner" if source == "pubmed" else "report-miner", extractor_version="1",
                 generated_at=start + timedelta(minutes=k * 7 + j))

@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,14 @@ def _ok(r: Any) -> Any:
     if r.status_code != 200:
         raise SystemExit(f"benchmark request failed: {r.status_code} {r.text[:300]}")
     return r.json()
+
+
+def _get(client: Any, path: str, params: Any = None) -> Any:
+    return _ok(client.get(path, params=params))
+
+
+def _post(client: Any, path: str, body: Any) -> Any:
+    return _ok(client.post(path, json=body, headers=AUTH))
 
 
 def measure_reads(client: Any, index: Any, repeats: int, rng: random.Random) -> dict[str, Any]:
@@ -120,22 +129,22 @@ def measure_reads(client: Any, index: Any, repeats: int, rng: random.Random) -> 
         params: dict[str, Any] = {"limit": 50}
         if k % 2:
             params["status"] = rng.choice(statuses)
-        ms, _ = timed(lambda params=params: _ok(client.get("/api/curation/queue", params=params)))
+        ms, _ = timed(partial(_get, client, "/api/curation/queue", params))
         out["queue"].append(ms)
         ep = search_params()
         ep.pop("sort", None)
         ep["sort"] = rng.choice(["priority", "claims", "label"])
-        ms, _ = timed(lambda ep=ep: _ok(client.get("/api/curation/edges", params=ep)))
+        ms, _ = timed(partial(_get, client, "/api/curation/edges", ep))
         out["edge_list"].append(ms)
         eid = rng.choice(edge_ids)
-        ms, _ = timed(lambda eid=eid: _ok(client.get(f"/api/curation/edges/{eid}")))
+        ms, _ = timed(partial(_get, client, f"/api/curation/edges/{eid}"))
         out["edge_detail"].append(ms)
         sp = search_params()
-        ms, page = timed(lambda sp=sp: _ok(client.get("/api/curation/search", params=sp)))
+        ms, page = timed(partial(_get, client, "/api/curation/search", sp))
         out["search"].append(ms)
         if k % 4 == 3 and page["next_cursor"]:
             sp2 = {**sp, "cursor": page["next_cursor"]}
-            ms, _ = timed(lambda sp2=sp2: _ok(client.get("/api/curation/search", params=sp2)))
+            ms, _ = timed(partial(_get, client, "/api/curation/search", sp2))
             out["search"].append(ms)
     result = {name: summary(ms) for name, ms in out.items()}
     result["edge_view"] = summary(out["edge_list"] + out["edge_detail"])
@@ -180,12 +189,16 @@ def old_queue(store: Any, limit: int = 50) -> int:
     return len(sorted(scored, reverse=True)[:limit])
 
 
+def _run_all(store: Any, queries: tuple[str, ...]) -> list[Any]:
+    return [store.query(q) for q in queries]
+
+
 def measure_anchors(store: Any, repeats: int, with_old_queue: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, queries in (("search_sparql", (ANCHOR_SEARCH, ANCHOR_FACET)), ("edge_list_sparql", (ANCHOR_EDGES,))):
         ms = []
         for _ in range(repeats):
-            t, _ = timed(lambda queries=queries: [store.query(q) for q in queries])
+            t, _ = timed(partial(_run_all, store, queries))
             ms.append(t)
         out[name] = summary(ms)
     if with_old_queue:
@@ -208,13 +221,12 @@ def measure_bulk(client: Any, index: Any, rounds: int, size: int, rng: random.Ra
         body = {"action": "reject", "curator": "bench", "reason": "bulk benchmark",
                 "claims": [{"claim_id": index.claims[i].rsplit("/", 1)[-1], "expected_version": int(index.version[i])}
                            for i in chosen]}
-        ms, rec = timed(lambda body=body: _ok(client.post("/api/curation/bulk", json=body, headers=AUTH)))
+        ms, rec = timed(partial(_post, client, "/api/curation/bulk", body))
         if rec["count"] != len(chosen):
             raise SystemExit("bulk act changed a different number of claims")
         acts.append(ms)
         bulk_id = rec["activity"].rsplit("/", 1)[-1]
-        ms, _ = timed(lambda bulk_id=bulk_id: _ok(client.post(f"/api/curation/bulk/{bulk_id}/undo", headers=AUTH,
-                                                               json={"curator": "bench", "reason": "undo"})))
+        ms, _ = timed(partial(_post, client, f"/api/curation/bulk/{bulk_id}/undo", {"curator": "bench", "reason": "undo"}))
         undos.append(ms)
     return {"size": size, "act": summary(acts), "undo": summary(undos), "act_s": [round(x / 1000, 3) for x in acts],
             "undo_s": [round(x / 1000, 3) for x in undos]}

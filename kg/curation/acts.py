@@ -127,15 +127,15 @@ def _read_states(store: Store, claims: Sequence[str], fields: Sequence[str] | No
         terms: dict[str, list[Term]] = {}
         version_term: Term | None = None
         label_terms: list[Term] = []
-        for g, p, v in triples:
-            if g != graph:
+        for tg, tp, tv in triples:
+            if tg != graph:
                 continue
-            if p in by_pred:
-                terms.setdefault(by_pred[p], []).append(v)
-            elif p == str(MCRAG.version):
-                version_term = v
-            elif p == str(RDFS.label):
-                label_terms.append(v)
+            if tp in by_pred:
+                terms.setdefault(by_pred[tp], []).append(tv)
+            elif tp == str(MCRAG.version):
+                version_term = tv
+            elif tp == str(RDFS.label):
+                label_terms.append(tv)
         if "subject" not in terms or "object" not in terms:
             continue
 
@@ -245,8 +245,8 @@ def _plan(state: _ClaimTerms, action: str, new_values: Mapping[str, str | None],
         rec, status=_local(new.get("status"), rec.status) if "status" in new else rec.status,
         relation=_local(new["relation"], rec.relation) if "relation" in new else rec.relation,
         polarity=_local(new["polarity"], rec.polarity) if "polarity" in new else rec.polarity,
-        subject=parse_nt_term(new["subject"]).value if new.get("subject") else rec.subject,
-        object=parse_nt_term(new["object"]).value if new.get("object") else rec.object,
+        subject=parse_nt_term(ns).value if (ns := new.get("subject")) else rec.subject,
+        object=parse_nt_term(no).value if (no := new.get("object")) else rec.object,
         version=rec.version + 1)
     if {"relation", "polarity", "subject", "object"} & set(new):
         text = (f"{labels.get(after.subject, local_name(after.subject))} {after.relation} "
@@ -484,7 +484,7 @@ def _patch_index(index: CurationIndex, revisions: Sequence[_Revision], when: dat
             relation=a.relation if "relation" in new else None, subject=a.subject if "subject" in new else None,
             obj=a.object if "object" in new else None, polarity=a.polarity if "polarity" in new else None,
             certainty=_local(new["certainty"], "") if new.get("certainty") else None,
-            confidence=float(parse_nt_term(new["confidence"]).value) if new.get("confidence") else None,
+            confidence=float(parse_nt_term(nc).value) if (nc := new.get("confidence")) else None,
             scope=(_local(new["scope"], "") if new["scope"] else "") if "scope" in new else None,
             label=a.label if a.label != rev.record.label else None, changed=when)
     index.mark_written(before)

@@ -241,7 +241,7 @@ class CurationIndex:
         self.relation = np.zeros(n, dtype=np.int32)
         for i, v in column("relation"):
             self.relation[i] = self.relations.code(mcrag_local(v) or "causes")
-        status_code = {s: k for k, s in enumerate(STATUSES)}
+        status_code: dict[str, int] = {s: k for k, s in enumerate(STATUSES)}
         self.status = np.full(n, status_code[DEFAULT_STATUS], dtype=np.int8)
         for i, v in column("status"):
             self.status[i] = status_code.get(mcrag_local(v) or "", status_code[DEFAULT_STATUS])
@@ -271,16 +271,16 @@ class CurationIndex:
                 self.sentence[i] = v
         span_of: dict[str, int] = {}
         for s, v in _scan(store, FIELD_SCAN.format(path=COLUMNS["span"])):
-            i = self.pos.get(s)
-            if i is not None:
-                span_of.setdefault(v, i)
+            row = self.pos.get(s)
+            if row is not None:
+                span_of.setdefault(v, row)
         self.document = np.zeros(n, dtype=np.int32)
         doc_rows: dict[str, list[int]] = {}
         for s, v in _scan(store, FIELD_SCAN.format(path=COLUMNS["document"])):
-            i = span_of.get(s)
-            if i is not None and self.document[i] == 0:
-                self.document[i] = self.documents.code(v)
-                doc_rows.setdefault(v, []).append(i)
+            row = span_of.get(s)
+            if row is not None and self.document[row] == 0:
+                self.document[row] = self.documents.code(v)
+                doc_rows.setdefault(v, []).append(row)
         self.collection = np.zeros(n, dtype=np.int32)
         for s, v in _scan(store, FIELD_SCAN.format(path=COLUMNS["collection"])):
             for i in doc_rows.get(s, ()):
@@ -296,13 +296,13 @@ class CurationIndex:
         result_run: dict[str, str] = {}
         results_of: dict[str, list[int]] = {}
         for s, v in _scan(store, FIELD_SCAN.format(path=COLUMNS["validation"])):
-            i = self.pos.get(s)
-            if i is not None:
-                results_of.setdefault(v, []).append(i)
+            row = self.pos.get(s)
+            if row is not None:
+                results_of.setdefault(v, []).append(row)
         for s, v in _scan(store, FIELD_SCAN.format(path=COLUMNS["generated_by"])):
-            i = self.pos.get(s)
-            if i is not None:
-                activity_rows.setdefault(v, []).append(i)
+            row = self.pos.get(s)
+            if row is not None:
+                activity_rows.setdefault(v, []).append(row)
             elif s in results_of:
                 result_run[s] = v
         agent_rows: dict[str, list[int]] = {}
@@ -323,11 +323,11 @@ class CurationIndex:
                 run_time[s] = _epoch(v)
         self.changed = self.generated.copy()
         for s, v in _scan(store, REVISION_TIME_SCAN):
-            i = self.pos.get(s)
-            if i is not None:
+            row = self.pos.get(s)
+            if row is not None:
                 t = _epoch(v)
-                if math.isnan(self.changed[i]) or t > self.changed[i]:
-                    self.changed[i] = t
+                if math.isnan(self.changed[row]) or t > self.changed[row]:
+                    self.changed[row] = t
         # labels: of claims (above), of agents and of concepts
         concept_pref: dict[int, str] = {}
         concept_rdfs: dict[int, str] = {}
@@ -386,11 +386,11 @@ class CurationIndex:
         per_claim: dict[int, list[Verdict]] = {}
         for r, rows in results_of.items():
             f = fields[r]
-            v = Verdict(r, run_time.get(result_run.get(r, ""), _NAN), mcrag_local(f.get("verdict")) or "",
-                        f.get("dataset", ""), _float(f.get("effect")), _float(f.get("ci_low")),
-                        _float(f.get("ci_high")), _float(f.get("uncertainty")), f.get("reason", ""))
+            verdict = Verdict(r, run_time.get(result_run.get(r, ""), _NAN), mcrag_local(f.get("verdict")) or "",
+                              f.get("dataset", ""), _float(f.get("effect")), _float(f.get("ci_low")),
+                              _float(f.get("ci_high")), _float(f.get("uncertainty")), f.get("reason", ""))
             for i in rows:
-                per_claim.setdefault(i, []).append(v)
+                per_claim.setdefault(i, []).append(verdict)
         n = len(self.claims)
         self.verdicts = [()] * n
         for i, views in per_claim.items():
@@ -565,7 +565,7 @@ class CurationIndex:
             return
         labels = concept_labels or {}
         if status is not None:
-            self.status[i] = STATUSES.index(status)  # type: ignore[arg-type]
+            self.status[i] = STATUSES.index(status)
             self._impact_dirty = True
         if version is not None:
             self.version[i] = version

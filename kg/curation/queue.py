@@ -52,7 +52,7 @@ def review_queue(store: Store, limit: int = 20, *, statuses: Sequence[str] = REV
     with idx.lock:
         idx.ensure()
         priority = idx.priorities()
-        wanted = np.isin(idx.status, [STATUSES.index(s) for s in statuses if s in STATUSES])  # type: ignore[arg-type]
+        wanted = np.isin(idx.status, [STATUSES.index(s) for s in statuses if s in STATUSES])
         rows = np.flatnonzero(wanted)
         k = max(int(limit), 0)
         if not k or not len(rows):

@@ -225,7 +225,7 @@ def release_edges(store: Store, name: str) -> list[ReleasedEdge]:
 # ------------------------------------------------------------------------------------------- cutting
 def _frozen_edges(index: CurationIndex, statuses: tuple[str, ...]) -> list[ReleasedEdge]:
     index._derive()
-    codes = [STATUSES.index(s) for s in statuses]  # type: ignore[arg-type]
+    codes = [STATUSES.index(s) for s in statuses]
     keep = (index.polarity == 1) & np.isin(index.status, codes)
     out = []
     for k in np.unique(index.edge_of[keep]).tolist():
@@ -357,7 +357,8 @@ def cut_release(store: Store, name: str, curator: str, note: str = "", *,
     before = store.generation
     store.update("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
     adopt_write(store, before)
-    triples = int(quads[-1].object.value)
+    last = quads[-1].object
+    triples = int(last.value) if isinstance(last, ox.Literal) else len(quads)
     return ReleaseInfo(name, iri, now, info.previous, info.edges, info.claims, concepts, triples, curator.strip(),
                        note.strip(), act)
 

@@ -314,7 +314,7 @@ def _masks(index: CurationIndex, f: ClaimFilter) -> tuple[dict[str, np.ndarray],
     if f.relations:
         masks["relation"] = np.isin(index.relation, [index.relations.pos[r] for r in f.relations])
     if f.statuses:
-        masks["status"] = np.isin(index.status, [STATUSES.index(s) for s in f.statuses])  # type: ignore[arg-type]
+        masks["status"] = np.isin(index.status, [STATUSES.index(s) for s in f.statuses])
     if f.scopes:
         codes = [0 if s == NO_VALUE else index.scopes.pos.get(s, -2) for s in f.scopes]
         masks["scope"] = np.isin(index.scope, codes)

@@ -448,9 +448,9 @@ def bulk_cmd(action: str = typer.Argument(..., help="accept, reject, relabel or 
         if any(v is None for v in wanted.values()):
             from kg.curation.acts import _read_states
 
-            current = _read_states(st, [c for c, v in wanted.items() if v is None])
-            for c, v in list(wanted.items()):
-                if v is None:
+            current = _read_states(st, [c for c, ver in wanted.items() if ver is None])
+            for c, ver in list(wanted.items()):
+                if ver is None:
                     if c not in current:
                         raise curation.UnknownClaimError(f"no causal claim {c} in the store")
                     wanted[c] = current[c].record.version

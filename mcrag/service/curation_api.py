@@ -383,7 +383,7 @@ async def mappings(request: Request, concept: Annotated[str, Query(min_length=1,
         iri = resolve_concept_iri(store, concept)
         return {"concept": iri, **curation.concept_mappings(store, iri)}
 
-    return await _call(run)  # type: ignore[no-any-return]
+    return await _call(run)
 
 
 @router.post("/curation/mappings", summary="Add or withdraw a SKOS mapping of a concept to HPO, DOID or MeSH")
