@@ -111,6 +111,25 @@ REMOTE_INDEX_MAX_AGE_S = 30.0
 """A remote store may be written by other clients: its index is rebuilt when older than this."""
 
 
+def warm_index(store: Store) -> None:
+    """Start building the curation index in the background, so the first search does not wait for it all.
+
+    Only for a store on disk or behind an endpoint: an in-memory store is small and tests write to it
+    from the first moment."""
+    if not store.capabilities.persistent:
+        return
+    import logging
+    import threading
+
+    def build() -> None:
+        try:
+            _index(store)
+        except Exception as err:  # noqa: BLE001 - the store closed under it (shutdown): the next read builds it
+            logging.getLogger(__name__).debug("curation index not built in the background: %s", err)
+
+    threading.Thread(target=build, name="curation-index", daemon=True).start()
+
+
 def _index(store: Store) -> CurationIndex:
     return curation.index_for(store, max_age_s=REMOTE_INDEX_MAX_AGE_S if isinstance(store, RemoteSparqlStore)
                               else None)
