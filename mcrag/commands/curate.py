@@ -105,6 +105,9 @@ def show(claim: str = typer.Argument(..., help="Claim IRI or hash."),
       f"   certainty {r.certainty}, confidence {r.confidence}")
     if r.mechanism:
         p(f"  mechanism: {r.mechanism}")
+    if d.scope:
+        p(f"  scope: {d.scope}")
+    p(f"  edge: {d.edge.rsplit('/', 1)[-1]}  (mcrag curate edge ID)")
     for sentence in d.sentences:
         p(f"  sentence: {sentence}")
     for src in d.sources:
@@ -122,8 +125,11 @@ def show(claim: str = typer.Argument(..., help="Claim IRI or hash."),
         if v.reason:
             p(f"    reason: {v.reason}")
     for h in d.history:
+        changes = _changes(h.changes)
         p(f"  {h.time.isoformat()} {h.action} by {h.agent}: {h.previous_status} -> {h.new_status} "
-          f"{'(undone)' if h.undone_by else ''} {h.reason}")
+          f"{'(undone)' if h.undone_by else ''} {h.reason}{'; ' + changes if changes else ''}")
+    for c in d.comments:
+        p(f"  comment by {c.author} at {c.time.isoformat(timespec='seconds')}: {c.text}")
 
 
 @curate_app.command("accept")
