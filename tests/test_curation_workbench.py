@@ -341,3 +341,33 @@ def test_store_stays_consistent_and_conformant_after_a_workbench_session(wb: Any
     curation.cut_release(store, "r1", "bob")
     report = check_store(store, owl=True, shacl=True)
     assert report.ok, [str(v) for v in report.violations]
+
+
+def test_the_patched_index_equals_a_rebuilt_one_after_every_kind_of_act(wb: Any) -> None:
+    store, ids = wb
+    idx = index_for(store)
+    built = idx.built_at
+    curation.bulk(store, {ids["eff1"]: 1, ids["eff2"]: 1}, "relabel", "a", "predisposition", relation="predisposesTo")
+    curation.bulk(store, {ids["nod"]: 1, ids["mass"]: 1}, "rescope", "a", "chest", scope="chest")
+    curation.edit(store, ids["nod"], "a", "cause", 2, subject=iri("Mass"))
+    curation.edit(store, ids["mass"], "a", "backwards", 2, swap=True)
+    curation.reject(store, ids["edema"], "a", "no", 1)
+    curation.add_comment(store, ids["eff1"], "why?", "b")
+    curation.map_concept(store, iri("Nodule"), "close", "DOID:5000", "a", "close")
+    curation.cut_release(store, "r", "a")
+    assert idx.fresh() and idx.built_at == built, "every act patched the index instead of making it stale"
+    fresh = CurationIndex(store).ensure()
+
+    def view(x: CurationIndex) -> dict[str, tuple[Any, ...]]:
+        return {c: (x.status_of(i), int(x.version[i]), x.relation_of(i), x.concepts.values[int(x.subject[i])],
+                    x.concepts.values[int(x.object[i])], x.scope_of(i), x.label[i], int(x.polarity[i]))
+                for c, i in x.pos.items()}
+
+    assert view(idx) == view(fresh)
+    assert list(idx.priorities()) == list(fresh.priorities())
+    for f in (curation.filter_from(scope="chest"), curation.filter_from(concept="DOID:5000"),
+              curation.filter_from(relation="predisposesTo"), curation.filter_from(text="mass")):
+        assert [h.claim for h in curation.search_claims(idx, f).items] == \
+            [h.claim for h in curation.search_claims(fresh, f).items]
+        assert [e.edge for e in curation.search_edges(idx, f).items] == \
+            [e.edge for e in curation.search_edges(fresh, f).items]

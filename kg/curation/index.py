@@ -565,8 +565,10 @@ class CurationIndex:
             return
         labels = concept_labels or {}
         if status is not None:
+            was_live = self.status_of(i) in LIVE_STATUSES
             self.status[i] = STATUSES.index(status)
-            self._impact_dirty = True
+            if was_live != (status in LIVE_STATUSES):  # the live graph (what impact counts) changed
+                self._impact_dirty = True
         if version is not None:
             self.version[i] = version
         if relation is not None:
