@@ -55,6 +55,7 @@ def generate_claims(n_claims: int, n_edges: int, seed: int = 0) -> list[tuple[Ca
     statuses, weights = zip(*STATUS_MIX, strict=True)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     out: list[tuple[CausalClaim, str]] = []
+    offset = 0  # every span starts at its own offset, so no two generated claims share an id
     for k, ((a, rel, b), count) in enumerate(zip(edge_list, per_edge, strict=True)):
         edge_status = rng.choices(statuses, weights)[0]
         for j in range(count):
@@ -66,10 +67,11 @@ def generate_claims(n_claims: int, n_edges: int, seed: int = 0) -> list[tuple[Ca
             claim = CausalClaim(
                 s, o, relation=rel, polarity="negative" if rng.random() < 0.04 else "positive",  # type: ignore[arg-type]
                 certainty=rng.choice(("certain", "probable", "possible")), confidence=round(rng.uniform(0.3, 1.0), 3),
-                status=status, span=SourceSpan(doc, sentence, 0, len(sentence), source=source,
+                status=status, span=SourceSpan(doc, sentence, offset, offset + len(sentence), source=source,
                                                section="abstract" if source == "pubmed" else "findings"),
                 extractor="literature-miner" if source == "pubmed" else "report-miner", extractor_version="1",
                 generated_at=start + timedelta(minutes=k * 7 + j))
+            offset += len(sentence) + 1
             out.append((claim, NAMED_GRAPHS["literature"] if source == "pubmed" else NAMED_GRAPHS["reports"]))
     return out
 

@@ -771,7 +771,7 @@ def undo_bulk(store: Store, activity: str, curator: str, reason: str) -> BulkRec
                      if ch.field in ("subject", "object") and ch.old]
             labels = _labels_for(store, list(states.values()), extra)
         revisions.append(_plan(states[claim], "undo", _restore_values(states[claim], target), now, labels or {},
-                               undoes=target.activity))
+                               undoes=target.activity, allow_empty=True))
     if not revisions:
         raise CurationConflictError(f"bulk act {activity} has no member to undo")
     bulk_iri = new_activity_iri("bulk", now)

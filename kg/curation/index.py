@@ -348,6 +348,10 @@ class CurationIndex:
         for arr in (self.subject, self.object):
             arr[arr < 0] = self.concepts.code("")
         self._grow_concepts()
+        self._priority: np.ndarray | None = None
+        self.priorities()
+        self.label_ranks()
+        self.text()
         self.generation = generation
         self.built_at = time.monotonic()
         self.build_seconds = time.perf_counter() - t0
@@ -436,6 +440,8 @@ class CurationIndex:
         order = np.argsort(self.edge_of, kind="stable")
         bounds = np.searchsorted(self.edge_of[order], np.arange(len(uniq) + 1))
         self.edge_members = [order[bounds[k]:bounds[k + 1]] for k in range(len(uniq))]
+        self.edge_order, self.edge_bounds = order, bounds
+        self.edge_sizes = np.diff(bounds)
         pair = self.subject.astype(np.int64) * (1 << 32) + self.object.astype(np.int64)
         _, pinv, pcount = np.unique(pair, return_inverse=True, return_counts=True)
         self.pair_support = pcount[pinv]
@@ -486,8 +492,11 @@ class CurationIndex:
 
     def priorities(self) -> np.ndarray:
         """(0.2 + uncertainty) x impact for every claim (``kg.curation.queue.review_queue``)."""
-        self._impacts()
-        return np.round((0.2 + self.uncertainty) * self.impact, 4)
+        cached: np.ndarray | None = getattr(self, "_priority", None)
+        if self._impact_dirty or self._derived_dirty or cached is None:
+            self._impacts()
+            cached = self._priority = np.round((0.2 + self.uncertainty) * self.impact, 4)
+        return cached
 
     def label_ranks(self) -> np.ndarray:
         """Each claim's position in label order (case-insensitive), for sorting by label."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
@@ -10,14 +11,14 @@ import numpy as np
 from kg.claim_reader import claim_sources, read_claim
 from kg.claims import ClaimSource
 from kg.curation.comments import comments_on
-from kg.curation.index import CurationIndex, index_for
+from kg.curation.index import CurationIndex, Verdict, index_for
 from kg.curation.records import ClaimDetail, ReviewItem, resolve_claim_iri
 from kg.errors import UnknownClaimError
 from kg.namespaces import mcrag_local
 from kg.revisions import CurationRecord, read_revisions, sort_trail
 from kg.statuses import REVIEWABLE_STATUSES, STATUSES
 from kg.store.base import Store
-from kg.validations import read_validations
+from kg.validations import ValidationRecord, read_validations
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
@@ -45,8 +46,8 @@ def review_queue(store: Store, limit: int = 20, *, statuses: Sequence[str] = REV
     state the edge, and with whether it touches one of the 14 radiology findings the VLM grounds on.
     Priority = (0.2 + uncertainty) x impact, so a sure verdict on a central edge can still outrank a
     doubtful one on a leaf. The uncertainty is the one validation stored with its latest verdict.
-    The ranking comes from the curation index (``kg.curation.index``); the page's validation results
-    are read from the store.
+    The ranking and each item's latest validation come from the curation index (``kg.curation.index``);
+    a claim's detail has the full results with their refutations.
     """
     idx = index or index_for(store)
     with idx.lock:
@@ -57,16 +58,17 @@ def review_queue(store: Store, limit: int = 20, *, statuses: Sequence[str] = REV
         k = max(int(limit), 0)
         if not k or not len(rows):
             return []
-        order = np.lexsort((rows, -priority[rows]))[:k]
-        top = [int(i) for i in rows[order]]
+        keys = -priority[rows]
+        if len(rows) > 4 * k:
+            kth = np.partition(keys, k - 1)[k - 1]
+            rows, keys = rows[keys <= kth], keys[keys <= kth]
+        top = [int(i) for i in rows[np.lexsort((rows, keys))[:k]]]
         picked = [(idx.record(i), float(idx.uncertainty[i]), float(idx.impact[i]), float(priority[i]),
                    int(idx.downstream[idx.object[i]]), int(idx.pair_support[i]), bool(idx.touches[i]),
-                   idx.sentence[i], idx.source_of(i)) for i in top]
-    validations = read_validations(store, [p[0].claim for p in picked])
+                   idx.sentence[i], idx.source_of(i), idx.verdicts[i][0] if idx.verdicts[i] else None) for i in top]
     out = []
-    for record, unc, impact, prio, downstream, support, touches, sentence, source in picked:
-        views = validations.get(record.claim)
-        latest = views[0] if views else None
+    for record, unc, impact, prio, downstream, support, touches, sentence, source, verdict in picked:
+        latest = _as_record(verdict) if verdict is not None else None
         why = "not validated yet" if latest is None else f"{latest.verdict} (uncertainty {unc:.2f})"
         why += f"; {downstream} concept(s) downstream, {support} claim(s) on this edge"
         if touches:
@@ -74,6 +76,17 @@ def review_queue(store: Store, limit: int = 20, *, statuses: Sequence[str] = REV
         out.append(ReviewItem(record=record, validation=latest, uncertainty=unc, impact=impact, priority=prio, why=why,
                               sentences=(sentence,) if sentence else (), sources=(source,) if source else ()))
     return out
+
+
+def _as_record(v: Verdict) -> ValidationRecord:
+    """The index's copy of a validation result as the record readers know (refutations are in the detail)."""
+    def num(x: float) -> float | None:
+        return None if math.isnan(x) else x
+    return ValidationRecord(
+        result=v.result, activity=None, time=datetime.fromtimestamp(v.time, UTC) if not math.isnan(v.time) else None,
+        verdict=v.verdict or None, discovery=None, estimand=None, estimator=None, effect=num(v.effect),
+        ci_low=num(v.ci_low), ci_high=num(v.ci_high), sample_size=None, dataset=v.dataset or None,
+        reason=v.reason or None, uncertainty=num(v.uncertainty))
 
 
 def claim_detail(store: Store, claim_iri: str) -> ClaimDetail:

@@ -49,6 +49,7 @@ from kg.revisions import CurationRecord, curator_iri, iri_nt, literal_nt, new_ac
 from kg.statuses import STATUSES, TRUSTED_STATUSES, strongest_status
 from kg.store.base import Store
 
+_MCRAG = str(MCRAG)
 RELEASE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 RELEASE_FORMATS: tuple[str, ...] = ("turtle", "jsonld", "graphml")
 
@@ -199,9 +200,9 @@ def release_edges(store: Store, name: str) -> list[ReleasedEdge]:
     cols: dict[str, dict[str, str]] = {}
     for key, path in (("edge", "mcrag:edge"), ("subject", "rdf:subject"), ("relation", "rdf:predicate"),
                       ("object", "rdf:object"), ("status", "mcrag:edgeStatus"), ("claims", "mcrag:claimCount"),
-                      ("subject_label", "mcrag:causeLabel"), ("object_label", "mcrag:effectLabel"),
                       ("effect", "mcrag:edgeEffect"), ("ci_low", "mcrag:edgeCiLow"), ("ci_high", "mcrag:edgeCiHigh")):
         cols[key] = dict(_column(store, g, path))
+    labels = dict(_column(store, g, "mcrag:labelAtRelease"))
     support: dict[str, list[str]] = {}
     for s, v in _column(store, g, "mcrag:supportedBy"):
         support.setdefault(s, []).append(v)
@@ -214,8 +215,8 @@ def release_edges(store: Store, name: str) -> list[ReleasedEdge]:
     for node, edge in cols["edge"].items():
         out.append(ReleasedEdge(
             edge=edge, subject=cols["subject"].get(node, ""), relation=cols["relation"].get(node, "").rsplit("#", 1)[-1],
-            object=cols["object"].get(node, ""), subject_label=cols["subject_label"].get(node, ""),
-            object_label=cols["object_label"].get(node, ""),
+            object=cols["object"].get(node, ""), subject_label=labels.get(cols["subject"].get(node, ""), ""),
+            object_label=labels.get(cols["object"].get(node, ""), ""),
             status=cols["status"].get(node, "").rsplit("#", 1)[-1], claims=int(float(cols["claims"].get(node) or 0)),
             supported_by=tuple(sorted(support.get(node, ()))), effect=num("effect", node), ci_low=num("ci_low", node),
             ci_high=num("ci_high", node)))
@@ -288,24 +289,26 @@ def _release_quads(info: ReleaseInfo, edges: list[ReleasedEdge], agent: str, age
     if info.previous:
         q += [ox.Quad(r, nn(str(PROV.wasDerivedFrom)), nn(info.previous), g),
               ox.Quad(r, nn(str(OWL.priorVersion)), nn(info.previous), g)]
+    p_type, p_edge, p_s, p_p, p_o = (nn(str(RDF.type)), nn(str(MCRAG.edge)), nn(str(RDF.subject)),
+                                     nn(str(RDF.predicate)), nn(str(RDF.object)))
+    p_status, p_count, p_support = nn(str(MCRAG.edgeStatus)), nn(str(MCRAG.claimCount)), nn(str(MCRAG.supportedBy))
+    released, label_prop = nn(str(MCRAG.ReleasedEdge)), nn(str(MCRAG.labelAtRelease))
+    effects = [(nn(str(MCRAG[prop])), attr) for prop, attr in (("edgeEffect", "effect"), ("edgeCiLow", "ci_low"),
+                                                                 ("edgeCiHigh", "ci_high"))]
+    labels: dict[str, str] = {}
     for e in edges:
         x = nn(f"{info.iri}/edge/{e.edge.rsplit('/', 1)[-1]}")
-        q += [
-            ox.Quad(r, nn(str(MCRAG.releasedEdge)), x, g),
-            ox.Quad(x, nn(str(RDF.type)), nn(str(MCRAG.ReleasedEdge)), g),
-            ox.Quad(x, nn(str(MCRAG.edge)), nn(e.edge), g),
-            ox.Quad(x, nn(str(RDF.subject)), nn(e.subject), g),
-            ox.Quad(x, nn(str(RDF.predicate)), nn(str(MCRAG[e.relation])), g),
-            ox.Quad(x, nn(str(RDF.object)), nn(e.object), g),
-            ox.Quad(x, nn(str(MCRAG.edgeStatus)), nn(str(MCRAG[e.status])), g),
-            ox.Quad(x, nn(str(MCRAG.claimCount)), lit(e.claims, integer), g),
-            ox.Quad(x, nn(str(MCRAG.causeLabel)), lit(e.subject_label), g),
-            ox.Quad(x, nn(str(MCRAG.effectLabel)), lit(e.object_label), g),
-        ]
-        q += [ox.Quad(x, nn(str(MCRAG.supportedBy)), nn(c), g) for c in e.supported_by]
-        for prop, value in (("edgeEffect", e.effect), ("edgeCiLow", e.ci_low), ("edgeCiHigh", e.ci_high)):
+        q += [ox.Quad(x, p_type, released, g), ox.Quad(x, p_edge, nn(e.edge), g), ox.Quad(x, p_s, nn(e.subject), g),
+              ox.Quad(x, p_p, nn(_MCRAG + e.relation), g), ox.Quad(x, p_o, nn(e.object), g),
+              ox.Quad(x, p_status, nn(_MCRAG + e.status), g), ox.Quad(x, p_count, lit(e.claims, integer), g)]
+        q += [ox.Quad(x, p_support, nn(c), g) for c in e.supported_by]
+        for prop, attr in effects:
+            value = getattr(e, attr)
             if value is not None:
-                q.append(ox.Quad(x, nn(str(MCRAG[prop])), dec(value), g))
+                q.append(ox.Quad(x, prop, dec(value), g))
+        labels.setdefault(e.subject, e.subject_label)
+        labels.setdefault(e.object, e.object_label)
+    q += [ox.Quad(nn(c), label_prop, lit(label), g) for c, label in sorted(labels.items()) if label]
     q.append(ox.Quad(r, nn(str(VOID.triples)), lit(len(q) + 1, integer), g))
     return q
 

@@ -469,12 +469,11 @@ def search_edges(index: CurationIndex, f: ClaimFilter, *, sort: str = "priority"
         keep = _combine(masks, n)
         matching = np.bincount(index.edge_of[keep], minlength=ne)
         edges = np.flatnonzero(matching)
-        if sort == "priority":
-            best = np.full(ne, -np.inf)
-            np.maximum.at(best, index.edge_of[keep], priority[keep])
-            all_keys = -best
+        if sort == "priority":  # the best priority among each edge's matching claims
+            kept = np.where(keep, priority, -np.inf)[index.edge_order]
+            all_keys = -np.maximum.reduceat(kept, index.edge_bounds[:-1]) if ne else np.zeros(0)
         elif sort == "claims":
-            all_keys = -np.array([len(m) for m in index.edge_members], dtype=np.float64)
+            all_keys = -index.edge_sizes.astype(np.float64)
         else:
             all_keys = index.edge_label_rank.astype(np.float64)
         keys, ties = all_keys[edges], index.edge_tie_rank[edges]
