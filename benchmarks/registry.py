@@ -84,6 +84,9 @@ SCRIPTS: dict[str, Script] = {
                                "validation run time", ("validation_benchmark.json", "validation_benchmark.png")),
     "eval_mining": Script("benchmarks.eval_mining", "the miners against the Open-i, BC5CDR and ADE gold corpora",
                           ("mining_reports.json", "mining_reports.png", "mining_bc5cdr.json", "mining_ade.json")),
+    "curation_workbench": Script("benchmarks.curation_workbench", "the curation workbench at 100k claims: queue, edge "
+                                 "view and search latency through the service, a bulk act on 1,000 claims, a release",
+                                 ("curation_workbench.json", "curation_workbench.png")),
 }
 
 
