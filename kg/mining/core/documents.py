@@ -45,9 +45,19 @@ class Document:
     mentions: tuple[GoldMention, ...] = ()
     relations: tuple[tuple[str, str], ...] = ()
     """Gold (chemical id, disease id) pairs when the corpus ships them."""
+    sections: tuple[tuple[str, int, int], ...] = ()
+    """(section, start, end) of each section body in ``text``, when the reader knows them (Open-i XML):
+    ``findings``, ``impression``, ``indication``, ``comparison``."""
 
     def meta_value(self, key: str, default: str = "") -> str:
         return dict(self.meta).get(key, default)
+
+    def section_at(self, offset: int) -> str | None:
+        """The reader's section holding character ``offset``; None when the reader knows no sections."""
+        for name, start, end in self.sections:
+            if start <= offset <= end:
+                return name
+        return None if not self.sections else ""
 
 
 @dataclass(frozen=True)

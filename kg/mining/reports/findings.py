@@ -35,23 +35,26 @@ def mention_status(span: Span) -> str:
     return "present"
 
 
-def _section(span: Span) -> str:
+def _section(span: Span, document: Document | None = None) -> str:
+    """The reader's section when it knows them (Open-i XML), else the one medspaCy's sectionizer found."""
+    if document is not None and document.sections:
+        return document.section_at(span.start_char) or ""
     return str(getattr(span._, "section_category", None) or "")
 
 
-def report_mentions(doc: Doc) -> list[FindingMention]:
+def report_mentions(doc: Doc, document: Document | None = None) -> list[FindingMention]:
     """Every finding mention of a processed report, in text order."""
     out = []
     for span in doc.spans.get(FINDINGS_GROUP, []):
         out.append(FindingMention(span.label_, mention_status(span), span.start_char, span.end_char,  # type: ignore[arg-type]
-                                  span.text, _section(span), bool(span._.is_historical)))
+                                  span.text, _section(span, document), bool(span._.is_historical)))
     return out
 
 
 def report_findings(doc: Doc, document: Document, *, keep_mentions: bool = False) -> ReportFindings:
     """Aggregate the mentions of one report into one status per key."""
     best: dict[str, str] = {}
-    mentions = report_mentions(doc)
+    mentions = report_mentions(doc, document)
     for m in mentions:
         if m.section in IGNORED_SECTIONS:
             continue
@@ -71,7 +74,7 @@ def report_claims(doc: Doc, document: Document, *, generated_at: datetime | None
         if c is None or e is None or c.iri == e.iri:
             continue
         sent = cause.sent
-        section = _section(cause) or None
+        section = _section(cause, document) or None
         certainty: Certainty = st.certainty
         yield CausalClaim(
             subject=c, object=e, relation="causes", polarity=st.polarity, certainty=certainty,
