@@ -80,6 +80,10 @@ class FindingMention:
     text: str
     section: str = ""
     historical: bool = False
+    term: str = ""
+    """The lexicon term that matched (``organ~state`` for an anchored rule, e.g. ``heart~enlarged``)."""
+    cues: tuple[str, ...] = ()
+    """The ConText cues that modify it, as ``CATEGORY:literal`` (``POSSIBLE_EXISTENCE:versus``)."""
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ class ReportFindingMatcher:
         for m in ordered:  # drop a match nested inside a longer match of the same key
             if any(s.label_ == m.key and s.start <= m.start and m.end <= s.end for s in spans):
                 continue
-            spans.append(Span(doc, m.start, m.end, label=m.key))
+            spans.append(Span(doc, m.start, m.end, label=m.key, kb_id=m.term))
         doc.spans[FINDINGS_GROUP] = spans
         return doc
 

@@ -17,6 +17,7 @@ from kg.concepts import REPORT_CONCEPTS
 from kg.mining.core.documents import Document, FindingMention, ReportFindings
 from kg.mining.core.sections import IGNORED_SECTIONS
 from kg.mining.reports.components import FINDINGS_GROUP
+from kg.mining.reports.lexicon import OPENI_LABEL_SOURCES
 
 REPORT_EXTRACTOR = "mcrag-report-miner"
 REPORT_EXTRACTOR_VERSION = "1.0"
@@ -46,8 +47,10 @@ def report_mentions(doc: Doc, document: Document | None = None) -> list[FindingM
     """Every finding mention of a processed report, in text order."""
     out = []
     for span in doc.spans.get(FINDINGS_GROUP, []):
+        cues = tuple(f"{m.category}:{m.rule.literal.lower()}" for m in span._.modifiers)
         out.append(FindingMention(span.label_, mention_status(span), span.start_char, span.end_char,  # type: ignore[arg-type]
-                                  span.text, _section(span, document), bool(span._.is_historical)))
+                                  span.text, _section(span, document), bool(span._.is_historical),
+                                  span.kb_id_, cues))
     return out
 
 
@@ -60,6 +63,10 @@ def report_findings(doc: Doc, document: Document, *, keep_mentions: bool = False
             continue
         if _RANK[m.status] > _RANK.get(best.get(m.key, ""), 0):
             best[m.key] = m.status
+    for label, sources in OPENI_LABEL_SOURCES.items():
+        ranked = [best[k] for k in sources if k in best]
+        if ranked:
+            best[label] = max(ranked, key=_RANK.__getitem__)
     return ReportFindings(document.doc_id, document.split, tuple(sorted(best.items())), document.meta,
                           tuple(mentions) if keep_mentions else ())
 
