@@ -57,7 +57,7 @@ _UNCERTAIN_SENTENCE = ("differential", "differential diagnosis", "differential c
 _NEGATION_SENTENCE_BACKWARD = ("has resolved", "have resolved", "has cleared", "have cleared",
                                "have been removed", "has been removed")
 """Resolution words look back over the whole sentence ("consolidation, atelectasis and blunting have cleared")."""
-_UNCERTAIN_BOTH_WAYS = ("versus", "vs", "vs.")
+ALTERNATIVE_CUES: tuple[str, ...] = ("versus", "vs", "vs.")
 """An alternative ("atelectasis versus infiltrate") leaves both of its sides uncertain."""
 _PSEUDO = (
     "no change", "no significant change", "no interval change", "not changed", "no increase", "no decrease",
@@ -88,7 +88,7 @@ _ORDER: tuple[tuple[tuple[str, ...], str, str, int | None], ...] = (
     (_UNCERTAIN_BACKWARD, POSS, "BACKWARD", 6),
     (_UNCERTAIN_SENTENCE, POSS, "FORWARD", None),
     (_NEGATION_SENTENCE_BACKWARD, NEG, "BACKWARD", None),
-    (_UNCERTAIN_BOTH_WAYS, POSS, "BIDIRECTIONAL", 6),
+    (ALTERNATIVE_CUES, POSS, "BIDIRECTIONAL", 6),
     (_PSEUDO, "PSEUDO", "PSEUDO", None),
     (_TERMINATE, "TERMINATE", "TERMINATE", None),
     (_HISTORICAL_FORWARD, HIST, "FORWARD", None),

@@ -96,6 +96,8 @@ class ReportFindings:
     """(key, present|absent|uncertain) for every key mentioned at least once."""
     meta: tuple[tuple[str, str], ...] = ()
     mentions: tuple[FindingMention, ...] = field(default=(), compare=False)
+    labels: tuple[str, ...] = ()
+    """The Open-i labels the report carries by Open-i's indexing conventions (see ``kg.mining.reports.openi``)."""
 
     def status(self, key: str) -> str | None:
         return dict(self.statuses).get(key)

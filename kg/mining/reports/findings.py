@@ -18,6 +18,7 @@ from kg.mining.core.documents import Document, FindingMention, ReportFindings
 from kg.mining.core.sections import IGNORED_SECTIONS
 from kg.mining.reports.components import FINDINGS_GROUP
 from kg.mining.reports.lexicon import OPENI_LABEL_SOURCES
+from kg.mining.reports.openi import openi_labels
 
 REPORT_EXTRACTOR = "mcrag-report-miner"
 REPORT_EXTRACTOR_VERSION = "1.0"
@@ -68,7 +69,7 @@ def report_findings(doc: Doc, document: Document, *, keep_mentions: bool = False
         if ranked:
             best[label] = max(ranked, key=_RANK.__getitem__)
     return ReportFindings(document.doc_id, document.split, tuple(sorted(best.items())), document.meta,
-                          tuple(mentions) if keep_mentions else ())
+                          tuple(mentions) if keep_mentions else (), openi_labels(mentions, best))
 
 
 def report_claims(doc: Doc, document: Document, *, generated_at: datetime | None = None) -> Iterator[CausalClaim]:

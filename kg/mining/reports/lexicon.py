@@ -16,7 +16,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 FINDING_TERMS: dict[str, tuple[str, ...]] = {
-    "Atelectasis": ("atelecta*", "collapse", "collapsed", "volume loss"),
+    "Atelectasis": ("atelecta*", "collapse", "collapsed"),
     "Cardiomegaly": ("cardiomegaly", "enlarged heart", "cardiac enlargement", "enlarged cardiac silhouette",
                      "enlargement of the cardiac silhouette", "enlarged cardiomediastinal silhouette",
                      "cardiomegal*"),
