@@ -36,7 +36,7 @@ _UNCERTAIN_FORWARD = (
     "concerning for", "concern for", "question of", "questionable", "cannot exclude", "can not exclude",
     "cannot be excluded", "not excluded", "cannot rule out", "can not rule out",
     "suggestive of", "question", "correlate clinically for", "clinical correlation for", "suggests", "suggesting", "suggest", "worrisome for",
-    "either", "equivocal", "indeterminate", "vague", "ill-defined", "would be difficult to exclude",
+    "equivocal", "indeterminate", "vague", "ill-defined", "would be difficult to exclude",
     "not entirely excluded", "cannot be completely excluded", "can't exclude",
 )
 # "consistent with", "compatible with", "probable", "likely", "represents" and "borderline" are left out on
@@ -49,21 +49,23 @@ _UNCERTAIN_BACKWARD = (
     "not entirely excluded", "is not entirely excluded", "are not entirely excluded", "is a possibility",
     "not completely excluded", "is not completely excluded", "difficult to exclude", "difficult to entirely exclude",
     "are also possible", "is also possible", "would be a consideration", "is a consideration",
-    "is in the differential", "are in the differential",
+    "is in the differential", "are in the differential", "cannot be ruled out", "can not be ruled out",
 )
 _UNCERTAIN_SENTENCE = ("differential", "differential diagnosis", "differential considerations",
                        "differential diagnoses", "diagnostic considerations", "considerations include")
 """A differential diagnosis lists alternatives up to the end of its sentence, however long the list."""
+_UNCERTAIN_SENTENCE_BACKWARD = ("would be a consideration", "is a consideration", "is in the differential",
+                                "are in the differential")
 _NEGATION_SENTENCE_BACKWARD = ("has resolved", "have resolved", "has cleared", "have cleared",
                                "have been removed", "has been removed")
 """Resolution words look back over the whole sentence ("consolidation, atelectasis and blunting have cleared")."""
-ALTERNATIVE_CUES: tuple[str, ...] = ("versus", "vs", "vs.")
+ALTERNATIVE_CUES: tuple[str, ...] = ("versus", "vs", "vs.", "either")
 """An alternative ("atelectasis versus infiltrate") leaves both of its sides uncertain."""
 _PSEUDO = (
     "no change", "no significant change", "no interval change", "not changed", "no increase", "no decrease",
     "not only", "no further", "without change", "no new", "not significantly changed", "no longer",
     "unchanged", "no acute osseous", "no acute bony", "no acute bone", "not well seen", "not well visualized",
-    "if not", "not clear", "may be due", "could be due", "or without", "not seen on prior", "not seen on the prior",
+    "if not", "not clear", "or without", "not seen on prior", "not seen on the prior",
     "not seen on previous", "not seen on the previous", "not present on prior", "not present on the prior",
     "not visualized on prior", "not seen previously", "not previously seen", "not present previously",
     "most suggestive of", "strongly suggestive of", "without significant interval change", "without interval change",
@@ -77,17 +79,18 @@ _TERMINATE = (
     "is unchanged", "are unchanged", "persistent", "remains", "remain",
 )
 _HISTORICAL_FORWARD = ("history of", "h/o", "prior history of", "previous history of", "known")
-_HYPOTHETICAL_FORWARD = ("evaluate for", "evaluation for", "assess for", "rule out", "r/o", "to exclude",
+_HYPOTHETICAL_FORWARD = ("evaluate for", "evaluation for", "assess for", "rule out", "rule-out", "r/o", "to exclude",
                          "if", "recommend", "follow-up", "followup")
 
 
 _ORDER: tuple[tuple[tuple[str, ...], str, str, int | None], ...] = (
     (_NEGATION_FORWARD, NEG, "FORWARD", None),
     (_NEGATION_BACKWARD, NEG, "BACKWARD", 6),
-    (_UNCERTAIN_FORWARD, POSS, "FORWARD", 8),
+    (_UNCERTAIN_FORWARD, POSS, "FORWARD", None),
     (_UNCERTAIN_BACKWARD, POSS, "BACKWARD", 6),
     (_UNCERTAIN_SENTENCE, POSS, "FORWARD", None),
     (_NEGATION_SENTENCE_BACKWARD, NEG, "BACKWARD", None),
+    (_UNCERTAIN_SENTENCE_BACKWARD, POSS, "BACKWARD", None),
     (ALTERNATIVE_CUES, POSS, "BIDIRECTIONAL", 6),
     (_PSEUDO, "PSEUDO", "PSEUDO", None),
     (_TERMINATE, "TERMINATE", "TERMINATE", None),

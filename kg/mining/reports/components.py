@@ -34,6 +34,11 @@ class ReportCausal:
     polarity: str
 
 
+_CLAUSE_BREAKS = frozenset({",", ";", ":", "and", "with", "but"})
+"""An organ word and a state word on either side of these belong to different phrases
+("stable heart size, enlarged and tortuous aorta")."""
+
+
 class ReportFindingMatcher:
     """Marks every finding / concept mention of a report as a span labelled with its key."""
 
@@ -74,6 +79,9 @@ class ReportFindingMatcher:
                 lo, hi = max(sent.start, h.start - window), min(sent.end, h.end + window)
                 for j in range(lo, hi):
                     if h.start <= j < h.end:
+                        continue
+                    between = words[h.end:j] if j >= h.end else words[j + 1:h.start]
+                    if any(b in _CLAUSE_BREAKS for b in between):
                         continue
                     w = words[j]
                     if any((k == "=" and w == v) or (k == "^" and w.startswith(v)) for k, v in states):
