@@ -21,7 +21,7 @@ from kg.mining.reports.lexicon import OPENI_LABEL_SOURCES
 from kg.mining.reports.openi import openi_labels
 
 REPORT_EXTRACTOR = "mcrag-report-miner"
-REPORT_EXTRACTOR_VERSION = "1.0"
+REPORT_EXTRACTOR_VERSION = "2.0"
 
 _RANK = {"present": 3, "uncertain": 2, "absent": 1}
 _RULE_CONFIDENCE: dict[str, float] = {"certain": 0.9, "probable": 0.7, "possible": 0.5}
@@ -72,8 +72,14 @@ def report_findings(doc: Doc, document: Document, *, keep_mentions: bool = False
                           tuple(mentions) if keep_mentions else (), openi_labels(mentions, best))
 
 
+REPORT_SCOPE = "chest"
+"""Every statement of a chest radiograph report is about the chest."""
+
+
 def report_claims(doc: Doc, document: Document, *, generated_at: datetime | None = None) -> Iterator[CausalClaim]:
-    """Causal claims stated inside a report ("atelectasis secondary to the effusion")."""
+    """Causal claims stated in a report's findings or impression ("atelectasis secondary to the effusion",
+    "hyperexpanded lungs consistent with emphysema"), each with its document, section, sentence and the
+    sentence's character offsets in the document's text."""
     spans = list(doc.spans.get(FINDINGS_GROUP, []))
     when = generated_at or datetime.now(UTC)
     for st in doc._.report_causal or ():
@@ -81,12 +87,16 @@ def report_claims(doc: Doc, document: Document, *, generated_at: datetime | None
         c, e = REPORT_CONCEPTS.get(cause.label_), REPORT_CONCEPTS.get(effect.label_)
         if c is None or e is None or c.iri == e.iri:
             continue
+        section = _section(cause, document)
+        if section in IGNORED_SECTIONS:  # why the exam was done, not what it showed
+            continue
         sent = cause.sent
-        section = _section(cause, document) or None
+        text = sent.text.rstrip()
         certainty: Certainty = st.certainty
         yield CausalClaim(
-            subject=c, object=e, relation="causes", polarity=st.polarity, certainty=certainty,
+            subject=c, object=e, relation=st.relation, polarity=st.polarity, certainty=certainty,
             confidence=_RULE_CONFIDENCE[st.certainty],
-            span=SourceSpan(document.doc_id, sent.text, sent.start_char, sent.end_char, document.source, section),
+            span=SourceSpan(document.doc_id, text, sent.start_char, sent.start_char + len(text), document.source,
+                            section or None),
             mechanism=None, extractor=REPORT_EXTRACTOR, extractor_version=REPORT_EXTRACTOR_VERSION,
-            generated_at=when)
+            generated_at=when, scope=REPORT_SCOPE)

@@ -12,7 +12,8 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.pipeline.sentencizer import Sentencizer
 
-import kg.mining.reports.components  # noqa: F401  (registers the report factories)
+import kg.mining.reports.causal  # noqa: F401  (registers the causal-statement factory)
+import kg.mining.reports.components  # noqa: F401  (registers the finding matcher factory)
 from kg.mining.core.context_rules import report_context_rules
 from kg.mining.core.pipeline import BASE_MODEL, load_base
 from kg.mining.core.sections import section_rules
