@@ -105,10 +105,11 @@ def mine_literature(store: Store | None, path: Path | str, *, model_dir: Path | 
 
 def report_findings_table(path: Path | str, *, labeler_dir: Path | str | None = None, limit: int | None = None,
                           processes: int = 1, batch_size: int = 256, cluster: str | None = None,
-                          splits: Mapping[str, str] | None = None
+                          splits: Mapping[str, str] | None = None, keep_mentions: bool = False
                           ) -> tuple[list[ReportFindings], MiningSummary]:
-    """Finding statuses of every report under ``path`` (no store involved)."""
-    task = ReportTask(labeler_dir=str(labeler_dir or ""))
+    """Finding statuses and Open-i labels of every report under ``path`` (no store involved);
+    ``keep_mentions`` also returns each row's finding mentions."""
+    task = ReportTask(labeler_dir=str(labeler_dir or ""), keep_mentions=keep_mentions)
     summary, run = _run("report", None, path, task, None, limit=limit, batch_size=batch_size,
                         processes=processes, cluster=cluster, progress=False, splits=splits)
     return run.ordered_findings(), summary
