@@ -183,6 +183,11 @@ def _archive_reports(f: Path, source: str | None, max_chars: int) -> Iterator[It
             yield _checked(item, max_chars) if isinstance(item, Document) else item
 
 
+def read_openi_report(xml: str, source: str = OPENI_SOURCE) -> Item:
+    """One Open-i XML report given as text (see :func:`iter_report_documents` for files and archives)."""
+    return _report_from_openi_xml(xml, Path("report.xml"), source)
+
+
 def _natural(name: str) -> tuple[Any, ...]:
     """Name order with numbers compared as numbers: ``2.xml`` before ``10.xml``."""
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))

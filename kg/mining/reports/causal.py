@@ -110,7 +110,7 @@ class ReportCausalStatements:
             return None
         a = max(left, key=lambda i: spans[i].end)
         b = min(right, key=lambda i: spans[i].start)
-        if spans[a].label_ == spans[b].label_ or _negated(spans[a]) or _negated(spans[b]):
+        if spans[a].label_ == spans[b].label_ or _negated(spans[a], start) or _negated(spans[b], start):
             return None
         cause, effect = (a, b) if cause_first and not explanation else (b, a)
         window = words[max(sent.start, spans[a].start - 3):spans[b].end]
@@ -124,8 +124,15 @@ class ReportCausalStatements:
         return ReportCausal(cause, effect, cue, certainty, polarity, "manifestsAs" if explanation else "causes")
 
 
-def _negated(span: Span) -> bool:
-    return bool(span._.is_negated)
+def _negated(span: Span, cue_start: int | None = None) -> bool:
+    """A negated mention ("no effusion"); a negation just before the causal cue ("not due to") negates the
+    statement instead, and leaves the mention alone."""
+    if not span._.is_negated:
+        return False
+    if cue_start is None:
+        return True
+    return any(m.category == "NEGATED_EXISTENCE" and not cue_start - 2 <= m.modifier_span[0] < cue_start
+               for m in span._.modifiers)
 
 
 def _hedge(words: list[str]) -> str:
