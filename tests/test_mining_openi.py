@@ -250,3 +250,62 @@ def test_claims_from_xml_reports_write_and_pass_the_shapes(tmp_path: Path, memor
     assert [(r["scope"], r["section"]) for r in rows] == [("chest", "findings")]
     report = check_store(memory_store, graphs=[NAMED_GRAPHS["reports"]], owl=False, shacl=True)
     assert report.conforms, report.violations
+
+
+# ---------------------------------------------------------------- CLI and the main job's step
+
+def _annotation(tmp_path: Path) -> Path:
+    ann = tmp_path / "annotation.json"
+    ann.write_text(json.dumps({"train": [{"id": "CXR1_1_IM-0001", "report": "x"}], "val": [],
+                               "test": [{"id": "CXR2_IM-0652", "report": "y"}]}), encoding="utf-8")
+    return ann
+
+
+def test_cli_mines_the_archive_with_its_split_and_refuses_what_it_cannot_read(tmp_path: Path, capsys,
+                                                                              monkeypatch) -> None:
+    import csv
+
+    from mcrag.cli import main
+
+    archive = _archive(tmp_path, REPORTS)
+    matrix = tmp_path / "m.csv"
+    with pytest.raises(SystemExit) as ok:
+        main(["mine", "reports", str(archive), "--splits", str(_annotation(tmp_path)), "--dry-run",
+              "--matrix", str(matrix), "--no-progress", "--json", "--labeler-dir", str(tmp_path)])
+    assert ok.value.code == 0
+    assert json.loads(capsys.readouterr().out)["documents"] == 3
+    with matrix.open(encoding="utf-8") as fh:
+        rows = {r["report_id"]: r for r in csv.DictReader(fh)}
+    assert (rows["CXR1"]["split"], rows["CXR2"]["split"], rows["CXR2"]["Cardiomegaly"]) == ("train", "test", "1")
+
+    with pytest.raises(SystemExit) as bad_split:
+        main(["mine", "reports", str(archive), "--splits", str(tmp_path / "none.json"), "--dry-run"])
+    assert bad_split.value.code == 2
+
+    # no path and no full reports anywhere (no data folder, no installed torchxrayvision): one clear line
+    import mcrag.datasets.locate as locate
+
+    monkeypatch.setenv("MCRAG_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.setattr(locate, "package_dir", lambda package: None)
+    with pytest.raises(SystemExit) as absent:
+        main(["mine", "reports", "--dry-run", "--no-progress"])
+    assert absent.value.code == 2
+    assert "IU-Xray full reports" in capsys.readouterr().err
+
+
+def test_the_main_job_mines_the_full_reports(tmp_path: Path, monkeypatch, memory_store) -> None:
+    from mcrag.commands import pipeline
+    from mcrag.settings import load_settings
+
+    (step,) = [s for s in pipeline.STEPS if s.key == "mine_reports"]
+    assert step.needs == ("iu_xray_reports",) and set(step.uses) == {"iu_xray", "labeler"}
+    archive = _archive(tmp_path, REPORTS)
+    _annotation(tmp_path)
+    monkeypatch.setattr(pipeline, "_located", lambda ctx, name, *parts: archive)
+    monkeypatch.setattr(pipeline, "_optional", lambda ctx, name: tmp_path if name == "iu_xray" else None)
+    monkeypatch.setenv("MCRAG_HOME", str(tmp_path / "home"))
+    ctx = pipeline.PipelineContext(load_settings(), memory_store, sample=10)
+    ctx.settings.runs_dir.mkdir(parents=True, exist_ok=True)
+    summary = pipeline.step_mine_reports(ctx)
+    assert summary.startswith("3 full reports")
+    assert ctx.matrix is not None and "CXR2,test," in ctx.matrix.read_text(encoding="utf-8")

@@ -75,13 +75,19 @@ def _optional(ctx: PipelineContext, name: str) -> Path | None:
 
 
 def step_mine_reports(ctx: PipelineContext) -> str:
+    """The IU-Xray full reports (Open-i XML: findings and impression), from the data folder or the installed
+    torchxrayvision package, with the R2Gen split when the iu_xray set is there."""
     from kg.mining.api import mine_reports
+    from kg.mining.core.readers import read_r2gen_splits
 
-    ann = _located(ctx, "iu_xray", "annotation.json")
+    archive = _located(ctx, "iu_xray_reports", "NLMCXR_reports.tgz")
+    iu = _optional(ctx, "iu_xray")
+    splits = read_r2gen_splits(iu / "annotation.json") if iu is not None else None
     ctx.matrix = ctx.settings.runs_dir / "iu_xray_findings.csv"
-    s = mine_reports(ctx.store, ann, matrix_out=ctx.matrix, labeler_dir=_optional(ctx, "labeler"), progress=True)
-    return (f"{s.documents} reports, {s.claims_found} causal statements ({s.claims_added} new), "
-            f"finding matrix -> {ctx.matrix}")
+    s = mine_reports(ctx.store, archive, matrix_out=ctx.matrix, labeler_dir=_optional(ctx, "labeler"),
+                     splits=splits, progress=True)
+    return (f"{s.documents} full reports from {availability(ctx.settings, 'iu_xray_reports').via}, "
+            f"{s.claims_found} causal statements ({s.claims_added} new), finding matrix -> {ctx.matrix}")
 
 
 def step_mine_literature(ctx: PipelineContext) -> str:
@@ -204,8 +210,8 @@ class StepOutcome:
 STEPS: list[Step] = [
     Step("bootstrap", "bootstrap the store (ontology + curated starter graph)", step_bootstrap),
     Step("two_hop", "query two-hop causal paths with SPARQL", step_two_hop, after=("bootstrap",)),
-    Step("mine_reports", "mine the IU-Xray reports (causal statements + report x finding matrix)", step_mine_reports,
-         needs=("iu_xray",), uses=("labeler",), after=("bootstrap",)),
+    Step("mine_reports", "mine the IU-Xray full reports (causal statements + report x finding matrix)",
+         step_mine_reports, needs=("iu_xray_reports",), uses=("iu_xray", "labeler"), after=("bootstrap",)),
     Step("mine_literature", "mine BC5CDR abstracts (chemical -> disease claims)", step_mine_literature,
          needs=("bc5cdr", "ade_corpus_v2"), uses=("ontologies",), after=("bootstrap",)),
     Step("validate", "validate report and starter edges against the finding matrix (discovery + DoWhy)",
