@@ -305,7 +305,7 @@ def _plot_reports(res: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = SCORED
-    fig, ax = plt.subplots(figsize=(11, 4.2))
+    fig, ax = plt.subplots(figsize=(13, 4.2))
     width = 0.27
     bars = ((f"test, full reports (macro {res['openi_labels']['test']['macro_f1']:.3f})", res["openi_labels"]["test"]),
             (f"test, findings-only R2Gen text (macro {res['findings_only_anchor']['test']['macro_f1']:.3f})",
@@ -321,7 +321,7 @@ def _plot_reports(res: dict, path: Path) -> None:
                         for n in names], rotation=40, ha="right", fontsize=8)
     ax.set_ylabel("F1 vs Open-i gold")
     ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title("IU-Xray Open-i labels from the report miner")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
