@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kg.concept_table import ConceptTable, load_concept_table  # noqa: E402
+from kg.concepts import ConceptTable, load_concept_table  # noqa: E402
 from reasoning.cross_source import (  # noqa: E402
     CandidateEdge,
     CrossSourceSettings,

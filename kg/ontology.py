@@ -31,6 +31,18 @@ def load_starter_graph(store: Store) -> LoadReport:
     return store.load(ontology_path(STARTER_FILE), "turtle", graph=NAMED_GRAPHS["starter"])
 
 
+def load_concept_graph(store: Store) -> LoadReport:
+    """Write the concept table as SKOS into the ``concepts`` named graph (replacing its previous contents)."""
+    from kg.concept_graph import load_concepts
+
+    graph = NAMED_GRAPHS["concepts"]
+    before = store.count()
+    written = load_concepts(store, graph=graph)
+    after = store.count()
+    return LoadReport(source=f"ontologies/chest_concepts.csv ({written} triples)", format="ntriples", graph=graph,
+                      quads_before=before, quads_after=after)
+
+
 def bootstrap(store: Store) -> list[LoadReport]:
-    """Ontology plus starter graph: what a fresh store needs to be useful."""
-    return [load_ontology(store), load_starter_graph(store)]
+    """Ontology, the concept table and the starter graph: what a fresh store needs to be useful."""
+    return [load_ontology(store), load_concept_graph(store), load_starter_graph(store)]

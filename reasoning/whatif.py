@@ -28,9 +28,9 @@ import pandas as pd
 
 from kg.claim_reader import concept_synonyms, read_claims
 from kg.claims import ClaimRecord, slug
+from kg.concepts import finding_for_concept_iri
 from kg.statuses import TRUSTED_STATUSES
 from kg.store.base import Store
-from kg.vocabulary import finding_for_concept_iri
 from reasoning.data import (
     ConceptRef,
     DataTable,

@@ -44,7 +44,7 @@ class PipelineContext:
 
 def step_bootstrap(ctx: PipelineContext) -> str:
     have = set(ctx.store.named_graphs())
-    if NAMED_GRAPHS["ontology"] in have and NAMED_GRAPHS["starter"] in have:
+    if all(NAMED_GRAPHS[g] in have for g in ("ontology", "concepts", "starter")):
         return "ontology and starter graph already present"
     reports = bootstrap(ctx.store)
     return ", ".join(f"+{r.added} quads into <{r.graph}>" for r in reports)
@@ -202,7 +202,7 @@ class StepOutcome:
 
 
 STEPS: list[Step] = [
-    Step("bootstrap", "bootstrap the store (ontology + curated starter graph)", step_bootstrap),
+    Step("bootstrap", "bootstrap the store (ontology + concept table + curated starter graph)", step_bootstrap),
     Step("two_hop", "query two-hop causal paths with SPARQL", step_two_hop, after=("bootstrap",)),
     Step("mine_reports", "mine the IU-Xray reports (causal statements + report x finding matrix)", step_mine_reports,
          needs=("iu_xray",), uses=("labeler",), after=("bootstrap",)),
