@@ -87,9 +87,9 @@ def proposal_quads(p: ProposedEdge, graph: str = NAMED_GRAPHS["proposals"]) -> l
         add(node, "sourceEffect", x)
         quads.append(ox.Quad(x, ox.NamedNode(str(RDF.type)), ox.NamedNode(str(MCRAG.SourceEffect)), g))
         add(x, "source", ox.Literal(e.source))
-        for prop, v in (("effect", e.effect), ("ciLow", e.ci_low), ("ciHigh", e.ci_high)):
-            if v is not None and math.isfinite(v):
-                add(x, prop, _dec(v))
+        for prop, ev in (("effect", e.effect), ("ciLow", e.ci_low), ("ciHigh", e.ci_high)):
+            if ev is not None and math.isfinite(ev):
+                add(x, prop, _dec(ev))
         for prop, n in (("sampleSize", e.sample_size), ("coOccurrences", e.co_occurrences)):
             if n is not None:
                 add(x, prop, ox.Literal(str(n), datatype=ox.NamedNode(str(XSD.integer))))
