@@ -201,7 +201,7 @@ ACROSS_SOURCES_QUERY = """SELECT ?r ?across ?holds ?basis ?detail WHERE {{ VALUE
   OPTIONAL {{ ?r mcrag:directionBasis ?basis }} OPTIONAL {{ ?r mcrag:directionDetail ?detail }}
 }}"""
 
-VALIDATED_EDGES_BY_SOURCE_QUERY = """SELECT ?cause ?effect ?source ?effectSize ?ciLow ?ciHigh ?n ?adjustedFor ?holds ?direction
+VALIDATED_EDGES_BY_SOURCE_QUERY = """SELECT DISTINCT ?cause ?effect ?source ?effectSize ?ciLow ?ciHigh ?n ?adjustedFor ?holds ?direction
 WHERE {
   ?claim a mcrag:CausalClaim ; rdf:subject ?s ; rdf:object ?o ; mcrag:hasValidation ?r .
   ?r mcrag:verdict mcrag:validated ; mcrag:holdsAcrossSources ?holds ; mcrag:directionBasis ?direction ;

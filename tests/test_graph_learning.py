@@ -115,3 +115,12 @@ def test_the_readme_query_lists_validated_edges_with_their_sources(store) -> Non
     srcs = {r["source"] for r in rows if (r["cause"], r["effect"]) == ("heart failure", "pleural effusion")}
     assert srcs == {"iu_xray", "nih", "padchest"}
     assert all(r["effectSize"] and r["ciLow"] and r["n"] and r["adjustedFor"] for r in rows)
+
+
+def test_the_query_in_the_readme_is_the_one_tested() -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sparql\n(.*?)```", readme, flags=re.S)
+    assert any(" ".join(b.split()) == " ".join(VALIDATED_EDGES_BY_SOURCE_QUERY.split()) for b in blocks)
