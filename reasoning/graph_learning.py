@@ -252,8 +252,13 @@ def result_record(v: CrossSourceVerdict, result: str, activity: str, ended: date
 
 # ---------------------------------------------------------------------------------------- the run
 def learn_graph(store: Store, matrices: Mapping[str, str | Path | pd.DataFrame], *, table: ConceptTable | None = None,
-                settings: LearnSettings | None = None, write: bool = True, run_id: str | None = None) -> LearnRun:
-    """Discovery, cross-source verdicts on every stored claim, and proposals; written unless ``write`` is False."""
+                settings: LearnSettings | None = None, write: bool = True, run_id: str | None = None,
+                frames: Mapping[str, SourceFrame] | None = None,
+                discovery: DiscoverySummary | None = None) -> LearnRun:
+    """Discovery, cross-source verdicts on every stored claim, and proposals; written unless ``write`` is False.
+
+    ``frames`` and ``discovery`` computed before on the same matrices (a benchmark's) are reused as they are.
+    """
     settings = settings or LearnSettings()
     table = table or default_table()
     started = datetime.now(UTC)
@@ -261,12 +266,13 @@ def learn_graph(store: Store, matrices: Mapping[str, str | Path | pd.DataFrame],
     activity = str(ID[f"activity/validate/{run_id}"])
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
-    frames = load_frames(matrices, table, sample=settings.sample, seed=settings.seed)
+    if frames is None:
+        frames = load_frames(matrices, table, sample=settings.sample, seed=settings.seed)
     dataset = dataset_label(matrices, frames, settings.sample, settings.seed)
     timing["frames"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    discovery = discover_sources(frames, table, settings.discovery, per_source=settings.per_source_discovery) \
-        if settings.discovery is not None else None
+    if discovery is None and settings.discovery is not None:
+        discovery = discover_sources(frames, table, settings.discovery, per_source=settings.per_source_discovery)
     timing["discovery"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     est = settings.estimation
