@@ -254,6 +254,9 @@ def main() -> int:
     ap.add_argument("--data", help="the cxr_labels folder (default: the data folder's cxr_labels, else torchxrayvision's)")
     ap.add_argument("--no-docs", action="store_true", help="do not append a row to docs/BENCHMARKS.md")
     ap.add_argument("--store", help="a store whose literature claims are re-validated too (read only; copied)")
+    ap.add_argument("--uncertain", choices=("exclude", "present", "absent"), default="exclude",
+                    help="read uncertain labels of cause and effect this way (an ablation: results go to "
+                         "cross_source_uncertain_<policy>.json)")
     ap.add_argument("--reports", type=int, default=None, help="mine only this many IU-Xray reports (default all)")
     args = ap.parse_args()
     folder = data_dir(args.data)
@@ -262,7 +265,9 @@ def main() -> int:
         return 2
     loads = [os.getloadavg()[0]]
     table = load_concept_table()
-    settings = CrossSourceSettings()
+    settings = CrossSourceSettings(uncertain=args.uncertain)
+    suffix = "" if args.uncertain == "exclude" else f"_uncertain_{args.uncertain}"
+    command = "python benchmarks/cross_source.py" + ("" if not suffix else f" --uncertain {args.uncertain}")
     dsettings = DiscoverySettings()
     timing: dict[str, float] = {}
 
@@ -365,10 +370,10 @@ def main() -> int:
     for r in starter_rows:
         r["testable_in"] = sources_with_both(frames, r["cause"], r["effect"])
     plot([r for r in starter_rows if len(r["testable_in"]) >= 2], list(frames), ROOT / "docs" / "results" /
-         "cross_source_agreement.png")
+         f"cross_source_agreement{suffix}.png")
 
     result: dict[str, Any] = {
-        "benchmark": "cross_source", "command": "python benchmarks/cross_source.py",
+        "benchmark": "cross_source", "command": command,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(),
         "load_average_1min_during": [round(x, 2) for x in loads],
         "sources": {s: {"studies": f.rows, "concepts": len(f.concepts)} for s, f in frames.items()},
@@ -413,7 +418,7 @@ def main() -> int:
     rec, prec = result["recall"], result["precision"]
     if prec["precision"] and prec["anchor_association_only"]["precision"]:
         prec["ratio_to_anchor"] = round(prec["precision"] / prec["anchor_association_only"]["precision"], 2)
-    out_json = ROOT / "docs" / "results" / "cross_source.json"
+    out_json = ROOT / "docs" / "results" / f"cross_source{suffix}.json"
     out_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({"recall": rec["recall"], "reverse_validated_rate": rec["reverse_validated_rate"],
                       "precision": prec["precision"], "proposed": prec["proposed"],
@@ -438,8 +443,8 @@ def main() -> int:
                f"sign agreement across sources {agreement_all['pair_agreement_rate']} of source pairs. "
                f"Mined IU report claims re-validated on the other four sources: {mined['reports']['verdicts']}; "
                f"literature claims: {mined['literature']['verdicts'] or mined['literature_store']}. "
-               f"Figures: [results/cross_source.json](results/cross_source.json), "
-               f"[results/cross_source_agreement.png](results/cross_source_agreement.png). |\n")
+               f"Figures: [results/cross_source{suffix}.json](results/cross_source{suffix}.json), "
+               f"[results/cross_source_agreement{suffix}.png](results/cross_source_agreement{suffix}.png). |\n")
         with (ROOT / "docs" / "BENCHMARKS.md").open("a", encoding="utf-8") as fh:
             fh.write(row)
     return 0
