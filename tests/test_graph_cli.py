@@ -50,3 +50,30 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, env: dict[str, str], m
     assert code == 2 and "too small" in err
     code, err = run("graph", "learn", "--data", str(tmp_path / "absent"))
     assert code == 2 and "folder not found" in err
+
+
+def test_whatif_says_in_one_line_that_zero_co_occurrences_give_no_effect(tmp_path: Path, env: dict[str, str],
+                                                                          monkeypatch: pytest.MonkeyPatch,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from mcrag.cli import main
+
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    rng = np.random.default_rng(0)
+    emph = (rng.random(3000) < 0.05).astype(int)
+    ptx = np.where(emph == 1, 0, (rng.random(3000) < 0.01).astype(int))
+    table = tmp_path / "labels.csv"
+    pd.DataFrame({"report_id": range(3000), "Emphysema": emph, "Pneumothorax": ptx}).to_csv(table, index=False)
+    with pytest.raises(SystemExit) as init:
+        main(["kg", "init"])
+    assert init.value.code == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as run:
+        main(["whatif", "--data", str(table), "--do", "Emphysema=1", "--outcome", "Pneumothorax"])
+    out = capsys.readouterr().out
+    assert run.value.code == 0
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1 and "not estimable: 0 studies with both" in lines[0] and "effect" not in lines[0].split(":")[0]
