@@ -103,6 +103,13 @@ def sources_with_both(frames: dict[str, SourceFrame], a: str, b: str) -> list[st
     return [s for s, f in frames.items() if f.has(a) and f.has(b)]
 
 
+def judged(run: Any, cause: str, effect: str) -> CrossSourceVerdict:
+    """The verdict of an edge the run was asked about (every edge asked gets one)."""
+    v = run.verdict(cause, effect)
+    assert v is not None, f"{cause} -> {effect} was not judged"
+    return v
+
+
 def verdict_row(v: CrossSourceVerdict) -> dict[str, Any]:
     return {"cause": v.edge.cause, "effect": v.edge.effect, "verdict": v.verdict, "reason": v.reason,
             "direction": {"basis": v.direction.basis, "detail": v.direction.detail},
@@ -227,7 +234,7 @@ def mined_claims_revalidated(paths: dict[str, str], frames: dict[str, SourceFram
         counts: dict[str, int] = {}
         for o in outcomes:
             counts[o.verdict or "left alone"] = counts.get(o.verdict or "left alone", 0) + 1
-        left = {}
+        left: dict[str, int] = {}
         for o in outcomes:
             if o.verdict is None:
                 left[o.reason] = left.get(o.reason, 0) + 1
@@ -312,8 +319,8 @@ def main() -> int:
     # recall over the starter edges testable in two or more sources
     starter_pairs = list(dict.fromkeys((c, e) for c, e, _ in starter))
     testable = [p for p in starter_pairs if len(sources_with_both(frames, *p)) >= 2]
-    validated = [p for p in testable if run.verdict(*p).verdict == "validated"]
-    rev_validated = [p for p in testable if reverse_run.verdict(p[1], p[0]).verdict == "validated"]
+    validated = [p for p in testable if judged(run, *p).verdict == "validated"]
+    rev_validated = [p for p in testable if judged(reverse_run, p[1], p[0]).verdict == "validated"]
 
     # precision of proposals against the starter graph plus the hand-checked list
     props = [(p.cause, p.effect) for p in proposals.proposals]
@@ -357,7 +364,7 @@ def main() -> int:
     rng.shuffle(sample)
     diffs = []
     for c, e, s in sample[:12]:
-        mine = run.verdict(c, e).effects()[s]
+        mine = judged(run, c, e).effects()[s]
         value, lo, hi = dowhy_check(designs[s], c, e, table, settings)
         diffs.append(max(abs(mine.value - value), abs(mine.ci_low - lo), abs(mine.ci_high - hi)))
 
@@ -366,7 +373,7 @@ def main() -> int:
     tick("mined_claims", t0)
     keep.cleanup()
 
-    starter_rows = [verdict_row(run.verdict(c, e)) for c, e in starter_pairs]
+    starter_rows = [verdict_row(judged(run, c, e)) for c, e in starter_pairs]
     for r in starter_rows:
         r["testable_in"] = sources_with_both(frames, r["cause"], r["effect"])
     plot([r for r in starter_rows if len(r["testable_in"]) >= 2], list(frames), ROOT / "docs" / "results" /
@@ -412,7 +419,7 @@ def main() -> int:
         "agreement": {"all_estimates": agreement_all, "intervals_excluding_zero": agreement_sig},
         "dowhy_check": {"estimates_compared": len(diffs), "max_abs_difference": max(diffs) if diffs else None},
         "starter_edges": starter_rows,
-        "expected_edges": [verdict_row(run.verdict(c, e)) for c, e in expected],
+        "expected_edges": [verdict_row(judged(run, c, e)) for c, e in expected],
         "mined_claims": mined,
     }
     rec, prec = result["recall"], result["precision"]
