@@ -74,3 +74,13 @@ def test_normaliser_gives_an_outside_id_one_label() -> None:
     assert m.concept("HP:0011009", "Acute", "Disease") is None
     pe = m.concept("MESH:D011654", "edema", "Disease")
     assert pe == as_concept(normalise_id("pulmonary_edema"))
+
+
+def test_every_report_miner_key_and_matrix_column_is_one_table_concept() -> None:
+    from kg.concepts import FINDINGS, MATRIX_EXTRA_KEYS, default_table
+    from kg.mining.reports.lexicon import FINDING_TERMS
+
+    table = default_table()
+    keys = {*FINDING_TERMS, *FINDINGS, *MATRIX_EXTRA_KEYS}
+    owners = {k: [c.id for c in table if c.vocabulary_key == k] for k in keys}
+    assert {k: v for k, v in owners.items() if len(v) != 1} == {}
