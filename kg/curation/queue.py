@@ -11,6 +11,7 @@ import networkx as nx
 
 from kg.claim_reader import claim_sources, concept_labels, read_claim, read_claims
 from kg.claims import ClaimSource
+from kg.concepts import FINDING_CONCEPTS
 from kg.curation.records import ClaimDetail, ReviewItem, resolve_claim_iri
 from kg.errors import UnknownClaimError
 from kg.namespaces import local_name
@@ -18,7 +19,6 @@ from kg.revisions import CurationRecord, read_revisions, sort_trail
 from kg.statuses import LIVE_STATUSES, REVIEWABLE_STATUSES
 from kg.store.base import Store
 from kg.validations import UNVALIDATED_UNCERTAINTY, read_validations
-from kg.vocabulary import FINDING_CONCEPTS
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from spacy.tokens import Doc, Span
 
 from kg.claims import CausalClaim, Certainty, SourceSpan
-from kg.concepts import REPORT_CONCEPTS
+from kg.concepts import as_concept, default_table
 from kg.mining.core.documents import Document, FindingMention, ReportFindings
 from kg.mining.core.sections import IGNORED_SECTIONS
 from kg.mining.reports.components import FINDINGS_GROUP
@@ -82,14 +82,17 @@ def report_claims(doc: Doc, document: Document, *, generated_at: datetime | None
     sentence's character offsets in the document's text."""
     spans = list(doc.spans.get(FINDINGS_GROUP, []))
     when = generated_at or datetime.now(UTC)
+    table = default_table()
     for st in doc._.report_causal or ():
         cause, effect = spans[st.cause], spans[st.effect]
-        c, e = REPORT_CONCEPTS.get(cause.label_), REPORT_CONCEPTS.get(effect.label_)
-        if c is None or e is None or c.iri == e.iri:
+        # mention keys are the concept table's vocabulary keys (``Effusion``, ``heart_failure``)
+        cc, ec = table.by_vocabulary_key(cause.label_), table.by_vocabulary_key(effect.label_)
+        if cc is None or ec is None or cc.id == ec.id:
             continue
         section = _section(cause, document)
         if section in IGNORED_SECTIONS:  # why the exam was done, not what it showed
             continue
+        c, e = as_concept(cc), as_concept(ec)
         sent = cause.sent
         text = sent.text.rstrip()
         certainty: Certainty = st.certainty
