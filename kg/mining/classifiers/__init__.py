@@ -1,0 +1,1 @@
+"""Learned classifiers of the literature miner."""
