@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.svm import LinearSVC
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
 from spacy.tokens import Doc, Span
 
 from kg.mining.classifiers.corpora import STRENGTH_LABELS, StrengthSentence

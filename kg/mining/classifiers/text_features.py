@@ -44,6 +44,12 @@ PREVENTION = frozenset({
     "protection", "attenuate", "avert", "avoid", "pretreatment", "vaccination", "vaccine", "cessation",
     "against", "block", "abolish",
 })
+DECREASE = frozenset({
+    "reduce", "decrease", "lower", "diminish", "suppress", "inhibit", "attenuate", "alleviate", "abolish",
+    "block", "ameliorate", "mitigate", "lessen", "halve", "cut",
+})
+"""Verbs that lower something: with a disease as object a treatment, with its risk a prevention."""
+RISK = frozenset({"risk", "incidence", "occurrence", "development", "onset", "rate", "frequency", "odds"})
 NEGATION = frozenset({
     "not", "no", "neither", "nor", "without", "fail", "lack", "cannot", "never", "absence", "absent",
     "exclude", "rule", "unlikely", "none", "n't", "rarely", "unrelated",
