@@ -324,11 +324,10 @@ def _biored_types(kinds: Any, corpora: Any) -> dict[str, Any]:
             pred.append(totals.most_common(1)[0][0])
     acc = float(np.mean([g == p for g, p in zip(gold, pred, strict=True)]))
     maj = float(np.mean([g == majority for g in gold]))
-    cov = [i for i, (g, p) in enumerate(zip(gold, pred, strict=True))]
     return {"abstracts": len(test), "chemical_disease_relations": len(gold), "types": dict(Counter(gold)),
             "in_one_sentence": covered, "accuracy": round(acc, 4), "majority_type": majority,
             "majority_accuracy": round(maj, 4), "ratio_to_majority": round(acc / maj, 3) if maj else None,
-            "scored": "once", "pairs_never_in_one_sentence_get": "the majority type", "n": len(cov)}
+            "scored": "once", "pairs_never_in_one_sentence_get": "the majority type"}
 
 
 def _chem_dis(a: Any, r: Any) -> bool:
@@ -381,12 +380,13 @@ def regression(model_dir: Path) -> dict[str, Any]:
         c = reader.read([(subj, obj)])[0]
         forward = c.subject.start == subj.start
         violation = r["category"] != "causal" and c.is_certain_positive_cause
-        miss = r["category"] == "causal" and not (c.kind == "causes" and forward and not c.negated)
+        miss = r["category"] == "causal" and not (c.is_certain_positive_cause and forward)
         violations += violation
         misses += miss
         kind_right += c.kind == r["kind"]
         table.append({"id": r["id"], "expected": f"{r['kind']}/{'neg' if r['negated'] == '1' else 'pos'}/{r['strength']}",
                       "got": f"{c.kind}{'' if forward else ' (reversed)'}/{'neg' if c.negated else 'pos'}/{c.strength}",
+                      "confidence": round(c.confidence, 3),
                       "violation": violation, "missed_cause": miss})
     return {"sentences": len(rows), "non_causal": sum(r["category"] != "causal" for r in rows),
             "non_causal_read_as_certain_positive_causes": violations, "causal_missed": misses,

@@ -271,6 +271,18 @@ def test_claim_kind_and_strength_rules() -> None:
     assert claim_strength_for("treats", "none") == ("treats", "direct")
 
 
+def test_a_causal_edge_needs_a_likely_direct_positive_cause() -> None:
+    from kg.mining.classifiers.pair_claims import EDGE_MIN_CONFIDENCE, PairClaim
+
+    a, b = _pair("Lithium caused hypotension.", "Lithium", "hypotension")
+    claim = PairClaim(a, b, "causes", False, "direct", EDGE_MIN_CONFIDENCE, 0.9)
+    assert claim.is_certain_positive_cause
+    assert not PairClaim(a, b, "causes", False, "direct", EDGE_MIN_CONFIDENCE - 0.01, 0.9).is_certain_positive_cause
+    assert not PairClaim(a, b, "causes", True, "direct", 0.9, 0.9).is_certain_positive_cause
+    assert not PairClaim(a, b, "causes", False, "conditional", 0.9, 0.9).is_certain_positive_cause
+    assert not PairClaim(a, b, "treats", False, "direct", 0.9, 0.9).is_certain_positive_cause
+
+
 def test_pair_claim_reader_combines_kind_negation_and_strength(tmp_path: Path) -> None:
     from kg.mining.classifiers.claim_strength import train_claim_strength
     from kg.mining.classifiers.negation import train_negation

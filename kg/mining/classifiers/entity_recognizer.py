@@ -136,7 +136,7 @@ class EntityRecognizer:
     def pipe(self, docs: Iterable[Doc], batch_size: int = 32) -> Iterable[Doc]:
         for label in ENTITY_LABELS:
             self.nlp.vocab.strings.add(label)
-        return self.ner.pipe(docs, batch_size=batch_size)
+        return self.ner.pipe(docs, batch_size=batch_size)  # type: ignore[attr-defined]
 
     def recognise(self, texts: Sequence[str], batch_size: int = 32) -> list[list[EntityMention]]:
         """Mentions of each text, in text order."""

@@ -22,6 +22,8 @@ from kg.mining.classifiers.pair_features import pair_hedged, path_negated
 from kg.mining.classifiers.relation_kinds import DIRECTED, RelationKindModel, ordered
 
 CLAIM_STRENGTHS: tuple[str, ...] = ("direct", "conditional", "correlational", "none")
+EDGE_MIN_CONFIDENCE = 0.5
+"""A causal edge needs its kind to be more likely than not; a weaker reading stays a claim, not an edge."""
 
 RELATION_DIR = "relation_kinds"
 NEGATION_DIR = "negation"
@@ -44,8 +46,10 @@ class PairClaim:
 
     @property
     def is_certain_positive_cause(self) -> bool:
-        """A claim that would become a causal edge stated as fact."""
-        return self.kind == "causes" and not self.negated and self.strength == "direct"
+        """A claim that would become a causal edge stated as fact: a positive, direct ``causes`` reading
+        whose probability reaches :data:`EDGE_MIN_CONFIDENCE`."""
+        return (self.kind == "causes" and not self.negated and self.strength == "direct"
+                and self.confidence >= EDGE_MIN_CONFIDENCE)
 
 
 def claim_strength_for(kind: str, sentence_strength: str, hedged: bool = False) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from spacy.tokens import Span, Token
 
-from kg.mining.classifiers.text_features import HEDGE, NEGATION, cue_class, lemma
+from kg.mining.classifiers.text_features import DECREASE, HEDGE, NEGATION, RISK, cue_class, lemma
 
 _BUCKETS = (0, 1, 2, 3, 5, 8, 12, 20)
 
@@ -63,6 +63,16 @@ def path_negated(a: Span, b: Span) -> bool:
     return False
 
 
+_COORDINATION = frozenset({"conj^", "vconj", "appos^", "vappos", "cc^", "vcc"})
+
+
+def coordinated(a: Span, b: Span) -> bool:
+    """The mentions are only listed together ("X and Y were present"): the path joining them is a chain
+    of conjunctions or appositions, so the sentence states no relation between them."""
+    arcs, _ = dependency_path(a.root, b.root)
+    return bool(arcs) and all(x in _COORDINATION for x in arcs)
+
+
 def pair_hedged(a: Span, b: Span) -> bool:
     """A hedge governing the relation: on the path joining the mentions, modifying a word of it, or above
     it ("It is possible that X caused Y", "X is a suspected cause of Y", "X may induce Y")."""
@@ -104,6 +114,13 @@ def pair_features(first: Span, second: Span, *, others_between: int = 0) -> list
         cls = cue_class(tl)
         if cls:
             out.append("PC_" + cls)
+    path_words = {lemma(t) for t in nodes}
+    if path_words & DECREASE:
+        out.append("PATH_DECREASE")
+        if path_words & RISK:
+            out.append("PATH_DECREASE_RISK")
+    elif path_words & RISK:
+        out.append("PATH_RISK")
     out.append(f"AHEAD_{first.root.dep_}_{lemma(first.root.head)}")
     out.append(f"BHEAD_{second.root.dep_}_{lemma(second.root.head)}")
     cues = [c for c in (cue_class(w) for w in words) if c]
@@ -113,5 +130,6 @@ def pair_features(first: Span, second: Span, *, others_between: int = 0) -> list
     sent_cues = {cue_class(lemma(t)) for t in sent} - {None}
     out += ["SC_" + str(c) for c in sorted(sent_cues)]  # type: ignore[type-var]
     out.append(f"PATHNEG_{path_negated(first, second)}")
+    out.append(f"COORDINATED_{coordinated(first, second)}")
     out.append(f"PATHHEDGE_{pair_hedged(first, second)}")
     return out

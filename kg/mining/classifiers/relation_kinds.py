@@ -16,6 +16,9 @@ entity types (no feature names a type). Training signal, sentence by sentence (s
   relation at all. "Joined" means the cue word lies between the mentions or on the dependency path
   that links them; a decrease cue ("reduced", "lowered") joined with a risk word ("risk", "incidence")
   means prevention, without one treatment (:func:`weak_benefit_kind`).
+* a gold pair whose two mentions are only listed together in the sentence ("X and Y were noted",
+  :func:`~.pair_features.coordinated`) is left out: BC5CDR and BioRED label documents, not sentences,
+  and such a sentence states no relation; a pair without gold relation stays ``none`` there.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from sklearn.svm import LinearSVC
 from spacy.tokens import Doc, Span
 
 from kg.mining.classifiers.corpora import Abstract
-from kg.mining.classifiers.pair_features import dependency_path, pair_features
+from kg.mining.classifiers.pair_features import coordinated, dependency_path, pair_features
 from kg.mining.classifiers.persistence import load_pickled, save_pickled
 from kg.mining.classifiers.sentence_pairs import sentence_pairs
 from kg.mining.classifiers.text_features import DECREASE, PREVENTION, RISK, TREATMENT, lemma, parse
@@ -129,6 +132,8 @@ def bc5cdr_examples(abstracts: Sequence[Abstract], docs: Sequence[Doc] | None = 
             c, e, sc, se, between = pair.cause_id, pair.effect_id, pair.cause, pair.effect, pair.between
             first, second, chem_first = ordered(sc, se)
             benefit = weak_benefit_kind(first, second)
+            if (c, e) in gold and coordinated(first, second):
+                continue
             if (c, e) in gold:
                 label = directed("causes", chem_first)
             elif benefit is not None:
@@ -153,7 +158,7 @@ def biored_examples(abstracts: Sequence[Abstract], docs: Sequence[Doc] | None = 
             kind_raw = rel.get(frozenset((c, e)))
             if kind_raw is None:
                 label = "none"
-            elif kind_raw not in BIORED_KIND:
+            elif kind_raw not in BIORED_KIND or coordinated(first, second):
                 continue
             else:
                 kind = BIORED_KIND[kind_raw]
@@ -188,9 +193,11 @@ def ade_examples(sentences: Sequence[Any], recognise: Recognise | None = None) -
             gold = {(r.drug_span, r.effect_span) for r in s.relations}
             for d in drugs:
                 for e in effects:
-                    sd = doc.char_span(*d, alignment_mode="expand")
-                    se = doc.char_span(*e, alignment_mode="expand")
+                    sd = doc.char_span(d[0], d[1], alignment_mode="expand")
+                    se = doc.char_span(e[0], e[1], alignment_mode="expand")
                     if sd is None or se is None or sd.start < se.end and se.start < sd.end:
+                        continue
+                    if (d, e) in gold and coordinated(*ordered(sd, se)[:2]):
                         continue
                     label = directed("causes", sd.start < se.start) if (d, e) in gold else "none"
                     out.append(PairExample(features_of(sd, se), label, group, "ade"))

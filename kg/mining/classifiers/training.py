@@ -66,6 +66,34 @@ def recognise_with(recogniser: EntityRecognizer) -> Callable[[Sequence[Doc]], li
     return run
 
 
+def dictionary_recognise(abstracts: Sequence[Abstract]) -> Callable[[Sequence[Doc]], list[list[Span]]]:
+    """A stand-in recogniser: the gold chemical and disease names of ``abstracts``, matched by lower case."""
+    from spacy.matcher import PhraseMatcher
+    from spacy.util import filter_spans
+
+    from kg.mining.classifiers.text_features import parser
+
+    nlp = parser()
+    names: dict[str, str] = {}
+    for a in abstracts:
+        for m in a.mentions:
+            if m.kind in ("Chemical", "Disease") and len(m.text) > 3:
+                names.setdefault(m.text.lower(), m.kind)
+    matchers = {}
+    for kind in ("Chemical", "Disease"):
+        matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        matcher.add(kind, [nlp.make_doc(t) for t, k in names.items() if k == kind])
+        matchers[kind] = matcher
+
+    def run(docs: Sequence[Doc]) -> list[list[Span]]:
+        out = []
+        for d in docs:
+            spans = [Span(d, s, e, label=kind) for kind, m in matchers.items() for _, s, e in m(d)]
+            out.append(filter_spans(spans))
+        return out
+    return run
+
+
 def relation_examples(corpora: LiteratureCorpora, ade_train: Sequence[Any], *,
                       recogniser: EntityRecognizer | None = None, ade_negative_sentences: int = 3000,
                       seed: int = 0, bc5cdr_docs: Sequence[Doc] | None = None,
@@ -73,7 +101,7 @@ def relation_examples(corpora: LiteratureCorpora, ade_train: Sequence[Any], *,
     """Sentence-level pairs of BC5CDR training, BioRED training and the ADE training part.
 
     ``ade_negative_sentences`` ADE-NEG sentences (a fixed-seed sample) add ``none`` pairs between the
-    chemicals and diseases the recogniser finds in them.
+    chemicals and diseases the recogniser finds in them (without one, the training corpora's gold names).
     """
     out = bc5cdr_examples(corpora.bc5cdr_train, bc5cdr_docs)
     if progress:
@@ -85,7 +113,8 @@ def relation_examples(corpora: LiteratureCorpora, ade_train: Sequence[Any], *,
     pos = [s for s in ade_train if s.relations]
     neg = [s for s in ade_train if not s.relations]
     random.Random(seed).shuffle(neg)
-    ade = ade_examples(pos + neg[:ade_negative_sentences], recognise_with(recogniser) if recogniser else None)
+    recognise = recognise_with(recogniser) if recogniser else dictionary_recognise(corpora.recogniser_training())
+    ade = ade_examples(pos + neg[:ade_negative_sentences], recognise)
     out += ade
     if progress:
         progress(f"ADE training pairs: {len(ade)}")
