@@ -440,6 +440,54 @@ def eval_speed(data: Path, model_dir: Path, corpora: Any, n: int = 200) -> dict[
             "with_parse_abstracts_per_second_one_process": round(n / sum(timings.values()), 1)}
 
 
+def plot(result: dict[str, Any], path: Path) -> None:
+    """Measured figure beside its goal (and the figure before this work where there is one)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows: list[tuple[str, float, float | None, float | None]] = []
+    if "strength" in result:
+        rows.append(("claim strength\nmacro F1 (Yu, held-out)", result["strength"]["macro_f1"], 0.85, None))
+    if "negation" in result:
+        n = result["negation"]
+        rows.append(("negation accuracy\n(NegEx, held-out half)", n["learned"]["accuracy"], 0.95,
+                     n["context_rules"]["accuracy"]))
+        rows.append(("negated-class F1\n(NegEx, held-out half)", n["learned"]["negated_f1"], 0.90,
+                     n["context_rules"]["negated_f1"]))
+    if "relations" in result:
+        r = result["relations"]
+        rows.append(("CID F1, gold entities\n(BC5CDR dev)", r["bc5cdr_gold_entities"]["f1"], 0.70, 0.607))
+        rows.append(("CID F1, end to end\n(BC5CDR dev)", r["bc5cdr_end_to_end"]["f1"], 0.57, 0.424))
+        rows.append(("relation type accuracy\n(BioRED test)", r["biored_test"]["accuracy"], None,
+                     r["biored_test"]["majority_accuracy"]))
+    if "recogniser" in result:
+        g = result["recogniser"]
+        for kind in ("Chemical", "Disease"):
+            rows.append((f"{kind.lower()} mention F1\n(BC5CDR dev)", g["learned"][kind]["f1"], None,
+                         g["lexicon"][kind]["f1"]))
+    if not rows:
+        return
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    x = np.arange(len(rows))
+    ax.bar(x - 0.2, [r[1] for r in rows], 0.4, label="learned (this run)")
+    ax.bar(x + 0.2, [r[3] if r[3] is not None else 0 for r in rows], 0.4,
+           label="anchor: rules / lexicon / before / majority", color="0.7")
+    for i, r in enumerate(rows):
+        if r[2] is not None:
+            ax.plot([i - 0.4, i + 0.4], [r[2], r[2]], "k--", lw=1)
+    ax.plot([], [], "k--", lw=1, label="goal")
+    ax.set_xticks(x)
+    ax.set_xticklabels([r[0] for r in rows], fontsize=7)
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8, loc="lower left")
+    ax.set_title("Literature classifiers (benchmarks/mining_models.py)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", help="data folder (default: settings, i.e. $MCRAG_DATA_DIR or ../shared/data)")
@@ -447,14 +495,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=SECTIONS, action="append")
     ap.add_argument("--retrain", action="store_true")
     ap.add_argument("--out", default=str(RESULTS / "mining_models.json"))
+    ap.add_argument("--plot-only", action="store_true", help="redraw the figure from the JSON and stop")
     args = ap.parse_args(argv)
+    out_path = Path(args.out)
+    if args.plot_only:
+        plot(json.loads(out_path.read_text(encoding="utf-8")), out_path.with_suffix(".png"))
+        return 0
     from mcrag.settings import load_settings
 
     settings = load_settings()
     data = Path(args.data_dir) if args.data_dir else settings.data_dir
     model_dir = Path(args.model_dir) if args.model_dir else settings.models_dir / "literature_classifiers"
     which = args.only or list(SECTIONS)
-    out_path = Path(args.out)
     result: dict[str, Any] = json.loads(out_path.read_text(encoding="utf-8")) if out_path.is_file() else {}
     result["command"] = "python benchmarks/mining_models.py " + " ".join(argv if argv is not None else sys.argv[1:])
     result["date"] = datetime.now(UTC).date().isoformat()
@@ -483,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp.write_text(json.dumps(result, indent=2), encoding="utf-8")
         tmp.replace(out_path)
         say(f"{section}: " + json.dumps({k: v for k, v in res.items() if not isinstance(v, (dict, list))})[:400])
+    plot(result, out_path.with_suffix(".png"))
     return 0
 
 

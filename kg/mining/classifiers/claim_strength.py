@@ -115,10 +115,12 @@ class ClaimStrengthModel:
 
 def _fit(texts: list[str], feats: list[str], y: np.ndarray, c: float
          ) -> tuple[SentenceVectorizer, CalibratedClassifierCV]:
-    """A linear SVM (fast on sparse n-grams), its scores calibrated to probabilities by 3-fold sigmoid fits."""
+    """One linear SVM (fast on sparse n-grams) fitted on all rows, its scores mapped to probabilities by
+    sigmoids fitted on 3-fold out-of-fold scores (a single model to run at prediction time)."""
     vec = SentenceVectorizer().fit(texts, feats)
     folds = max(2, min(3, int(min(np.unique(y, return_counts=True)[1]))))
-    clf = CalibratedClassifierCV(LinearSVC(C=c, class_weight="balanced"), method="sigmoid", cv=folds)
+    clf = CalibratedClassifierCV(LinearSVC(C=c, class_weight="balanced"), method="sigmoid", cv=folds,
+                                 ensemble=False)
     clf.fit(vec.transform(texts, feats), y)
     return vec, clf
 

@@ -79,6 +79,13 @@ def _target_doc(t: Target) -> tuple[Doc, Span]:
 
 def context_features(t: Target) -> tuple[bool, list[str]]:
     """ConText's verdict on the target and the feature strings the model reads."""
+    rule, feats = _context_features(t)
+    return rule, list(feats)
+
+
+@lru_cache(maxsize=4096)
+def _context_features(t: Target) -> tuple[bool, tuple[str, ...]]:
+    """Cached by target: one mention is the object of several pairs of a sentence."""
     doc, ent = _target_doc(t)
     rule = bool(ent._.is_negated)
     feats = [f"RULE_{rule}", f"RULE_UNCERTAIN_{bool(ent._.is_uncertain)}",
@@ -100,7 +107,7 @@ def context_features(t: Target) -> tuple[bool, list[str]]:
     feats.append(f"NEG_BEFORE_{any(w in NEGATION for w in before)}")
     feats.append(f"NEG_AFTER_{any(w in NEGATION for w in after)}")
     feats.append("TARGET_LEN_" + str(min(len(ent), 5)))
-    return rule, feats
+    return rule, tuple(feats)
 
 
 def rule_baseline(targets: Sequence[Target]) -> list[bool]:

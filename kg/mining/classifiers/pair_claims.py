@@ -92,24 +92,32 @@ class PairClaimReader:
         return folder
 
     def read(self, pairs: Sequence[tuple[Span, Span]]) -> list[PairClaim]:
-        """Claims of (a, b) mention pairs, each pair within one sentence of a parsed Doc."""
+        """Claims of (a, b) mention pairs, each pair within one sentence of a parsed Doc.
+
+        Negation and strength are read only where the kind is not ``none`` (a pair with no relation has
+        neither), which keeps the cost per abstract low.
+        """
         if not pairs:
             return []
         kinds = self.relations.predict(pairs)
-        sentences = {(id(a.doc), a.sent.start): a.sent for a, _ in pairs}
-        strengths = dict(zip(sentences, self.strength.predict(list(sentences.values())), strict=True))
-        out = []
         objects = []
         for (a, b), k in zip(pairs, kinds, strict=True):
             first, second, _ = ordered(a, b)
             subj, obj = (first, second) if k.subject_first or k.kind not in DIRECTED else (second, first)
             objects.append((subj, obj))
+        related = [i for i, k in enumerate(kinds) if k.kind != "none"]
+        sentences = {(id(pairs[i][0].doc), pairs[i][0].sent.start): pairs[i][0].sent for i in related}
+        strengths = dict(zip(sentences, self.strength.predict(list(sentences.values())), strict=True))
         targets = [Target(obj.sent.text, obj.start_char - obj.sent.start_char, obj.end_char - obj.sent.start_char)
-                   for _, obj in objects]
-        negs = self.negation.predict(targets)
-        for (a, _), k, (subj, obj), neg in zip(pairs, kinds, objects, negs, strict=True):
+                   for _, obj in (objects[i] for i in related)]
+        negs = dict(zip(related, self.negation.predict(targets), strict=True))
+        out = []
+        for i, ((a, _), k, (subj, obj)) in enumerate(zip(pairs, kinds, objects, strict=True)):
+            if k.kind == "none":
+                out.append(PairClaim(subj, obj, "none", False, "none", k.confidence, 0.0))
+                continue
             first, second, _ = ordered(subj, obj)
-            negated = neg.negated or path_negated(first, second)
+            negated = negs[i].negated or path_negated(first, second)
             st = strengths[(id(a.doc), a.sent.start)]
             kind, strength = claim_strength_for(k.kind, st.label, pair_hedged(first, second))
             out.append(PairClaim(subj, obj, kind, negated, strength, k.confidence, st.confidence))

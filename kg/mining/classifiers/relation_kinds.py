@@ -253,7 +253,8 @@ def _fit(features: Sequence[str], labels: np.ndarray, c: float) -> tuple[TfidfVe
     x = vec.fit_transform(features)
     counts = np.unique(labels, return_counts=True)[1]
     folds = max(2, min(3, int(counts.min())))
-    clf = CalibratedClassifierCV(LinearSVC(C=c, class_weight="balanced"), method="sigmoid", cv=folds)
+    clf = CalibratedClassifierCV(LinearSVC(C=c, class_weight="balanced"), method="sigmoid", cv=folds,
+                                 ensemble=False)
     clf.fit(x, labels)
     return vec, clf
 
