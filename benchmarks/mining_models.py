@@ -18,9 +18,10 @@ Sections (each trained on training data only; what is tuned where is stated in t
   regression list of tests/fixtures/mining/regression_sentences.csv.
 * speed: each component's cost per abstract on BC5CDR development abstracts, one process.
 
-    python benchmarks/mining_models.py                 # everything (models cached under the models dir)
-    python benchmarks/mining_models.py --only strength --only negation
-    python benchmarks/mining_models.py --retrain       # refit the cached models
+    python -m benchmarks.mining_models                 # everything (models cached under the models dir)
+    python -m benchmarks.mining_models --only strength --only negation
+    python -m benchmarks.mining_models --retrain       # refit the cached models
+    python benchmarks/mining_models.py ...             # the same, as a plain script
 """
 
 from __future__ import annotations
@@ -165,8 +166,8 @@ def _recogniser(model_dir: Path, corpora: Any, retrain: bool) -> Any:
 
 
 def _lexicon_path(data: Path, model_dir: Path) -> Path:
-    from kg.mining.gold import read_bc5cdr
-    from kg.mining.lexicon import build_lexicon
+    from kg.mining.literature.gold_corpora import read_bc5cdr
+    from kg.mining.literature.lexicon import build_lexicon
 
     path = model_dir / "anchor_lexicon.json"
     if not path.is_file():
@@ -186,7 +187,7 @@ def _mention_scores(gold_docs: list, predicted: list[list[tuple[int, int, str]]]
 
 
 def eval_recogniser(data: Path, model_dir: Path, retrain: bool, corpora: Any) -> dict[str, Any]:
-    from kg.mining.nlp import build_literature_nlp
+    from kg.mining.literature.pipeline import build_literature_nlp
 
     dev = corpora.bc5cdr_dev
     rec = _recogniser(model_dir, corpora, retrain)
@@ -219,7 +220,7 @@ def _relation_models(data: Path, model_dir: Path, retrain: bool, corpora: Any, r
     from kg.mining.classifiers.document_relations import DocumentRelationScorer, train_document_scorer
     from kg.mining.classifiers.relation_kinds import RelationKindModel, train_relation_kinds
     from kg.mining.classifiers.training import parse_abstracts, relation_examples
-    from kg.mining.gold import read_ade, split_ade
+    from kg.mining.literature.gold_corpora import read_ade, split_ade
 
     ade_train, ade_held = split_ade(read_ade(data / "literature" / "ade_corpus_v2"), seed=13)
     kinds_dir, doc_dir = model_dir / "relation_kinds", model_dir / "document_relations"
@@ -257,7 +258,7 @@ def _cid_result(cands: list, scores: np.ndarray, gold: set, threshold: float) ->
 def eval_relations(data: Path, model_dir: Path, retrain: bool, corpora: Any) -> dict[str, Any]:
     from kg.mining.classifiers.normalise import ConceptNormalizer
     from kg.mining.classifiers.training import parse_abstracts
-    from kg.mining.lexicon import EntityLexicon
+    from kg.mining.literature.lexicon import EntityLexicon
 
     rec = _recogniser(model_dir, corpora, retrain=False)
     kinds, scorer, ade_held = _relation_models(data, model_dir, retrain, corpora, rec)

@@ -43,7 +43,7 @@ def reader(shared_data: Path) -> Any:
     from kg.mining.classifiers.pair_claims import PairClaimReader
     from kg.mining.classifiers.relation_kinds import train_relation_kinds
     from kg.mining.classifiers.training import LiteratureCorpora, relation_examples
-    from kg.mining.gold import read_ade, split_ade
+    from kg.mining.literature.gold_corpora import read_ade, split_ade
 
     lit = shared_data / "literature"
     corpora = LiteratureCorpora.read(lit)

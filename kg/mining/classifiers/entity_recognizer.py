@@ -25,7 +25,7 @@ from spacy.training import Example
 from spacy.util import filter_spans, minibatch
 
 from kg.mining.classifiers.corpora import Abstract
-from kg.mining.factories import resolved
+from kg.mining.core.factory_annotations import resolved
 
 log = logging.getLogger(__name__)
 

