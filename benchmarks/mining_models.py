@@ -475,7 +475,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
                          g["lexicon"][kind]["f1"]))
     if not rows:
         return
-    fig, ax = plt.subplots(figsize=(11, 4.2))
+    fig, ax = plt.subplots(figsize=(11, 4.8))
     x = np.arange(len(rows))
     ax.bar(x - 0.2, [r[1] for r in rows], 0.4, label="learned (this run)")
     ax.bar(x + 0.2, [r[3] if r[3] is not None else 0 for r in rows], 0.4,
@@ -487,7 +487,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.set_xticks(x)
     ax.set_xticklabels([r[0] for r in rows], fontsize=7)
     ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     ax.set_title("Literature classifiers (benchmarks/mining_models.py)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
