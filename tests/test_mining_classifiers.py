@@ -153,6 +153,17 @@ def test_negation_model_learns_a_cue_the_rules_lack(tmp_path: Path) -> None:
     assert [p.probability for p in NegationModel.load(tmp_path / "neg").predict(held)] == [p.probability for p in preds]
 
 
+def test_targets_of_one_sentence_share_a_context_run_with_the_same_result() -> None:
+    from kg.mining.classifiers.negation import Target, context_features, context_features_many
+
+    sentence = "No edema, but a large effusion and mild edema of the legs."
+    targets = [Target(sentence, 3, 8), Target(sentence, 22, 30), Target(sentence, 40, 45), Target(sentence, 3, 8)]
+    together = context_features_many(targets)
+    alone = [context_features(t) for t in targets]
+    assert [r for r, _ in together] == [True, False, False, True]
+    assert [(r, list(f)) for r, f in together] == alone
+
+
 def test_negation_target_falls_back_to_the_whole_sentence() -> None:
     from kg.mining.classifiers.negation import Target
 
@@ -299,6 +310,10 @@ def test_pair_claim_reader_combines_kind_negation_and_strength(tmp_path: Path) -
         _pair("Lithium did not cause hypotension.", "Lithium", "hypotension"),
         _pair("Lithium may cause hypotension.", "Lithium", "hypotension")])
     assert fact.kind == "causes" and fact.subject.text == "Lithium" and fact.is_certain_positive_cause
+    pairs = [_pair("Lithium caused severe hypotension.", "Lithium", "hypotension")]
+    assert reader.read(pairs, reader.relations.predict(pairs))[0].kind == "causes"
+    with pytest.raises(ValueError, match="0 kind predictions for 1 pairs"):
+        reader.read(pairs, [])
     assert negated.negated and not negated.is_certain_positive_cause
     assert hedged.strength == "conditional" and not hedged.is_certain_positive_cause
 

@@ -119,8 +119,8 @@ def _fit(texts: list[str], feats: list[str], y: np.ndarray, c: float
     sigmoids fitted on 3-fold out-of-fold scores (a single model to run at prediction time)."""
     vec = SentenceVectorizer().fit(texts, feats)
     folds = max(2, min(3, int(min(np.unique(y, return_counts=True)[1]))))
-    clf = CalibratedClassifierCV(LinearSVC(C=c, class_weight="balanced"), method="sigmoid", cv=folds,
-                                 ensemble=False)
+    svm = LinearSVC(C=c, class_weight="balanced", random_state=0)
+    clf = CalibratedClassifierCV(svm, method="sigmoid", cv=folds, ensemble=False)
     clf.fit(vec.transform(texts, feats), y)
     return vec, clf
 

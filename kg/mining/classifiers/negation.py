@@ -65,28 +65,15 @@ def _context_nlp() -> Language:
     return nlp
 
 
-def _target_doc(t: Target) -> tuple[Doc, Span]:
-    nlp = _context_nlp()
-    doc = nlp.make_doc(t.sentence)
+def _target_span(doc: Doc, t: Target) -> Span:
     span = doc.char_span(t.start, t.end, label="TARGET", alignment_mode="expand") if t.end > t.start else None
     if span is None or len(span) == 0:
         span = Span(doc, 0, len(doc), label="TARGET")
-    doc.ents = [span]
-    for _, proc in nlp.pipeline:
-        doc = proc(doc)
-    return doc, doc.ents[0]
+    return span
 
 
-def context_features(t: Target) -> tuple[bool, list[str]]:
-    """ConText's verdict on the target and the feature strings the model reads."""
-    rule, feats = _context_features(t)
-    return rule, list(feats)
-
-
-@lru_cache(maxsize=4096)
-def _context_features(t: Target) -> tuple[bool, tuple[str, ...]]:
-    """Cached by target: one mention is the object of several pairs of a sentence."""
-    doc, ent = _target_doc(t)
+def _features(doc: Doc, ent: Span) -> tuple[bool, tuple[str, ...]]:
+    """ConText's verdict on one target of a processed doc and the feature strings the model reads."""
     rule = bool(ent._.is_negated)
     feats = [f"RULE_{rule}", f"RULE_UNCERTAIN_{bool(ent._.is_uncertain)}",
              f"RULE_HYPOTHETICAL_{bool(ent._.is_hypothetical)}"]
@@ -110,9 +97,50 @@ def _context_features(t: Target) -> tuple[bool, tuple[str, ...]]:
     return rule, tuple(feats)
 
 
+def _run_context(doc: Doc, spans: list[Span]) -> Doc:
+    doc.ents = spans
+    for _, proc in _context_nlp().pipeline:
+        doc = proc(doc)
+    return doc
+
+
+def context_features(t: Target) -> tuple[bool, list[str]]:
+    """ConText's verdict on the target and the feature strings the model reads."""
+    rule, feats = context_features_many([t])[0]
+    return rule, list(feats)
+
+
+def context_features_many(targets: Sequence[Target]) -> list[tuple[bool, tuple[str, ...]]]:
+    """Features of many targets: the distinct, non-overlapping targets of one sentence share one ConText
+    run (ConText finds a sentence's modifiers once and attaches them to every target in their scope)."""
+    nlp = _context_nlp()
+    found: dict[tuple[str, int, int], tuple[bool, tuple[str, ...]]] = {}
+    by_sentence: dict[str, list[Target]] = {}
+    for t in targets:
+        by_sentence.setdefault(t.sentence, []).append(t)
+    for sentence, ts in by_sentence.items():
+        pending = list(dict.fromkeys(ts))
+        while pending:
+            doc = nlp.make_doc(sentence)
+            taken: list[tuple[Target, Span]] = []
+            rest: list[Target] = []
+            for t in pending:
+                span = _target_span(doc, t)
+                if any(span.start < s.end and s.start < span.end for _, s in taken):
+                    rest.append(t)
+                else:
+                    taken.append((t, span))
+            doc = _run_context(doc, sorted((s for _, s in taken), key=lambda s: s.start))
+            by_range = {(e.start, e.end): e for e in doc.ents}
+            for t, span in taken:
+                found[(t.sentence, t.start, t.end)] = _features(doc, by_range[(span.start, span.end)])
+            pending = rest
+    return [found[(t.sentence, t.start, t.end)] for t in targets]
+
+
 def rule_baseline(targets: Sequence[Target]) -> list[bool]:
     """ConText alone (default rules)."""
-    return [context_features(t)[0] for t in targets]
+    return [rule for rule, _ in context_features_many(targets)]
 
 
 @dataclass
@@ -126,7 +154,7 @@ class NegationModel:
     def predict(self, targets: Sequence[Target]) -> list[NegationPrediction]:
         if not targets:
             return []
-        rules, feats = zip(*(context_features(t) for t in targets), strict=True)
+        rules, feats = zip(*context_features_many(targets), strict=True)
         proba = self.classifier.predict_proba(self.vectorizer.transform([" ".join(f) for f in feats]))[:, 1]
         return [NegationPrediction(bool(p >= self.threshold), round(float(p), 4), bool(r))
                 for p, r in zip(proba, rules, strict=True)]
@@ -148,7 +176,7 @@ def train_negation(examples: Sequence[NegationExample], *, c: float = 1.0) -> Ne
     y = np.array([e.negated for e in examples], dtype=bool)
     if y.all() or not y.any():
         raise ValueError("negation training needs negated and affirmed examples")
-    feats = [" ".join(context_features(t)[1]) for t in targets_of(examples)]
+    feats = [" ".join(f) for _, f in context_features_many(targets_of(examples))]
     vec = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, sublinear_tf=True)
     x = vec.fit_transform(feats)
     clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(x, y)

@@ -19,7 +19,7 @@ from spacy.tokens import Span
 from kg.mining.classifiers.claim_strength import ClaimStrengthModel
 from kg.mining.classifiers.negation import NegationModel, Target
 from kg.mining.classifiers.pair_features import pair_hedged, path_negated
-from kg.mining.classifiers.relation_kinds import DIRECTED, RelationKindModel, ordered
+from kg.mining.classifiers.relation_kinds import DIRECTED, RelationKindModel, RelationPrediction, ordered
 
 CLAIM_STRENGTHS: tuple[str, ...] = ("direct", "conditional", "correlational", "none")
 EDGE_MIN_CONFIDENCE = 0.5
@@ -91,15 +91,20 @@ class PairClaimReader:
         self.strength.save(folder / STRENGTH_DIR)
         return folder
 
-    def read(self, pairs: Sequence[tuple[Span, Span]]) -> list[PairClaim]:
+    def read(self, pairs: Sequence[tuple[Span, Span]],
+             kinds: Sequence[RelationPrediction] | None = None) -> list[PairClaim]:
         """Claims of (a, b) mention pairs, each pair within one sentence of a parsed Doc.
 
-        Negation and strength are read only where the kind is not ``none`` (a pair with no relation has
-        neither), which keeps the cost per abstract low.
+        ``kinds`` are the pairs' relation-kind predictions when the caller has them already (the
+        document scorer makes them too). Negation and strength are read only where the kind is not
+        ``none`` (a pair with no relation has neither), which keeps the cost per abstract low.
         """
         if not pairs:
             return []
-        kinds = self.relations.predict(pairs)
+        if kinds is None:
+            kinds = self.relations.predict(pairs)
+        elif len(kinds) != len(pairs):
+            raise ValueError(f"{len(kinds)} kind predictions for {len(pairs)} pairs")
         objects = []
         for (a, b), k in zip(pairs, kinds, strict=True):
             first, second, _ = ordered(a, b)

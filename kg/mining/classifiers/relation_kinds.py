@@ -253,8 +253,8 @@ def _fit(features: Sequence[str], labels: np.ndarray, c: float) -> tuple[TfidfVe
     x = vec.fit_transform(features)
     counts = np.unique(labels, return_counts=True)[1]
     folds = max(2, min(3, int(counts.min())))
-    clf = CalibratedClassifierCV(LinearSVC(C=c, class_weight="balanced"), method="sigmoid", cv=folds,
-                                 ensemble=False)
+    svm = LinearSVC(C=c, class_weight="balanced", random_state=0)
+    clf = CalibratedClassifierCV(svm, method="sigmoid", cv=folds, ensemble=False)
     clf.fit(x, labels)
     return vec, clf
 
