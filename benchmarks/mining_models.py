@@ -83,7 +83,7 @@ def eval_strength(data: Path, model_dir: Path, retrain: bool) -> dict[str, Any]:
     majority = Counter(rows[i].label for i in tr).most_common(1)[0][0]
     rep = classification_report(gold, pred, labels=list(STRENGTH_LABELS), output_dict=True, zero_division=0)
     return {"sentences": len(rows), "train": len(tr), "held_out": len(te), "split": "stratified 20%, seed 0",
-            "held_out_scored": "once", "model": model.report, "fit_seconds": round(fit_s, 1),
+            "held_out_scored": "once per run", "model": model.report, "fit_seconds": round(fit_s, 1),
             "macro_f1": round(float(f1_score(gold, pred, average="macro")), 4),
             "per_class_f1": {k: round(rep[k]["f1-score"], 4) for k in STRENGTH_LABELS},
             "accuracy": round(float(np.mean([g == p for g, p in zip(gold, pred, strict=True)])), 4),
@@ -146,7 +146,7 @@ def eval_negation(data: Path, model_dir: Path, retrain: bool) -> dict[str, Any]:
         return {"mean": round(float(v.mean()), 4), "min": round(float(v.min()), 4), "max": round(float(v.max()), 4)}
 
     return {"sentences": len(rows), "negated": int(y.sum()), "split": "stratified 50/50, seed 0, fixed in advance",
-            "held_out_scored": "once (seed 0)", **main,
+            "held_out_scored": "once per run (seed 0)", **main,
             "spread_over_split_seeds_1_5": {k: {m: stats(k, m) for m in ("accuracy", "negated_f1")}
                                              for k in ("learned", "context_rules")},
             "goal": {"accuracy": 0.95, "negated_f1": 0.90}}
@@ -328,7 +328,7 @@ def _biored_types(kinds: Any, corpora: Any) -> dict[str, Any]:
     return {"abstracts": len(test), "chemical_disease_relations": len(gold), "types": dict(Counter(gold)),
             "in_one_sentence": covered, "accuracy": round(acc, 4), "majority_type": majority,
             "majority_accuracy": round(maj, 4), "ratio_to_majority": round(acc / maj, 3) if maj else None,
-            "scored": "once", "pairs_never_in_one_sentence_get": "the majority type"}
+            "scored": "once per run", "pairs_never_in_one_sentence_get": "the majority type"}
 
 
 def _chem_dis(a: Any, r: Any) -> bool:
@@ -519,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = json.loads(out_path.read_text(encoding="utf-8")) if out_path.is_file() else {}
     result["command"] = "python benchmarks/mining_models.py " + " ".join(argv if argv is not None else sys.argv[1:])
     result["date"] = datetime.now(UTC).date().isoformat()
+    result.setdefault("runs", []).append({"command": result["command"], "date": result["date"], "sections": which})
     from kg.mining.classifiers.training import LiteratureCorpora
 
     corpora = LiteratureCorpora.read(data / "literature")

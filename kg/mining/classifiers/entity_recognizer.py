@@ -20,7 +20,7 @@ from pathlib import Path
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import filter_spans, minibatch
 
@@ -144,20 +144,6 @@ class EntityRecognizer:
         for doc in self.pipe((self.nlp.make_doc(t) for t in texts), batch_size=batch_size):
             out.append([EntityMention(e.start_char, e.end_char, e.text, e.label_) for e in doc.ents])
         return out
-
-
-def mentions_of(doc: Doc) -> list[EntityMention]:
-    return [EntityMention(e.start_char, e.end_char, e.text, e.label_) for e in doc.ents]
-
-
-def spans_to_ents(doc: Doc, mentions: Iterable[EntityMention]) -> list[Span]:
-    """Mentions as spans of ``doc`` (those that align to tokens)."""
-    out = []
-    for m in mentions:
-        span = doc.char_span(m.start, m.end, label=m.kind, alignment_mode="expand")
-        if span is not None:
-            out.append(span)
-    return filter_spans(out)
 
 
 @Language.factory("mcrag_entity_recognizer", default_config={"model_path": ""})
