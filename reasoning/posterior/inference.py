@@ -1,0 +1,126 @@
+"""Exact posterior marginals of a fitted network under soft evidence, for one case or a batch.
+
+Soft (virtual, likelihood) evidence on a node X is a likelihood vector ``lambda(x)``: the network's
+joint is multiplied by it, exactly as pgmpy's ``virtual_evidence`` does by adding a child of X whose
+observed state has probability ``lambda(x)``. The marginal of each node is one tensor contraction of
+the conditional tables with the evidence vectors, over all variables; opt_einsum finds the
+contraction order once per network (exact whenever the network's treewidth keeps intermediate
+tensors small, which a parent cap of 3 over 15-30 nodes does) and the same compiled expression
+serves every case of a batch. :func:`reference_marginals` asks pgmpy's variable elimination the same
+question, one case at a time, and the tests hold the two to the same answer.
+
+An intervention ``do(X = x)`` replaces X's table by a point mass at ``x`` with no parents (the
+mutilated graph of pgmpy's ``DiscreteBayesianNetwork.do``); the front end's reading of X is then
+uninformative and dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import opt_einsum as oe
+
+from reasoning.posterior.fit import FittedNetwork
+from reasoning.posterior.graph import PosteriorError
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledNetwork:
+    """Conditional tables as dense arrays, with cached contraction expressions per batch size."""
+
+    nodes: tuple[str, ...]
+    tables: tuple[tuple[tuple[str, ...], np.ndarray], ...]
+    """Per node: (variables, table) with the node first, as :meth:`FittedNetwork.cpd` gives them."""
+    _cache: dict[tuple[int, str], Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_network(cls, network: FittedNetwork) -> CompiledNetwork:
+        nodes = network.graph.nodes
+        return cls(nodes, tuple(network.cpd(n) for n in nodes))
+
+    def intervened(self, do: Mapping[str, int]) -> CompiledNetwork:
+        """The mutilated network: each intervened node's table is a point mass at its set value."""
+        unknown = [n for n in do if n not in self.nodes]
+        if unknown:
+            raise PosteriorError(f"graph posterior: cannot intervene on unknown node(s) {', '.join(unknown)}")
+        tables: list[tuple[tuple[str, ...], np.ndarray]] = []
+        for (variables, table), node in zip(self.tables, self.nodes, strict=True):
+            if node in do:
+                if do[node] not in (0, 1):
+                    raise PosteriorError(f"graph posterior: do({node} = {do[node]!r}) must set 0 or 1")
+                point = np.zeros(2)
+                point[int(do[node])] = 1.0
+                tables.append(((node,), point))
+            else:
+                tables.append((variables, table))
+        return CompiledNetwork(self.nodes, tuple(tables))
+
+    def _expression(self, batch: int, target: str) -> Any:
+        key = (batch, target)
+        expr = self._cache.get(key)
+        if expr is None:
+            sym = {n: oe.get_symbol(i) for i, n in enumerate(self.nodes)}
+            b = oe.get_symbol(len(self.nodes))
+            terms = ["".join(sym[v] for v in variables) for variables, _ in self.tables]
+            terms += [b + sym[n] for n in self.nodes]
+            eq = ",".join(terms) + "->" + b + sym[target]
+            shapes = [t.shape for _, t in self.tables] + [(batch, 2)] * len(self.nodes)
+            expr = oe.contract_expression(eq, *shapes, optimize="auto")
+            self._cache[key] = expr
+        return expr
+
+    def marginals(self, likelihood: np.ndarray, targets: Sequence[str] | None = None) -> np.ndarray:
+        """P(node = 1 | evidence) for each case (rows) and target (columns).
+
+        ``likelihood`` has shape (cases, nodes, 2) in :attr:`nodes` order; a node without evidence
+        has ``[1, 1]``. Rows are scaled to a maximum of 1 per node first (the answer does not change).
+        """
+        lam = np.asarray(likelihood, dtype=np.float64)
+        if lam.ndim != 3 or lam.shape[1:] != (len(self.nodes), 2):
+            raise PosteriorError(f"graph posterior: likelihood must have shape (cases, {len(self.nodes)}, 2), "
+                                 f"got {lam.shape}")
+        if not np.isfinite(lam).all() or (lam < 0).any() or (lam.max(axis=2) <= 0).any():
+            raise PosteriorError("graph posterior: a likelihood is negative, not finite or zero for both states")
+        lam = lam / lam.max(axis=2, keepdims=True)
+        names = list(targets) if targets is not None else list(self.nodes)
+        idx = {n: i for i, n in enumerate(self.nodes)}
+        out = np.empty((lam.shape[0], len(names)))
+        evidence = [np.ascontiguousarray(lam[:, i, :]) for i in range(len(self.nodes))]
+        tables = [t for _, t in self.tables]
+        for j, name in enumerate(names):
+            if name not in idx:
+                raise PosteriorError(f"graph posterior: unknown node {name!r}")
+            m = self._expression(lam.shape[0], name)(*tables, *evidence)
+            out[:, j] = m[:, 1] / m.sum(axis=1)
+        return out
+
+
+def reference_marginals(network: FittedNetwork, likelihood: Mapping[str, tuple[float, float]],
+                        do: Mapping[str, int] | None = None) -> dict[str, float]:
+    """P(node = 1 | evidence) for every node by pgmpy's variable elimination (slow; one case)."""
+    from pgmpy.factors.discrete import TabularCPD
+    from pgmpy.inference import VariableElimination
+
+    model = network.model
+    hard: dict[str, int] = {}
+    if do:
+        model = model.do(list(do))
+        hard = {k: int(v) for k, v in do.items()}
+    virtual = []
+    for node, lam in likelihood.items():
+        if node in hard:
+            continue
+        top = max(lam)
+        virtual.append(TabularCPD(node, 2, [[lam[0] / top], [lam[1] / top]], state_names={node: [0, 1]}))
+    out: dict[str, float] = {}
+    for node in network.graph.nodes:
+        if node in hard:
+            out[node] = float(hard[node])
+            continue
+        ve = VariableElimination(model)  # pgmpy's virtual evidence rebuilds the engine's model
+        q = ve.query([node], evidence=hard or None, virtual_evidence=virtual or None, show_progress=False)
+        out[node] = float(q.get_value(**{node: 1}))
+    return out
