@@ -143,7 +143,10 @@ def test_backdoor_reading_removes_a_planted_view_shortcut_and_the_plain_one_does
     test = _scored(rng, 6000, 0.2, 0.8, shortcut=2.0)
     scores = train[[f"s_{c}" for c in NODES]].set_axis(NODES, axis=1)
     readings = {m: fit_reading(scores, train[NODES], train["view"], m) for m in ("backdoor", "plain")}
-    assert set(readings["backdoor"].fits["B"]) == {"*", "AP", "PA"} and set(readings["plain"].fits["B"]) == {"*"}
+    assert set(readings["backdoor"].fits["B"].offsets) == {"AP", "PA"} and not readings["plain"].fits["B"].offsets
+    # the planted shortcut is recovered as the AP-minus-PA offset
+    offsets = readings["backdoor"].fits["B"].offsets
+    assert offsets["AP"] - offsets["PA"] == pytest.approx(2.0, abs=0.1)
     test_scores = test[[f"s_{c}" for c in NODES]].set_axis(NODES, axis=1)
     auc, gap = {}, {}
     for mode, reading in readings.items():
@@ -162,10 +165,19 @@ def test_backdoor_reading_removes_a_planted_view_shortcut_and_the_plain_one_does
     assert roc_auc_score(test["B"], test["s_B"]) < auc["backdoor"] - 0.05
 
 
+def test_a_view_with_few_positives_still_gets_its_offset() -> None:
+    rng = np.random.default_rng(8)
+    f = _scored(rng, 4000, 0.02, 0.5, shortcut=1.5)  # AP films: about 1,400, of which few have B
+    scores = f[[f"s_{c}" for c in NODES]].set_axis(NODES, axis=1)
+    assert ((f["view"] == "AP") & (f["B"] == 1)).sum() < 20
+    fit = fit_reading(scores, f[NODES], f["view"], "backdoor").fits["B"]
+    assert fit.offsets["AP"] - fit.offsets["PA"] == pytest.approx(1.5, abs=0.15)
+
+
 def test_reading_falls_back_from_a_thin_view_stratum() -> None:
     rng = np.random.default_rng(3)
     f = _scored(rng, 3000, 0.5, 0.5, shortcut=1.0)
-    f.loc[f.index[:40], "view"] = "AP supine"
+    f.loc[f.index[:40], "view"] = "AP supine"  # fewer than min_per_view (50) labelled scores
     scores = f[[f"s_{c}" for c in NODES]].set_axis(NODES, axis=1)
     r = fit_reading(scores, f[NODES], f["view"], "backdoor")
     assert r.stratum_used("B", "AP supine") == "AP"
@@ -206,6 +218,19 @@ def test_an_edge_whose_effect_differs_across_sources_says_so_and_which_sources_i
     assert agreeing.to_json()["excluded_sources"][0]["source"] == "s3"
     # an edge that agrees everywhere is not flagged
     assert not fit_network(NODES, CHAIN, data).record("B", "C").differs
+    # the invariant policy keeps only edges whose effect holds across sources
+    invariant = fit_network(NODES, CHAIN, data, FitSettings(source_policy="invariant"))
+    assert not invariant.record("A", "B").used and invariant.record("A", "B").reason == "effect differs across sources"
+    assert invariant.record("B", "C").used and invariant.graph.parents("B") == ()
+
+
+def test_the_invariant_policy_cannot_test_an_edge_one_source_reports() -> None:
+    rng = np.random.default_rng(7)
+    s1 = chain(3000, rng).assign(source="s1")
+    s2 = chain(3000, rng).drop(columns="A").assign(source="s2")
+    net = fit_network(NODES, CHAIN, label_data([s1, s2], NODES), FitSettings(source_policy="invariant"))
+    assert net.record("A", "B").reason == "invariance untestable: one source reports both ends"
+    assert net.record("B", "C").used
 
 
 def test_uncertain_labels_follow_the_policy() -> None:
@@ -220,6 +245,16 @@ def test_uncertain_labels_follow_the_policy() -> None:
     assert data.family_counts(["A"], LabelSettings("soft"))["_weight"].sum() == 40  # blanks never counted
     with pytest.raises(PosteriorError, match="uncertain-label policy"):
         LabelSettings("maybe")  # type: ignore[arg-type]
+
+
+def test_blanks_read_absent_only_for_a_mentions_only_source() -> None:
+    a = pd.DataFrame({"A": [1.0, np.nan, np.nan, -1.0]})
+    b = pd.DataFrame({"A": [1.0, np.nan]})
+    data = label_data({"chexpert": a, "other": b}, ["A", "B"], blank_absent=("chexpert",))
+    assert data.reported("A") == {"chexpert": 4, "other": 1}
+    assert data.reported("B") == {}  # a column the source does not have stays missing
+    counts = data.family_counts(["A"], LabelSettings("zeros"))
+    assert counts.groupby("source")["_weight"].sum().to_dict() == {"chexpert": 4.0, "other": 1.0}
 
 
 def test_label_values_outside_the_encoding_are_refused() -> None:

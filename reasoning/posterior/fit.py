@@ -33,7 +33,8 @@ from reasoning.posterior.provenance import EdgeRecord, NodeRecord, SourceEffect
 
 logging.getLogger("pgmpy").setLevel(logging.WARNING)  # pgmpy logs every data type it infers at INFO
 
-SourcePolicy = Literal["pool", "agreeing"]
+SourcePolicy = Literal["pool", "agreeing", "invariant"]
+SOURCE_POLICIES: tuple[str, ...] = ("pool", "agreeing", "invariant")
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,20 @@ class FitSettings:
     """BDeu prior strength (pseudo-studies spread over each table)."""
     labels: LabelSettings = field(default_factory=LabelSettings)
     source_policy: SourcePolicy = "pool"
+    """``pool`` every reporting source; ``agreeing`` leaves out a source whose effect lies on the other
+    side of 0; ``invariant`` keeps only edges whose effect holds across sources (reported by two or
+    more, and not differing), the source as the environment."""
     heterogeneity_alpha: float = 0.01
+    heterogeneity_log_or: float = math.log(2.0)
+    """An effect differs across sources when the Q test rejects at alpha *and* some source's log odds
+    ratio lies this far from the pooled one (with 100k studies the test alone flags trivial
+    differences), or when two sources' intervals exclude 0 on opposite sides."""
 
     def __post_init__(self) -> None:
         if self.max_parents < 0:
             raise PosteriorError("max_parents must be 0 or more")
-        if self.source_policy not in ("pool", "agreeing"):
-            raise PosteriorError(f"unknown source policy {self.source_policy!r}; use pool or agreeing")
+        if self.source_policy not in SOURCE_POLICIES:
+            raise PosteriorError(f"unknown source policy {self.source_policy!r}; use {', '.join(SOURCE_POLICIES)}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,16 +129,15 @@ def pooled_effect(effects: Sequence[SourceEffect]) -> tuple[float, float | None]
     return pooled, float(chi2.sf(q, len(effects) - 1))
 
 
-def _differs(effects: Sequence[SourceEffect], p: float | None, alpha: float) -> bool:
+def _differs(effects: Sequence[SourceEffect], pooled: float, p: float | None, s: FitSettings) -> bool:
     signs = {e.excludes_zero for e in effects} - {0}
-    return (p is not None and p < alpha) or len(signs) == 2
+    spread = max((abs(e.log_odds_ratio - pooled) for e in effects), default=0.0)
+    return (p is not None and p < s.heterogeneity_alpha and spread > s.heterogeneity_log_or) or len(signs) == 2
 
 
 # ------------------------------------------------------------------------------------------ fitting
 def _reporting_sources(data: LabelData, columns: Sequence[str], min_studies: int) -> tuple[str, ...]:
-    rows = data.frame[list(columns)].notna().all(axis=1)
-    per = rows.groupby(data.frame["source"], observed=True).sum()
-    return tuple(sorted(str(s) for s, n in per.items() if n >= min_studies))
+    return tuple(sorted(s for s, n in data.reporting(columns).items() if n >= min_studies))
 
 
 def _choose_parents(node: str, candidates: Sequence[str], data: LabelData, s: FitSettings,
@@ -141,7 +148,18 @@ def _choose_parents(node: str, candidates: Sequence[str], data: LabelData, s: Fi
             records[Edge(p, node)] = EdgeRecord(Edge(p, node), False, "no training source reports both ends")
             continue
         counts = data.family_counts([p, node], s.labels)
-        pooled, _ = pooled_effect(source_effects(counts, p, node))
+        effects = source_effects(counts, p, node)
+        pooled, pval = pooled_effect(effects)
+        if s.source_policy == "invariant":
+            if len(effects) < 2:
+                records[Edge(p, node)] = EdgeRecord(Edge(p, node), False, "invariance untestable: one source reports "
+                                                    "both ends", effects=effects, pooled_log_odds_ratio=pooled)
+                continue
+            if _differs(effects, pooled, pval, s):
+                records[Edge(p, node)] = EdgeRecord(Edge(p, node), False, "effect differs across sources",
+                                                    effects=effects, pooled_log_odds_ratio=pooled,
+                                                    heterogeneity_p=pval, differs=True)
+                continue
         strength[p] = abs(pooled)
     kept: list[str] = []
     for p in sorted(strength, key=lambda x: (-strength[x], candidates.index(x))):
@@ -219,7 +237,7 @@ def fit_network(nodes: Sequence[str], edges: Iterable[tuple[str, str] | Edge], d
             edge = Edge(p, node)
             kept_edges.append(edge)
             records[edge] = EdgeRecord(edge, True, "", tuple(sources), effects[p], pooled, pval,
-                                       _differs(effects[p], pval, s.heterogeneity_alpha),
+                                       _differs(effects[p], pooled, pval, s),
                                        tuple((src, why) for src, why in excluded))
     model = DiscreteBayesianNetwork([(e.cause, e.effect) for e in kept_edges])
     model.add_nodes_from(nodes)

@@ -3,10 +3,10 @@
 Soft (virtual, likelihood) evidence on a node X is a likelihood vector ``lambda(x)``: the network's
 joint is multiplied by it, exactly as pgmpy's ``virtual_evidence`` does by adding a child of X whose
 observed state has probability ``lambda(x)``. The marginal of each node is one tensor contraction of
-the conditional tables with the evidence vectors, over all variables; opt_einsum finds the
-contraction order once per network (exact whenever the network's treewidth keeps intermediate
-tensors small, which a parent cap of 3 over 15-30 nodes does) and the same compiled expression
-serves every case of a batch. :func:`reference_marginals` asks pgmpy's variable elimination the same
+the conditional tables (each with its node's evidence folded in) over all variables; opt_einsum
+finds a contraction order once per network and batch size (greedy; the result is exact whatever the
+order, only the cost depends on it, and a parent cap of 3 over 15-30 nodes keeps it small) and the
+same compiled expression serves every case of a batch. :func:`reference_marginals` asks pgmpy's variable elimination the same
 question, one case at a time, and the tests hold the two to the same answer.
 
 An intervention ``do(X = x)`` replaces X's table by a point mass at ``x`` with no parents (the
@@ -64,11 +64,10 @@ class CompiledNetwork:
         if expr is None:
             sym = {n: oe.get_symbol(i) for i, n in enumerate(self.nodes)}
             b = oe.get_symbol(len(self.nodes))
-            terms = ["".join(sym[v] for v in variables) for variables, _ in self.tables]
-            terms += [b + sym[n] for n in self.nodes]
+            terms = [b + "".join(sym[v] for v in variables) for variables, _ in self.tables]
             eq = ",".join(terms) + "->" + b + sym[target]
-            shapes = [t.shape for _, t in self.tables] + [(batch, 2)] * len(self.nodes)
-            expr = oe.contract_expression(eq, *shapes, optimize="auto")
+            shapes = [(batch, *t.shape) for _, t in self.tables]
+            expr = oe.contract_expression(eq, *shapes, optimize="greedy")
             self._cache[key] = expr
         return expr
 
@@ -77,6 +76,8 @@ class CompiledNetwork:
 
         ``likelihood`` has shape (cases, nodes, 2) in :attr:`nodes` order; a node without evidence
         has ``[1, 1]``. Rows are scaled to a maximum of 1 per node first (the answer does not change).
+        Each node's evidence is folded into its own table (one operand per node, with a case axis),
+        which keeps the contraction to the network's own width.
         """
         lam = np.asarray(likelihood, dtype=np.float64)
         if lam.ndim != 3 or lam.shape[1:] != (len(self.nodes), 2):
@@ -87,13 +88,15 @@ class CompiledNetwork:
         lam = lam / lam.max(axis=2, keepdims=True)
         names = list(targets) if targets is not None else list(self.nodes)
         idx = {n: i for i, n in enumerate(self.nodes)}
-        out = np.empty((lam.shape[0], len(names)))
-        evidence = [np.ascontiguousarray(lam[:, i, :]) for i in range(len(self.nodes))]
-        tables = [t for _, t in self.tables]
+        unknown = [n for n in names if n not in idx]
+        if unknown:
+            raise PosteriorError(f"graph posterior: unknown node(s) {', '.join(map(repr, unknown))}")
+        n = lam.shape[0]
+        operands = [table[None] * lam[:, i, :].reshape((n, 2) + (1,) * (table.ndim - 1))
+                    for i, (_, table) in enumerate(self.tables)]
+        out = np.empty((n, len(names)))
         for j, name in enumerate(names):
-            if name not in idx:
-                raise PosteriorError(f"graph posterior: unknown node {name!r}")
-            m = self._expression(lam.shape[0], name)(*tables, *evidence)
+            m = self._expression(n, name)(*operands)
             out[:, j] = m[:, 1] / m.sum(axis=1)
         return out
 

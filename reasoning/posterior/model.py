@@ -88,6 +88,10 @@ class GraphPosterior:
         prior = compiled.marginals(np.ones((1, len(compiled.nodes), 2)))[0]
         return cls(network, reading, compiled, dict(zip(compiled.nodes, map(float, prior), strict=True)))
 
+    def with_reading(self, reading: ScoreReading) -> GraphPosterior:
+        """The same network (and its compiled contractions) read through another score model."""
+        return GraphPosterior(self.network, reading, self.compiled, self.priors, self._intervened)
+
     @property
     def nodes(self) -> tuple[str, ...]:
         return self.compiled.nodes
