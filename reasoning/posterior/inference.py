@@ -2,12 +2,13 @@
 
 Soft (virtual, likelihood) evidence on a node X is a likelihood vector ``lambda(x)``: the network's
 joint is multiplied by it, exactly as pgmpy's ``virtual_evidence`` does by adding a child of X whose
-observed state has probability ``lambda(x)``. The marginal of each node is one tensor contraction of
-the conditional tables (each with its node's evidence folded in) over all variables; opt_einsum
-finds a contraction order once per network and batch size (greedy; the result is exact whatever the
-order, only the cost depends on it, and a parent cap of 3 over 15-30 nodes keeps it small) and the
-same compiled expression serves every case of a batch. :func:`reference_marginals` asks pgmpy's variable elimination the same
-question, one case at a time, and the tests hold the two to the same answer.
+observed state has probability ``lambda(x)``. The marginals are tensor contractions of the
+conditional tables (each with its node's evidence folded in) over all variables, every target in
+one contraction; opt_einsum finds a contraction order once per network, batch size and target list
+(greedy: the result is exact whatever the order, only the cost depends on it, and a parent cap of 3
+over 15-30 nodes keeps it small) and the same compiled expression serves every case of a batch.
+:func:`reference_marginals` asks pgmpy's variable elimination the same question, one case at a time,
+and the tests hold the two to the same answer.
 
 An intervention ``do(X = x)`` replaces X's table by a point mass at ``x`` with no parents (the
 mutilated graph of pgmpy's ``DiscreteBayesianNetwork.do``); the front end's reading of X is then
@@ -29,12 +30,12 @@ from reasoning.posterior.graph import PosteriorError
 
 @dataclass(frozen=True, eq=False)
 class CompiledNetwork:
-    """Conditional tables as dense arrays, with cached contraction expressions per batch size."""
+    """Conditional tables as dense arrays, with cached contraction expressions per batch size and targets."""
 
     nodes: tuple[str, ...]
     tables: tuple[tuple[tuple[str, ...], np.ndarray], ...]
     """Per node: (variables, table) with the node first, as :meth:`FittedNetwork.cpd` gives them."""
-    _cache: dict[tuple[int, str], Any] = field(default_factory=dict, repr=False)
+    _cache: dict[tuple[int, tuple[str, ...]], Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_network(cls, network: FittedNetwork) -> CompiledNetwork:
@@ -58,16 +59,15 @@ class CompiledNetwork:
                 tables.append((variables, table))
         return CompiledNetwork(self.nodes, tuple(tables))
 
-    def _expression(self, batch: int, target: str) -> Any:
-        key = (batch, target)
+    def _expression(self, batch: int, targets: tuple[str, ...]) -> Any:
+        key = (batch, targets)
         expr = self._cache.get(key)
         if expr is None:
             sym = {n: oe.get_symbol(i) for i, n in enumerate(self.nodes)}
-            b = oe.get_symbol(len(self.nodes))
-            terms = [b + "".join(sym[v] for v in variables) for variables, _ in self.tables]
-            eq = ",".join(terms) + "->" + b + sym[target]
-            shapes = [(batch, *t.shape) for _, t in self.tables]
-            expr = oe.contract_expression(eq, *shapes, optimize="greedy")
+            b, t = oe.get_symbol(len(self.nodes)), oe.get_symbol(len(self.nodes) + 1)
+            terms = [b + t + "".join(sym[v] for v in variables) for variables, _ in self.tables]
+            shapes = [(batch, len(targets) + 1, *table.shape) for _, table in self.tables]
+            expr = oe.contract_expression(",".join(terms) + "->" + b + t, *shapes, optimize="greedy")
             self._cache[key] = expr
         return expr
 
@@ -77,7 +77,9 @@ class CompiledNetwork:
         ``likelihood`` has shape (cases, nodes, 2) in :attr:`nodes` order; a node without evidence
         has ``[1, 1]``. Rows are scaled to a maximum of 1 per node first (the answer does not change).
         Each node's evidence is folded into its own table (one operand per node, with a case axis),
-        which keeps the contraction to the network's own width.
+        which keeps the contraction to the network's own width. One contraction answers every target:
+        a second axis holds, per target, the evidence times the indicator "target present" (and, last,
+        the evidence alone, whose sum is the normaliser).
         """
         lam = np.asarray(likelihood, dtype=np.float64)
         if lam.ndim != 3 or lam.shape[1:] != (len(self.nodes), 2):
@@ -86,19 +88,19 @@ class CompiledNetwork:
         if not np.isfinite(lam).all() or (lam < 0).any() or (lam.max(axis=2) <= 0).any():
             raise PosteriorError("graph posterior: a likelihood is negative, not finite or zero for both states")
         lam = lam / lam.max(axis=2, keepdims=True)
-        names = list(targets) if targets is not None else list(self.nodes)
+        names = tuple(targets) if targets is not None else self.nodes
         idx = {n: i for i, n in enumerate(self.nodes)}
         unknown = [n for n in names if n not in idx]
         if unknown:
             raise PosteriorError(f"graph posterior: unknown node(s) {', '.join(map(repr, unknown))}")
-        n = lam.shape[0]
-        operands = [table[None] * lam[:, i, :].reshape((n, 2) + (1,) * (table.ndim - 1))
-                    for i, (_, table) in enumerate(self.tables)]
-        out = np.empty((n, len(names)))
+        n, k = lam.shape[0], len(names)
+        selected = np.repeat(lam[:, None, :, :], k + 1, axis=1)  # (cases, targets + 1, nodes, 2)
         for j, name in enumerate(names):
-            m = self._expression(n, name)(*operands)
-            out[:, j] = m[:, 1] / m.sum(axis=1)
-        return out
+            selected[:, j, idx[name], 0] = 0.0
+        operands = [table[None, None] * selected[:, :, i, :].reshape((n, k + 1, 2) + (1,) * (table.ndim - 1))
+                    for i, (_, table) in enumerate(self.tables)]
+        joint = self._expression(n, names)(*operands)
+        return joint[:, :k] / joint[:, k:]
 
 
 def reference_marginals(network: FittedNetwork, likelihood: Mapping[str, tuple[float, float]],
