@@ -577,27 +577,42 @@ def plot_source(name: str, cells: Sequence[Mapping[str, Any]], path: Path) -> Pa
     from vlm.evaluation.plots import COLOURS, save_figure
 
     colours = {**COLOURS, "causal-plain": "#ff9896", "backdoor-only": "#9467bd"}
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.0))
     for mode in (*MODES, *ABLATIONS):
         style = "o-" if mode in MODES else "s:"
         def val(c: Mapping[str, Any], m: str = mode) -> float:
             return c["macro_auc"][m] if m in MODES else c["ablations_macro_auc"][m]
         xs = [c for c in cells if c["front_end_auc"] == GOAL_AUC]
         axes[0].plot([c["shortcut_strength"] for c in xs], [val(c) for c in xs], style, color=colours[mode], label=mode)
-        for strength, dash in ((GOAL_STRENGTH, "-"), (0.0, "--")):
-            ys = [c for c in cells if c["shortcut_strength"] == strength]
-            if mode in MODES:
+        if mode in MODES:
+            for strength, dash in ((GOAL_STRENGTH, "-"), (0.0, "--")):
+                ys = [c for c in cells if c["shortcut_strength"] == strength]
                 axes[1].plot([c["front_end_auc"] for c in ys], [val(c) for c in ys], "o" + dash, color=colours[mode],
-                             label=f"{mode} (shortcut {strength:g})")
+                             label=f"{mode}, shortcut {strength:g}")
+    for mode in ("causal", "semantic"):
+        for strength, dash, shift in ((GOAL_STRENGTH, "-", 0.004), (0.0, "--", -0.004)):
+            ys = [c for c in cells if c["shortcut_strength"] == strength]
+            d = [c["differences"][f"{mode} - none"] for c in ys]
+            x = np.array([c["front_end_auc"] for c in ys]) + shift
+            err = np.array([[v["point"] - v["ci95"][0] for v in d], [v["ci95"][1] - v["point"] for v in d]])
+            axes[2].errorbar(x, [v["point"] for v in d], yerr=err, fmt="o" + dash, color=colours[mode], capsize=3,
+                             label=f"{mode} - none, shortcut {strength:g}")
+    axes[2].axhline(0.0, color="#555555", lw=0.8)
+    axes[2].axhline(GOAL_MARGIN, color="#555555", lw=0.8, ls=":")
     axes[0].axvline(GOAL_STRENGTH, color="#555555", lw=0.8, ls="--")
     axes[0].axvspan(GOAL_STRENGTH, max(STRENGTHS), color="#dddddd", alpha=0.5, lw=0)
     axes[0].set_xlabel("shortcut strength (1 = nih_1000's view association; grey: beyond it)")
     axes[0].set_ylabel("macro AUC on the held-out source")
     axes[0].set_title(f"front-end AUC {GOAL_AUC}", fontsize=9)
     axes[1].set_xlabel("simulated front-end AUC")
+    axes[1].set_ylabel("macro AUC on the held-out source")
     axes[1].set_title("solid: shortcut 1; dashed: independent noise", fontsize=9)
+    axes[2].set_xlabel("simulated front-end AUC")
+    axes[2].set_ylabel("macro AUC difference (95% CI)")
+    axes[2].set_title("solid: shortcut 1; dashed: independent noise; dotted: goal margin", fontsize=9)
     axes[0].legend(fontsize=7)
     axes[1].legend(fontsize=6)
+    axes[2].legend(fontsize=6)
     return save_figure(fig, path, f"Transport to {name} (fitted on the other four sources)")
 
 
