@@ -332,10 +332,13 @@ def semantic(query: np.ndarray, index: SemanticIndex, settings: Sequence[Semanti
         k0 = np.where(mask, keys, 0.0).astype(np.float32)
         m = mask.astype(np.float32)
         kk = (k0 * k0).sum(axis=1)
-        n_dims = np.maximum(m.sum(axis=1), 1.0)
+        n_dims = m.sum(axis=1)
+        empty = n_dims == 0  # a study reporting none of the findings is never a neighbour
+        n_dims[empty] = 1.0
         for a in range(0, len(query), chunk):
             q = query[a:a + chunk].astype(np.float32)
             d = (kk[None, :] - 2.0 * q @ k0.T + (q * q) @ m.T) / n_dims[None, :]
+            d[:, empty] = np.inf
             nn = np.argpartition(d, kmax - 1, axis=1)[:, :kmax]
             nn = np.take_along_axis(nn, np.argsort(np.take_along_axis(d, nn, axis=1), axis=1), axis=1)
             votes = index.labels[nn]  # (chunk, kmax, findings), nearest first
