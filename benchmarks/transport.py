@@ -18,7 +18,7 @@ Two ablations ride along (point estimates): ``causal-plain`` (same network, the 
 reading) and ``backdoor-only`` (the backdoor reading with no edges: what the graph itself adds).
 
 The front end is simulated (the label tables have no images) with the noise model of
-``vlm.evaluation.noise`` at ROC AUC 0.7 / 0.8 / 0.9, (a) alone, and (b) leaning on the view: its logit
+``benchmarks.noise`` at ROC AUC 0.7 / 0.8 / 0.9, (a) alone, and (b) leaning on the view: its logit
 for finding j moves by ``strength * s_j`` on AP films, where ``s_j`` is the AP-vs-PA log odds ratio of
 the finding in ``nih_1000/`` (a front end trained there that sees the view learns exactly that term
 when the image carries no view information; findings with fewer than 20 positives there take the
@@ -34,8 +34,8 @@ front end's score model and the semantic index use a fixed random subsample of e
 (``--train-studies``); a held-out source is scored on a fixed random subsample (``--test-studies``);
 inner validation uses ``--val-studies`` per validation source.
 
-    nice -n 10 .venv/bin/python benchmarks/transport.py --stage validate   # the rule's choices only
-    nice -n 10 .venv/bin/python benchmarks/transport.py                    # final run, scores each test source once
+    nice -n 10 .venv/bin/python -m benchmarks.transport --stage validate   # the rule's choices only
+    nice -n 10 .venv/bin/python -m benchmarks.transport                    # final run, scores each test source once
 
 Writes ``docs/results/transport.json`` and ``docs/results/transport_<source>.png``.
 """
@@ -63,7 +63,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.noise import noisy_probabilities  # noqa: E402
 from kg.concept_table import load_concept_table  # noqa: E402
+from mcrag.datasets.locate import cxr_labels_dir  # noqa: E402
 from mcrag.settings import load_settings  # noqa: E402
 from reasoning.posterior import (  # noqa: E402
     FitSettings,
@@ -77,7 +79,6 @@ from reasoning.posterior import (  # noqa: E402
 )
 from reasoning.sources import read_source  # noqa: E402
 from reasoning.sources.mapping import load_source_map, map_key  # noqa: E402
-from vlm.evaluation.noise import noisy_probabilities  # noqa: E402
 
 SOURCES: tuple[str, ...] = ("nih", "chexpert", "vindr", "iu_xray", "padchest")
 AUCS: tuple[float, ...] = (0.7, 0.8, 0.9)
@@ -392,7 +393,7 @@ def patient_weights(patients: np.ndarray, replicates: int, rng: np.random.Genera
     return draws[:, inv].astype(np.float64)
 
 
-def interval(x: np.ndarray) -> dict[str, float]:
+def interval(x: np.ndarray) -> dict[str, list[float]]:
     lo, hi = np.nanpercentile(x, [2.5, 97.5])
     return {"ci95": [round(float(lo), 4), round(float(hi), 4)]}
 
@@ -446,17 +447,17 @@ def run_cell(fold: Fold, edges: Sequence[tuple[str, str]], auc: float, strength:
         cal_views = np.concatenate([s.views[fold.train_rows[s.name]] for s in fold.train])
         backdoor = fit_reading(cal_logits, cal_labels, cal_views, "backdoor")
         views = fold.test.views[fold.test_rows]
-        for st in causal_settings:
-            gp = network_for(fold, edges, st, True, timings).with_reading(backdoor)
+        for cst in causal_settings:
+            gp = network_for(fold, edges, cst, True, timings).with_reading(backdoor)
             t0 = time.perf_counter()
-            out[f"causal[{st.name()}]"] = gp.posterior_batch(test_logits, views, targets=findings).to_numpy()
+            out[f"causal[{cst.name()}]"] = gp.posterior_batch(test_logits, views, targets=findings).to_numpy()
             timings.setdefault("causal_batch_per_study_ms", []).append(1000 * (time.perf_counter() - t0) / len(p))
         if ablations:
-            st = causal_settings[0]
+            first = causal_settings[0]
             plain = fit_reading(cal_logits, cal_labels, cal_views, "plain")
-            gp = network_for(fold, edges, st, True, timings).with_reading(plain)
+            gp = network_for(fold, edges, first, True, timings).with_reading(plain)
             out["causal-plain"] = gp.posterior_batch(test_logits, views, targets=findings).to_numpy()
-            gp = network_for(fold, edges, st, False, timings).with_reading(backdoor)
+            gp = network_for(fold, edges, first, False, timings).with_reading(backdoor)
             out["backdoor-only"] = gp.posterior_batch(test_logits, views, targets=findings).to_numpy()
     return out
 
@@ -577,7 +578,7 @@ def plot_source(name: str, cells: Sequence[Mapping[str, Any]], path: Path) -> Pa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from vlm.evaluation.plots import COLOURS, save_figure
+    from benchmarks.plots import COLOURS, save_figure
 
     colours = {**COLOURS, "causal-plain": "#ff9896", "backdoor-only": "#9467bd"}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.0))
@@ -659,7 +660,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     started = time.perf_counter()
     settings = load_settings()
-    cxr = settings.data("cxr_labels")
+    cxr = cxr_labels_dir(settings) or settings.data("cxr_labels")  # the data folder, else torchxrayvision's
     nih_1000 = settings.data("nih_1000")
     for path in (cxr, nih_1000):
         if not path.is_dir():
@@ -677,7 +678,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sources = load_sources(cxr, args.seed)
     timings: dict[str, list[float]] = {"read_sources_s": [time.perf_counter() - t0]}
     result: dict[str, Any] = {
-        "command": "nice -n 10 .venv/bin/python benchmarks/transport.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "nice -n 10 .venv/bin/python -m benchmarks.transport " + " ".join(argv if argv is not None else sys.argv[1:]),
         "stage": args.stage, "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
         "subsample": {"test_studies": args.test_studies, "train_studies_per_source": args.train_studies,
                       "val_studies": args.val_studies, "index_studies_per_source": args.index_studies,

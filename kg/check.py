@@ -15,13 +15,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
+from kg.namespaces import MCRAG, NAMED_GRAPHS, RDF, SH
 from kg.ontology import SHAPES_FILE, ontology_path
 from kg.store.base import Store
 
 log = logging.getLogger(__name__)
-
-_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-_OWL = "http://www.w3.org/2002/07/owl#"
 
 
 @dataclass(frozen=True)
@@ -80,15 +78,14 @@ def check_shacl(data_nt: bytes, *, shapes: Path | None = None) -> tuple[bool, li
     shapes_graph.parse(shapes or ontology_path(SHAPES_FILE), format="turtle")
     conforms, results, _ = pyshacl.validate(data, shacl_graph=shapes_graph, ont_graph=ont, inference="rdfs",
                                             advanced=True, allow_warnings=True)
-    sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
     violations = []
-    for r in results.subjects(rdflib.RDF.type, sh.ValidationResult):
+    for r in results.subjects(RDF.type, SH.ValidationResult):
         def val(p: rdflib.URIRef, r: rdflib.term.Node = r) -> str | None:
             v = results.value(r, p)
             return str(v) if v is not None else None
 
-        violations.append(Violation("shacl", val(sh.focusNode) or "?", val(sh.resultMessage) or "shape violated",
-                                    val(sh.resultPath), val(sh.value), val(sh.sourceShape)))
+        violations.append(Violation("shacl", val(SH.focusNode) or "?", val(SH.resultMessage) or "shape violated",
+                                    val(SH.resultPath), val(SH.value), val(SH.sourceShape)))
     violations.sort(key=lambda v: (v.focus_node, v.message))
     return bool(conforms), violations
 
@@ -112,14 +109,14 @@ def _hermit_consistent(tbox_nt: bytes, abox_lines: Sequence[bytes]) -> bool:
     return True
 
 
-_FUNCTIONAL = tuple(f"<https://w3id.org/mcrag#{p}>".encode()
+_FUNCTIONAL = tuple(f"<{MCRAG[p]}>".encode()
                     for p in ("polarity", "certainty", "confidence", "status", "version"))
 
 
 def _is_suspect(lines: Sequence[bytes]) -> bool:
     """Several rdf:type triples, or a functional property with several values."""
     predicates = [ln.split(b" ", 2)[1] for ln in lines]
-    if predicates.count(f"<{_RDF_TYPE}>".encode()) > 1:
+    if predicates.count(f"<{RDF.type}>".encode()) > 1:
         return True
     return any(predicates.count(p) > 1 for p in _FUNCTIONAL)
 
@@ -175,8 +172,6 @@ def check_owl(data_nt: bytes) -> tuple[bool, list[Violation]]:
 def check_store(store: Store, *, graphs: Sequence[str] | None = None, owl: bool = True, shacl: bool = True,
                 max_triples: int = 200_000) -> CheckReport:
     """Run the OWL and SHACL checks on the store's data (excluding the ontology graph itself)."""
-    from kg.namespaces import NAMED_GRAPHS
-
     chosen = list(graphs) if graphs else [g for g in store.named_graphs() if g != NAMED_GRAPHS["ontology"]]
     data = _data_ntriples(store, chosen) if chosen else b""
     n = data.count(b"\n")

@@ -19,7 +19,8 @@ from typing import Literal
 
 import pyoxigraph as ox
 
-from kg.namespaces import CONCEPT, ID, MCRAG, OA
+from kg.namespaces import CONCEPT, DCTERMS, ID, MCRAG, OA, PROV, RDF, RDFS, SKOS, XSD
+from kg.statuses import STATUSES, Status
 from kg.store.base import Store
 
 RelationKind = Literal["causes", "predisposesTo", "manifestsAs", "mediates", "prevents"]
@@ -27,17 +28,8 @@ ConceptKind = Literal["Disease", "ImagingFinding", "AnatomicalSite", "Pathophysi
                       "Intervention", "Chemical", "MedicalConcept"]
 Polarity = Literal["positive", "negative"]
 Certainty = Literal["certain", "probable", "possible"]
-Status = Literal["proposed", "validated", "refuted", "notTestable", "accepted", "rejected"]
 
 RELATION_KINDS: tuple[str, ...] = ("causes", "predisposesTo", "manifestsAs", "mediates", "prevents")
-STATUSES: tuple[str, ...] = ("proposed", "validated", "refuted", "notTestable", "accepted", "rejected")
-
-_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-_SKOS = "http://www.w3.org/2004/02/skos/core#"
-_PROV = "http://www.w3.org/ns/prov#"
-_DCT = "http://purl.org/dc/terms/"
-_XSD = "http://www.w3.org/2001/XMLSchema#"
 
 EXTERNAL_PREFIXES = {
     "MESH": "http://id.nlm.nih.gov/mesh/",
@@ -142,6 +134,74 @@ class CausalClaim:
         return str(ID[f"claim/{self.claim_id}"])
 
 
+@dataclass(frozen=True)
+class ClaimRecord:
+    """A causal claim as the store holds it: what every reader of claims returns (``kg.claim_reader``).
+
+    :class:`CausalClaim` is a claim about to be written, identified by the hash of what was read where;
+    a stored claim keeps its IRI while curators edit its fields, so it is read back as this record.
+    """
+
+    claim: str
+    """The claim's IRI (``id:claim/<hash>``)."""
+    graph: str
+    """The named graph that holds it."""
+    subject: str
+    object: str
+    relation: str
+    """Relation kind's local name: ``causes``, ``predisposesTo``, ``manifestsAs``, ``mediates`` or ``prevents``."""
+    polarity: str
+    status: str
+    version: int
+    subject_label: str = ""
+    object_label: str = ""
+    mediator: str | None = None
+    """The mechanism concept the claim names (``mcrag:mediator``), if any."""
+    certainty: str | None = None
+    confidence: float | None = None
+    mechanism: str | None = None
+    label: str = ""
+
+    @property
+    def iri(self) -> str:
+        return self.claim
+
+    @property
+    def claim_id(self) -> str:
+        """The hash after ``id:claim/`` (the short id the CLI and the HTTP API take); other IRIs whole."""
+        prefix = str(ID["claim/"])
+        return self.claim[len(prefix):] if self.claim.startswith(prefix) else self.claim
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return (self.subject, self.object)
+
+    @property
+    def edge_key(self) -> tuple[str, str, str, str]:
+        """(cause, relation, effect, polarity): claims with the same key state the same edge."""
+        return (self.subject, self.relation, self.object, self.polarity)
+
+
+@dataclass(frozen=True)
+class ClaimSource:
+    """A document a stored claim was read from, with its citation and the quoted sentence."""
+
+    document: str
+    identifier: str | None = None
+    collection: str | None = None
+    """Corpus or collection (``dcterms:source``), e.g. ``bc5cdr``, ``iu_xray``."""
+    citation: str | None = None
+    sentence: str | None = None
+    section: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        """The fields an evidence subgraph carries (the section stays with the claim's detail)."""
+        return {k: v for k, v in {
+            "document": self.document, "identifier": self.identifier, "citation": self.citation,
+            "collection": self.collection, "sentence": self.sentence,
+        }.items() if v is not None}
+
+
 def _nn(iri: str) -> ox.NamedNode:
     return ox.NamedNode(iri)
 
@@ -150,26 +210,26 @@ def _lit(value: str | int | float | bool, dtype: str | None = None, lang: str | 
     if lang:
         return ox.Literal(str(value), language=lang)
     if isinstance(value, bool):
-        return ox.Literal("true" if value else "false", datatype=_nn(_XSD + "boolean"))
+        return ox.Literal("true" if value else "false", datatype=_nn(XSD.boolean))
     if isinstance(value, int):
-        return ox.Literal(str(value), datatype=_nn(_XSD + "integer"))
+        return ox.Literal(str(value), datatype=_nn(XSD.integer))
     if isinstance(value, float):
-        return ox.Literal(f"{value:.6f}", datatype=_nn(_XSD + (dtype or "decimal")))
+        return ox.Literal(f"{value:.6f}", datatype=_nn(XSD[dtype or "decimal"]))
     return ox.Literal(str(value), datatype=_nn(dtype) if dtype else None)
 
 
 def concept_quads(concept: Concept, graph: ox.NamedNode) -> Iterator[ox.Quad]:
     """The concept's type, label, synonyms and SKOS exact matches."""
     c = _nn(concept.iri)
-    yield ox.Quad(c, _nn(_RDF + "type"), _nn(str(MCRAG[concept.kind])), graph)
-    yield ox.Quad(c, _nn(_SKOS + "prefLabel"), _lit(concept.label, lang="en"), graph)
-    yield ox.Quad(c, _nn(_RDFS + "label"), _lit(concept.label, lang="en"), graph)
+    yield ox.Quad(c, _nn(RDF.type), _nn(str(MCRAG[concept.kind])), graph)
+    yield ox.Quad(c, _nn(SKOS.prefLabel), _lit(concept.label, lang="en"), graph)
+    yield ox.Quad(c, _nn(RDFS.label), _lit(concept.label, lang="en"), graph)
     for syn in concept.synonyms:
-        yield ox.Quad(c, _nn(_SKOS + "altLabel"), _lit(syn, lang="en"), graph)
+        yield ox.Quad(c, _nn(SKOS.altLabel), _lit(syn, lang="en"), graph)
     for curie in concept.mappings:
         if curie.split(":", 1)[0].upper() in EXTERNAL_PREFIXES:
-            yield ox.Quad(c, _nn(_SKOS + "exactMatch"), _nn(external_iri(curie)), graph)
-        yield ox.Quad(c, _nn(_SKOS + "notation"), _lit(curie), graph)
+            yield ox.Quad(c, _nn(SKOS.exactMatch), _nn(external_iri(curie)), graph)
+        yield ox.Quad(c, _nn(SKOS.notation), _lit(curie), graph)
 
 
 def claim_quads(claim: CausalClaim, graph: str) -> Iterator[ox.Quad]:
@@ -179,16 +239,16 @@ def claim_quads(claim: CausalClaim, graph: str) -> Iterator[ox.Quad]:
     rel = _nn(str(MCRAG[claim.relation]))
     yield from concept_quads(claim.subject, g)
     yield from concept_quads(claim.object, g)
-    yield ox.Quad(c, _nn(_RDF + "type"), _nn(str(MCRAG.CausalClaim)), g)
-    yield ox.Quad(c, _nn(_RDF + "subject"), _nn(claim.subject.iri), g)
-    yield ox.Quad(c, _nn(_RDF + "predicate"), rel, g)
-    yield ox.Quad(c, _nn(_RDF + "object"), _nn(claim.object.iri), g)
+    yield ox.Quad(c, _nn(RDF.type), _nn(str(MCRAG.CausalClaim)), g)
+    yield ox.Quad(c, _nn(RDF.subject), _nn(claim.subject.iri), g)
+    yield ox.Quad(c, _nn(RDF.predicate), rel, g)
+    yield ox.Quad(c, _nn(RDF.object), _nn(claim.object.iri), g)
     yield ox.Quad(c, _nn(str(MCRAG.polarity)), _lit(claim.polarity), g)
     yield ox.Quad(c, _nn(str(MCRAG.certainty)), _nn(str(MCRAG[claim.certainty])), g)
     yield ox.Quad(c, _nn(str(MCRAG.confidence)), _lit(float(claim.confidence)), g)
     yield ox.Quad(c, _nn(str(MCRAG.status)), _nn(str(MCRAG[claim.status])), g)
     yield ox.Quad(c, _nn(str(MCRAG.version)), _lit(1), g)
-    yield ox.Quad(c, _nn(_RDFS + "label"),
+    yield ox.Quad(c, _nn(RDFS.label),
                   _lit(f"{claim.subject.label} {claim.relation} {claim.object.label}"
                        + (" (negated)" if claim.polarity == "negative" else ""), lang="en"), g)
     if claim.polarity == "positive":
@@ -201,13 +261,13 @@ def claim_quads(claim: CausalClaim, graph: str) -> Iterator[ox.Quad]:
     # provenance: generated by an extraction activity, associated with a versioned agent
     agent = _nn(str(ID[f"agent/{slug(claim.extractor)}/{slug(claim.extractor_version)}"]))
     activity = _nn(str(ID[f"activity/extract/{claim.claim_id}"]))
-    yield ox.Quad(c, _nn(_PROV + "wasGeneratedBy"), activity, g)
-    yield ox.Quad(activity, _nn(_RDF + "type"), _nn(str(MCRAG.ExtractionActivity)), g)
-    yield ox.Quad(activity, _nn(_PROV + "wasAssociatedWith"), agent, g)
-    yield ox.Quad(activity, _nn(_PROV + "endedAtTime"), _lit(claim.generated_at.isoformat(), _XSD + "dateTime"), g)
-    yield ox.Quad(agent, _nn(_RDF + "type"), _nn(str(MCRAG.Extractor)), g)
-    yield ox.Quad(agent, _nn(_RDFS + "label"), _lit(claim.extractor), g)
-    yield ox.Quad(agent, _nn(_DCT + "hasVersion"), _lit(claim.extractor_version), g)
+    yield ox.Quad(c, _nn(PROV.wasGeneratedBy), activity, g)
+    yield ox.Quad(activity, _nn(RDF.type), _nn(str(MCRAG.ExtractionActivity)), g)
+    yield ox.Quad(activity, _nn(PROV.wasAssociatedWith), agent, g)
+    yield ox.Quad(activity, _nn(PROV.endedAtTime), _lit(claim.generated_at.isoformat(), XSD.dateTime), g)
+    yield ox.Quad(agent, _nn(RDF.type), _nn(str(MCRAG.Extractor)), g)
+    yield ox.Quad(agent, _nn(RDFS.label), _lit(claim.extractor), g)
+    yield ox.Quad(agent, _nn(DCTERMS.hasVersion), _lit(claim.extractor_version), g)
     if claim.span is not None:
         yield from _span_quads(claim, c, activity, g)
 
@@ -219,25 +279,25 @@ def _span_quads(claim: CausalClaim, c: ox.NamedNode, activity: ox.NamedNode, g: 
     s = _nn(str(ID[f"span/{claim.claim_id}"]))
     pos = _nn(str(ID[f"span/{claim.claim_id}/position"]))
     quote = _nn(str(ID[f"span/{claim.claim_id}/quote"]))
-    yield ox.Quad(c, _nn(_PROV + "wasDerivedFrom"), s, g)
+    yield ox.Quad(c, _nn(PROV.wasDerivedFrom), s, g)
     yield ox.Quad(c, _nn(str(MCRAG.sentence)), _lit(span.sentence), g)
-    yield ox.Quad(activity, _nn(_PROV + "used"), doc, g)
-    yield ox.Quad(s, _nn(_RDF + "type"), _nn(str(MCRAG.TextSpan)), g)
+    yield ox.Quad(activity, _nn(PROV.used), doc, g)
+    yield ox.Quad(s, _nn(RDF.type), _nn(str(MCRAG.TextSpan)), g)
     yield ox.Quad(s, _nn(str(OA.hasSource)), doc, g)
     yield ox.Quad(s, _nn(str(OA.hasSelector)), pos, g)
     yield ox.Quad(s, _nn(str(OA.hasSelector)), quote, g)
-    yield ox.Quad(pos, _nn(_RDF + "type"), _nn(str(OA.TextPositionSelector)), g)
+    yield ox.Quad(pos, _nn(RDF.type), _nn(str(OA.TextPositionSelector)), g)
     yield ox.Quad(pos, _nn(str(OA.start)), _lit(int(span.start)), g)
     yield ox.Quad(pos, _nn(str(OA.end)), _lit(int(span.end)), g)
-    yield ox.Quad(quote, _nn(_RDF + "type"), _nn(str(OA.TextQuoteSelector)), g)
+    yield ox.Quad(quote, _nn(RDF.type), _nn(str(OA.TextQuoteSelector)), g)
     yield ox.Quad(quote, _nn(str(OA.exact)), _lit(span.sentence), g)
     if span.section:
         yield ox.Quad(s, _nn(str(MCRAG.section)), _lit(span.section), g)
-    yield ox.Quad(doc, _nn(_RDF + "type"), _nn(str(MCRAG.SourceDocument)), g)
-    yield ox.Quad(doc, _nn(_DCT + "identifier"), _lit(span.document_id), g)
-    yield ox.Quad(doc, _nn(_DCT + "source"), _lit(span.source), g)
+    yield ox.Quad(doc, _nn(RDF.type), _nn(str(MCRAG.SourceDocument)), g)
+    yield ox.Quad(doc, _nn(DCTERMS.identifier), _lit(span.document_id), g)
+    yield ox.Quad(doc, _nn(DCTERMS.source), _lit(span.source), g)
     if span.citation:
-        yield ox.Quad(doc, _nn(_DCT + "bibliographicCitation"), _lit(span.citation), g)
+        yield ox.Quad(doc, _nn(DCTERMS.bibliographicCitation), _lit(span.citation), g)
 
 
 def claims_to_nquads(claims: Iterable[CausalClaim], graph: str) -> bytes:

@@ -249,7 +249,7 @@ def _load(path: str, _mtime: int) -> ConceptTable:
         if not pref:
             raise ConceptTableError(f"{where}: concept {cid!r} has no prefLabel")
         concepts[cid] = ChestConcept(
-            cid, pref, _split(row.get("alt_labels", "")), tier,  # type: ignore[arg-type]
+            cid, pref, _split(row.get("alt_labels", "")), tier,
             (row.get("kind") or "").strip(), (row.get("scope") or "").strip(), (row.get("umls") or "").strip(),
             tuple(matches), _split(row.get("broader", "")), (row.get("vocabulary_key") or "").strip(),
             (row.get("note") or "").strip())

@@ -41,3 +41,19 @@ class UnsupportedFormatError(KGError):
 
 class ReadOnlyStoreError(KGError):
     """A write was attempted on a store opened read-only."""
+
+
+class CurationError(KGError):
+    """A change to a claim that cannot be carried out as asked; nothing was changed."""
+
+
+class UnknownClaimError(CurationError):
+    """No causal claim with that id exists."""
+
+
+class StaleVersionError(CurationError):
+    """The claim changed since it was read (its ``mcrag:version`` moved on)."""
+
+
+class CurationConflictError(CurationError):
+    """An undo that would overwrite a later change, or nothing left to undo."""

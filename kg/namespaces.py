@@ -1,4 +1,8 @@
-"""IRIs of the MCRAG vocabulary, its named graphs and the W3C vocabularies it reuses."""
+"""IRIs of the MCRAG vocabulary, its named graphs and the W3C vocabularies it reuses.
+
+The one place a namespace is declared: every module that writes or reads the graph imports its
+IRIs from here (``RDF.subject``, ``PROV.wasGeneratedBy``, ``MCRAG.status`` ...).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,10 @@ OA = Namespace("http://www.w3.org/ns/oa#")
 
 MESH = Namespace("http://id.nlm.nih.gov/mesh/")
 OBO = Namespace("http://purl.obolibrary.org/obo/")
+
+__all__ = ["CONCEPT", "DCTERMS", "GRAPH", "ID", "MCRAG", "MESH", "NAMED_GRAPHS", "OA", "OBO", "OWL", "PREFIXES",
+           "PROV", "RDF", "RDFS", "SH", "SKOS", "XSD", "graph_iri", "local_name", "mcrag_local",
+           "sparql_prologue"]
 
 NAMED_GRAPHS: dict[str, str] = {
     "ontology": str(GRAPH["ontology"]),
@@ -62,3 +70,16 @@ def graph_iri(name_or_iri: str) -> str:
     if name_or_iri in NAMED_GRAPHS:
         return NAMED_GRAPHS[name_or_iri]
     return name_or_iri
+
+
+def local_name(iri: str) -> str:
+    """The last path or fragment segment of an IRI (``.../concept/pleural_effusion`` -> ``pleural_effusion``)."""
+    return iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
+def mcrag_local(iri: str | None) -> str | None:
+    """The local name of an MCRAG vocabulary IRI (``mcrag:accepted`` -> ``accepted``); other values unchanged."""
+    if iri is None:
+        return None
+    base = str(MCRAG)
+    return iri[len(base):] if iri.startswith(base) else iri

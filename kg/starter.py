@@ -11,9 +11,9 @@ import csv
 from datetime import UTC, datetime
 
 from kg.claims import CausalClaim, SourceSpan, claims_to_nquads
+from kg.concepts import concept_for_finding
 from kg.namespaces import NAMED_GRAPHS
 from kg.ontology import ontology_path
-from kg.vocabulary import concept_for_finding
 
 STARTER_EXTRACTOR = "mcrag-curators"
 STARTER_VERSION = "2026.11"

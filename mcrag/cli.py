@@ -7,16 +7,14 @@ nothing else prints a traceback.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import typer
 
 from mcrag.errors import USER_ERRORS
+from mcrag.settings import offline_environment
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+offline_environment()
 
 app = typer.Typer(name="mcrag", help="MCRAG: causal knowledge graphs that ground medical vision-language models.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -24,18 +22,12 @@ app = typer.Typer(name="mcrag", help="MCRAG: causal knowledge graphs that ground
 
 def _register() -> None:
     """Attach each area's commands; every module named here owns its own sub-commands."""
+    from mcrag.commands import curate, data, evaluate, mine, pipeline, serve, validate, vlm, whatif
     from mcrag.commands import kg as kg_cmd
-    from mcrag.commands import serve as serve_cmd
 
     app.add_typer(kg_cmd.app, name="kg")
-    app.command("serve")(serve_cmd.serve)
-    for module_name in ("mine", "validate", "vlm", "evaluate", "pipeline"):
-        try:
-            module = __import__(f"mcrag.commands.{module_name}", fromlist=["register"])
-        except ModuleNotFoundError as err:
-            if err.name != f"mcrag.commands.{module_name}":
-                raise
-            continue
+    app.command("serve")(serve.serve)
+    for module in (mine, validate, curate, whatif, vlm, evaluate, pipeline, data):
         module.register(app)
 
 

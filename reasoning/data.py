@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from kg.claims import slug
+from kg.namespaces import local_name
 from kg.vocabulary import finding_for_concept_iri
 
 VariableKind = Literal["binary", "discrete", "continuous", "constant", "empty", "non-numeric"]
@@ -133,11 +134,6 @@ class ConceptRef:
     label: str = ""
     synonyms: tuple[str, ...] = ()
     """``skos:altLabel`` values: matched last, after the local name, label and Open-i name."""
-
-
-def local_name(iri: str) -> str:
-    """The last path or fragment segment of an IRI (``.../concept/pleural_effusion`` -> ``pleural_effusion``)."""
-    return iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
 def concept_keys(concept: ConceptRef) -> tuple[str, ...]:

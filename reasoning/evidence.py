@@ -7,10 +7,9 @@ was read from. It serialises two ways: structured JSON for people and programs, 
 with short references (``E1``, ``E2`` ...) that fits in a small model's prompt and maps back to
 claim ids.
 
-Claims are read with SPARQL over the store seam only (``rdf:subject`` / ``rdf:predicate`` /
-``rdf:object``, ``mcrag:status``, ``mcrag:confidence``, ``mcrag:hasValidation`` / ``mcrag:effect``,
-``prov:wasDerivedFrom`` / ``oa:hasSource`` / ``dcterms:bibliographicCitation``), so an embedded
-Oxigraph folder and a remote endpoint serve the same evidence.
+Claims, their sources and their latest validations are read through ``kg.claim_reader`` and
+``kg.validations`` over the store seam only, so an embedded Oxigraph folder and a remote endpoint
+serve the same evidence, and the prompt shows the same latest effect the review queue does.
 """
 
 from __future__ import annotations
@@ -20,40 +19,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kg.namespaces import CONCEPT, ID, MCRAG
+from kg.claim_reader import claim_sources, claims_touching, concept_labels
+from kg.claims import ClaimRecord, ClaimSource
+from kg.namespaces import CONCEPT, MCRAG
+from kg.statuses import EVIDENCE_STATUSES, LIVE_STATUSES, STATUS_ORDER, status_rank, unknown_statuses
 from kg.store.base import Store
+from kg.validations import ValidationRecord, latest_of, latest_validations
 from kg.vocabulary import finding_for_concept_iri
 
-STATUS_RANK: dict[str, int] = {
-    "validated": 0, "accepted": 1, "proposed": 2, "notTestable": 3, "refuted": 4, "rejected": 5,
-}
-"""Which claim wins when several state the same edge (lower is stronger)."""
-
-SUPPORTING_STATUSES: frozenset[str] = frozenset({"validated", "accepted", "proposed", "notTestable"})
-"""Statuses under which a positive edge counts as support for consistency checks."""
-
-DEFAULT_STATUSES: tuple[str, ...] = ("validated", "accepted", "proposed", "notTestable", "refuted")
-"""Rejected claims are left out unless asked for; refuted ones stay, flagged, as evidence against."""
-
 _MCRAG = str(MCRAG)
-_CLAIM_PREFIX = str(ID["claim/"])
-
-
-@dataclass(frozen=True)
-class SourceRef:
-    """Where a claim was read: the document, its citation and the quoted sentence."""
-
-    document: str
-    identifier: str | None = None
-    citation: str | None = None
-    collection: str | None = None
-    sentence: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in {
-            "document": self.document, "identifier": self.identifier, "citation": self.citation,
-            "collection": self.collection, "sentence": self.sentence,
-        }.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -79,12 +53,12 @@ class EvidenceEdge:
     claim_ids: tuple[str, ...] = ()
     """Every claim id stating this edge (strongest first, capped); ``claim_id`` is the first."""
     n_claims: int = 1
-    sources: tuple[SourceRef, ...] = ()
+    sources: tuple[ClaimSource, ...] = ()
 
     @property
     def supports(self) -> bool:
-        """A positive edge whose status lets it support an explanation."""
-        return self.polarity == "positive" and self.status in SUPPORTING_STATUSES
+        """A positive edge whose status lets it support an explanation (neither rejected nor refuted)."""
+        return self.polarity == "positive" and self.status in LIVE_STATUSES
 
     @property
     def subject_finding(self) -> str | None:
@@ -192,203 +166,105 @@ def _local(iri: str) -> str:
     return iri.rsplit("/", 1)[-1]
 
 
-def _values(iris: Iterable[str]) -> str:
-    return " ".join(f"<{i}>" for i in iris)
+@dataclass(frozen=True)
+class _Reached:
+    """A claim found ``hop`` steps from the seeds, with its own latest validation."""
 
-
-def _float(v: str | None) -> float | None:
-    if v is None or v == "":
-        return None
-    try:
-        return float(v)
-    except ValueError:
-        return None
-
-
-_HOP_QUERY = """
-SELECT ?c ?s ?p ?o ?status ?conf ?pol ?val ?effect ?lo ?hi WHERE {{
-  VALUES ?n {{ {values} }}
-  {{ ?c rdf:subject ?n }} UNION {{ ?c rdf:object ?n }}
-  ?c a mcrag:CausalClaim ; rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o .
-  OPTIONAL {{ ?c mcrag:status ?status }}
-  OPTIONAL {{ ?c mcrag:confidence ?conf }}
-  OPTIONAL {{ ?c mcrag:polarity ?pol }}
-  OPTIONAL {{ ?c mcrag:hasValidation ?val .
-             OPTIONAL {{ ?val mcrag:effect ?effect }}
-             OPTIONAL {{ ?val mcrag:ciLow ?lo }}
-             OPTIONAL {{ ?val mcrag:ciHigh ?hi }} }}
-}}
-"""
-
-_SOURCE_QUERY = """
-SELECT ?c ?doc ?ident ?cit ?coll ?sentence WHERE {{
-  VALUES ?c {{ {values} }}
-  OPTIONAL {{ ?c mcrag:sentence ?sentence }}
-  OPTIONAL {{ ?c prov:wasDerivedFrom ?span .
-             OPTIONAL {{ ?span oa:hasSource ?doc .
-                        OPTIONAL {{ ?doc dcterms:identifier ?ident }}
-                        OPTIONAL {{ ?doc dcterms:bibliographicCitation ?cit }}
-                        OPTIONAL {{ ?doc dcterms:source ?coll }} }} }}
-}}
-"""
-
-_LABEL_QUERY = """
-SELECT ?n ?label WHERE {{
-  VALUES ?n {{ {values} }}
-  {{ ?n skos:prefLabel ?label }} UNION {{ ?n rdfs:label ?label }}
-}}
-"""
-
-
-@dataclass
-class _Claim:
-    claim_iri: str
-    s: str
-    p: str
-    o: str
-    status: str
-    confidence: float
-    polarity: str
+    record: ClaimRecord
     hop: int
-    validation: str | None = None
-    effect: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
+    latest: ValidationRecord | None
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.s, self.p, self.o, self.polarity)
+    def confidence(self) -> float:
+        return 1.0 if self.record.confidence is None else self.record.confidence
 
     @property
     def rank(self) -> tuple[int, int, float, int]:
-        # validated first, then with an effect, then more confident, then nearer
-        return (STATUS_RANK.get(self.status, 9), 0 if self.effect is not None else 1, -self.confidence, self.hop)
-
-
-def _strip(iri: str | None, prefix: str) -> str:
-    if iri and iri.startswith(prefix):
-        return iri[len(prefix):]
-    return iri or ""
+        # strongest status first, then with an effect, then more confident, then nearer
+        has_effect = self.latest is not None and self.latest.effect is not None
+        return (status_rank(self.record.status), 0 if has_effect else 1, -self.confidence, self.hop)
 
 
 def causal_subgraph(store: Store, seeds: Iterable[str], *, hops: int = 2,
-                    statuses: Sequence[str] = DEFAULT_STATUSES, max_edges: int = 60,
+                    statuses: Sequence[str] = EVIDENCE_STATUSES, max_edges: int = 60,
                     max_frontier: int = 64, claim_ids_per_edge: int = 5,
                     sources_per_edge: int = 3) -> CausalSubgraph:
     """The claims within ``hops`` of the seed concept IRIs, in both directions (causes and effects).
 
-    One SPARQL query per hop (VALUES over the frontier) plus one for labels and one for sources, so
-    the cost grows with the subgraph, not the store. Claims stating the same edge are merged into one
-    :class:`EvidenceEdge` led by its strongest claim (validated > accepted > proposed; with an effect
-    estimate; more confident). At most ``max_edges`` edges are kept (nearest, strongest first) and a
-    hop expands at most ``max_frontier`` new concepts, so mined graphs with hub concepts stay bounded.
+    One read of claims per hop (the frontier's concepts) plus one for latest validations, one for
+    labels and one for sources, so the cost grows with the subgraph, not the store. Claims stating the
+    same edge are merged into one :class:`EvidenceEdge` led by its strongest claim (the status order of
+    ``kg.statuses``; with an effect estimate; more confident), and the edge shows the latest
+    validation among its claims (``kg.validations``). At most ``max_edges`` edges are kept (nearest,
+    strongest first) and a hop expands at most ``max_frontier`` new concepts, so mined graphs with hub
+    concepts stay bounded.
     """
     if hops < 0:
         raise ValueError(f"hops must be >= 0, got {hops}")
     seed_list = tuple(dict.fromkeys(seeds))
     allowed = set(statuses)
-    unknown = allowed - set(STATUS_RANK)
+    unknown = unknown_statuses(sorted(allowed))
     if unknown:
-        raise ValueError(f"unknown claim status {sorted(unknown)}; use {', '.join(STATUS_RANK)}")
-    claims: dict[str, _Claim] = {}
+        raise ValueError(f"unknown claim status {unknown}; use {', '.join(STATUS_ORDER)}")
+    reached_claims: dict[str, _Reached] = {}
     seen: set[str] = set(seed_list)
     frontier = list(seed_list)
     truncated = False
     for hop in range(1, hops + 1):
         if not frontier:
             break
-        rows = store.select(_HOP_QUERY.format(values=_values(frontier)))
+        found = [c for c in claims_touching(store, frontier) if c.claim not in reached_claims and c.status in allowed]
+        latest = latest_validations(store, [c.claim for c in found])
         reached: dict[str, tuple[int, float]] = {}
-        for r in rows:
-            iri = r["c"]
-            if not iri or iri in claims:
-                continue
-            status = _strip(r.get("status"), _MCRAG) or "proposed"
-            if status not in allowed:
-                continue
-            conf = _float(r.get("conf"))
-            claim = _Claim(iri, r["s"] or "", _strip(r["p"], _MCRAG), r["o"] or "", status,
-                           1.0 if conf is None else conf, (r.get("pol") or "positive"), hop, r.get("val"),
-                           _float(r.get("effect")), _float(r.get("lo")), _float(r.get("hi")))
-            prev = claims.get(iri)
-            if prev is None or (claim.effect is not None and prev.effect is None):
-                claims[iri] = claim
-            for node in (claim.s, claim.o):
+        for c in found:
+            claim = _Reached(c, hop, latest.get(c.claim))
+            reached_claims[c.claim] = claim
+            for node in (c.subject, c.object):
                 if node not in seen:
                     best = reached.get(node, (9, 0.0))
-                    reached[node] = min(best, (STATUS_RANK.get(status, 9), -claim.confidence))
+                    reached[node] = min(best, (status_rank(c.status), -claim.confidence))
         if len(reached) > max_frontier:
             truncated = True
         frontier = [n for n, _ in sorted(reached.items(), key=lambda kv: kv[1])[:max_frontier]]
         seen.update(frontier)
 
-    grouped: dict[tuple[str, str, str, str], list[_Claim]] = {}
-    for cl in claims.values():
-        grouped.setdefault(cl.key, []).append(cl)
+    grouped: dict[tuple[str, str, str, str], list[_Reached]] = {}
+    for cl in reached_claims.values():
+        grouped.setdefault(cl.record.edge_key, []).append(cl)
     merged = sorted((sorted(g, key=lambda c: c.rank) for g in grouped.values()),
                     key=lambda g: (min(c.hop for c in g), g[0].rank, -len(g)))
     if len(merged) > max_edges:
         truncated = True
         merged = merged[:max_edges]
 
-    nodes = {n for g in merged for n in (g[0].s, g[0].o)} | set(seed_list)
-    labels = _labels(store, nodes)
-    lead_iris = [c.claim_iri for g in merged for c in g[:sources_per_edge]]
-    sources = _sources(store, lead_iris)
+    nodes = {n for g in merged for n in g[0].record.pair} | set(seed_list)
+    labels = concept_labels(store, nodes)
+    lead_iris = [c.record.claim for g in merged for c in g[:sources_per_edge]]
+    sources = claim_sources(store, lead_iris)
 
     edges = []
     for i, group in enumerate(merged, start=1):
-        lead = group[0]
-        srcs: list[SourceRef] = []
-        for c in group[:sources_per_edge]:
-            srcs.extend(sources.get(c.claim_iri, ()))
+        lead = group[0].record
+        srcs: list[ClaimSource] = []
+        for member in group[:sources_per_edge]:
+            srcs.extend(sources.get(member.record.claim, ()))
+        v = latest_of(m.latest for m in group if m.latest is not None)
         edges.append(EvidenceEdge(
-            ref=f"E{i}", claim_id=_strip(lead.claim_iri, _CLAIM_PREFIX), subject=lead.s,
-            subject_label=labels.get(lead.s, _local(lead.s)), relation=lead.p, object=lead.o,
-            object_label=labels.get(lead.o, _local(lead.o)), status=lead.status, confidence=lead.confidence,
-            polarity=lead.polarity, effect=lead.effect, ci_low=lead.ci_low, ci_high=lead.ci_high,
-            validation=lead.validation, hop=min(c.hop for c in group),
-            claim_ids=tuple(_strip(c.claim_iri, _CLAIM_PREFIX) for c in group[:claim_ids_per_edge]),
+            ref=f"E{i}", claim_id=lead.claim_id, subject=lead.subject,
+            subject_label=labels.get(lead.subject, _local(lead.subject)), relation=lead.relation, object=lead.object,
+            object_label=labels.get(lead.object, _local(lead.object)), status=lead.status,
+            confidence=group[0].confidence, polarity=lead.polarity, effect=v.effect if v else None,
+            ci_low=v.ci_low if v else None, ci_high=v.ci_high if v else None,
+            validation=v.result if v else None, hop=min(c.hop for c in group),
+            claim_ids=tuple(c.record.claim_id for c in group[:claim_ids_per_edge]),
             n_claims=len(group), sources=tuple(dict.fromkeys(srcs))[:sources_per_edge],
         ))
     return CausalSubgraph(seed_list, hops, tuple(edges), labels, truncated)
 
 
-def _labels(store: Store, nodes: Iterable[str]) -> dict[str, str]:
-    nodes = sorted(n for n in nodes if n)
-    out: dict[str, str] = {}
-    for i in range(0, len(nodes), 400):
-        for r in store.select(_LABEL_QUERY.format(values=_values(nodes[i:i + 400]))):
-            if r["n"] and r["label"] and r["n"] not in out:
-                out[r["n"]] = r["label"]
-    return out
-
-
-def _sources(store: Store, claim_iris: Sequence[str]) -> dict[str, tuple[SourceRef, ...]]:
-    out: dict[str, list[SourceRef]] = {}
-    iris = list(dict.fromkeys(claim_iris))
-    for i in range(0, len(iris), 400):
-        for r in store.select(_SOURCE_QUERY.format(values=_values(iris[i:i + 400]))):
-            c = r["c"]
-            if not c:
-                continue
-            ref = SourceRef(document=r.get("doc") or "", identifier=r.get("ident"), citation=r.get("cit"),
-                            collection=r.get("coll"), sentence=r.get("sentence"))
-            if not ref.document and not ref.sentence:
-                continue
-            lst = out.setdefault(c, [])
-            if ref not in lst:
-                lst.append(ref)
-    return {k: tuple(v) for k, v in out.items()}
-
-
 __all__ = [
-    "DEFAULT_STATUSES",
-    "STATUS_RANK",
-    "SUPPORTING_STATUSES",
     "CausalSubgraph",
     "EvidenceEdge",
-    "SourceRef",
     "causal_subgraph",
     "concept_iris_for",
 ]

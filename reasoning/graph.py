@@ -1,4 +1,4 @@
-"""The graph's causal claims as edges, and the directed graph a causal model is built from.
+"""The directed graph a causal model is built from, over the claims ``kg.claim_reader`` returns.
 
 Many claims may state the same cause -> effect (one per sentence that says it); validation works per
 edge and writes its result onto every claim of that edge.
@@ -8,111 +8,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 import networkx as nx
 
-from kg.namespaces import MCRAG
-from kg.store.base import Store
+from kg.claim_reader import read_claims
+from kg.claims import ClaimRecord
+from kg.statuses import LIVE_STATUSES, TRUSTED_STATUSES
 from reasoning.data import local_name
 
-STRUCTURAL_STATUSES: tuple[str, ...] = ("accepted", "validated", "proposed", "notTestable")
+STRUCTURAL_STATUSES: tuple[str, ...] = LIVE_STATUSES
 """Claims whose edge is part of the causal structure: not rejected by a curator, not refuted by data."""
 
-TRUSTED_STATUSES: tuple[str, ...] = ("accepted", "validated")
-"""Claims a what-if question may rest on."""
+ClaimEdge = ClaimRecord
+"""The stored claim record under the name validation's benchmark builds synthetic claims with."""
+
+__all__ = ["EXPECTED_SIGN", "STRUCTURAL_STATUSES", "TRUSTED_STATUSES", "ClaimEdge", "causal_digraph", "read_claims",
+           "variable_names"]
 
 EXPECTED_SIGN: Mapping[str, int] = {"causes": 1, "predisposesTo": 1, "manifestsAs": 1, "mediates": 1, "prevents": -1}
 """Direction of effect each relation kind asserts (subject raises or lowers the object)."""
-
-
-@dataclass(frozen=True)
-class ClaimEdge:
-    """One claim as validation and curation see it."""
-
-    claim: str
-    graph: str
-    subject: str
-    object: str
-    relation: str
-    """Relation kind's local name: ``causes``, ``predisposesTo``, ``manifestsAs``, ``mediates`` or ``prevents``."""
-    polarity: str
-    status: str
-    version: int
-    subject_label: str = ""
-    object_label: str = ""
-    mediator: str | None = None
-    """The mechanism the claim names (``mcrag:mediator``), if any."""
-
-    @property
-    def pair(self) -> tuple[str, str]:
-        return (self.subject, self.object)
-
-
-def _mcrag_local(iri: str | None) -> str:
-    return (iri or "")[len(str(MCRAG)):] if (iri or "").startswith(str(MCRAG)) else local_name(iri or "")
-
-
-def read_claims(store: Store, *, graphs: Sequence[str] | None = None) -> list[ClaimEdge]:
-    """Every causal claim in the store (or in the given named graphs), with concept labels."""
-    values = ""
-    if graphs:
-        values = "VALUES ?g { " + " ".join(f"<{g}>" for g in graphs) + " }"
-    rows = store.query(f"""
-        SELECT ?c ?g ?s ?p ?o ?pol ?status ?version ?m WHERE {{
-          {values}
-          GRAPH ?g {{ ?c a mcrag:CausalClaim ; rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o }}
-          OPTIONAL {{ ?c mcrag:polarity ?pol }}
-          OPTIONAL {{ ?c mcrag:status ?status }}
-          OPTIONAL {{ ?c mcrag:version ?version }}
-          OPTIONAL {{ ?c mcrag:mediator ?m }}
-        }}""").dicts()
-    labels = concept_labels(store, {r["s"] for r in rows if r["s"]} | {r["o"] for r in rows if r["o"]})
-    seen: set[str] = set()
-    out = []
-    for r in rows:
-        c = r["c"] or ""
-        if c in seen:  # a claim copied into two graphs counts once
-            continue
-        seen.add(c)
-        s, o = r["s"] or "", r["o"] or ""
-        out.append(ClaimEdge(
-            claim=c, graph=r["g"] or "", subject=s, object=o, relation=_mcrag_local(r["p"]),
-            polarity=r["pol"] or "positive", status=_mcrag_local(r["status"]) or "proposed",
-            version=int(float(r["version"])) if r["version"] else 1,
-            subject_label=labels.get(s, local_name(s)), object_label=labels.get(o, local_name(o)),
-            mediator=r["m"] or None,
-        ))
-    out.sort(key=lambda e: (e.subject_label, e.object_label, e.claim))
-    return out
-
-
-def concept_labels(store: Store, iris: Iterable[str]) -> dict[str, str]:
-    """Preferred label (else rdfs:label) of each concept, in batches."""
-    found: dict[str, str] = {}
-    todo = sorted(set(iris))
-    for i in range(0, len(todo), 400):
-        chunk = " ".join(f"<{x}>" for x in todo[i:i + 400])
-        rows = store.query(f"""SELECT ?c (SAMPLE(?pl) AS ?p) (SAMPLE(?rl) AS ?r) WHERE {{
-              VALUES ?c {{ {chunk} }} OPTIONAL {{ ?c skos:prefLabel ?pl }} OPTIONAL {{ ?c rdfs:label ?rl }}
-            }} GROUP BY ?c""").dicts()
-        for r in rows:
-            label = r["p"] or r["r"]
-            if r["c"] and label:
-                found[r["c"]] = label
-    return found
-
-
-def concept_synonyms(store: Store, iris: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """``skos:altLabel`` values of each concept (a table may name a column by a synonym)."""
-    found: dict[str, list[str]] = {}
-    todo = sorted(set(iris))
-    for i in range(0, len(todo), 400):
-        chunk = " ".join(f"<{x}>" for x in todo[i:i + 400])
-        for r in store.select(f"SELECT ?c ?a WHERE {{ VALUES ?c {{ {chunk} }} ?c skos:altLabel ?a }} ORDER BY ?c ?a"):
-            if r["c"] and r["a"]:
-                found.setdefault(r["c"], []).append(r["a"])
-    return {k: tuple(v) for k, v in found.items()}
 
 
 def variable_names(iris: Iterable[str]) -> dict[str, str]:
@@ -131,7 +45,7 @@ def variable_names(iris: Iterable[str]) -> dict[str, str]:
     return names
 
 
-def causal_digraph(claims: Iterable[ClaimEdge], *, statuses: Sequence[str] = STRUCTURAL_STATUSES) -> nx.DiGraph:
+def causal_digraph(claims: Iterable[ClaimRecord], *, statuses: Sequence[str] = STRUCTURAL_STATUSES) -> nx.DiGraph:
     """Directed graph over concept IRIs: one edge per cause -> effect with a positive claim in ``statuses``.
 
     Edge attributes: ``claims`` (the claim IRIs behind the edge), ``support`` (how many), ``trusted``

@@ -14,8 +14,13 @@ A negated claim (X does *not* cause Y) is validated by an interval inside the ma
 a clear effect. Discovery does not decide the verdict (a claim of causation need not be a direct
 edge, and PC's orientations are often undetermined) but a disagreement raises the claim's place in
 the review queue. Results go to the ``validation`` graph as a ``mcrag:ValidationActivity`` with one
-``mcrag:ValidationResult`` per claim; status moves proposed -> validated / refuted / notTestable,
-while a curator's accepted or rejected stays as it is. Everything of one run is one SPARQL update.
+``mcrag:ValidationResult`` per claim, written by ``kg.validations``; status moves proposed ->
+validated / refuted / notTestable as an audited act that ``undo`` reverts, while a curator's accepted
+or rejected stays as it is. Everything of one run is one SPARQL update.
+
+Data that do not measure a claim (no usable column for its cause or its effect) say nothing about
+it: the claim keeps its status, version and earlier verdicts, and nothing is written for it. Data
+that measure no claim at all are refused (:class:`~reasoning.data.DataError`) and change nothing.
 """
 
 from __future__ import annotations
@@ -35,14 +40,18 @@ from typing import Any
 
 import networkx as nx
 import pandas as pd
-import pyoxigraph as ox
 
-from kg.curation import verdict_uncertainty
-from kg.namespaces import ID, MCRAG, NAMED_GRAPHS
+from kg.claim_reader import concept_synonyms, read_claims
+from kg.claims import ClaimRecord
+from kg.errors import UnknownClaimError
+from kg.namespaces import ID
+from kg.statuses import CURATOR_DECISIONS, LIVE_STATUSES
 from kg.store.base import Store
+from kg.validations import RefutationRecord, ValidationRecord, ValidationRunRecord, VerdictMove, write_run
 from reasoning.data import (
     ColumnMap,
     ConceptRef,
+    DataError,
     DataTable,
     load_table,
     map_columns,
@@ -58,33 +67,15 @@ from reasoning.discovery import (
     discover,
 )
 from reasoning.estimate import EffectEstimate, estimate_effect
-from reasoning.graph import (
-    EXPECTED_SIGN,
-    STRUCTURAL_STATUSES,
-    ClaimEdge,
-    causal_digraph,
-    concept_synonyms,
-    read_claims,
-    variable_names,
-)
+from reasoning.graph import EXPECTED_SIGN, causal_digraph, variable_names
 from reasoning.identify import Identification, identify
 from reasoning.model import NotTestable, build_model
 from reasoning.refute import DEFAULT_REFUTERS, DEFAULT_SIMULATIONS, REFUTERS, RefutationOutcome, refute
+from reasoning.uncertainty import verdict_uncertainty
 
 log = logging.getLogger(__name__)
 
-CURATED_STATUSES = ("accepted", "rejected")
-"""A curator's decision; validation attaches its result but leaves the status alone."""
-
-AGENT_LABEL = "mcrag validate"
-
 MIN_EXPECTED_CELL = 5
-
-_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-_PROV = "http://www.w3.org/ns/prov#"
-_DCT = "http://purl.org/dc/terms/"
-_XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
 @dataclass(frozen=True)
@@ -108,7 +99,7 @@ class ValidationSettings:
     jobs: int = 1
     """Worker processes for estimation and refutation (edges are independent)."""
     seed: int = 0
-    model_statuses: tuple[str, ...] = STRUCTURAL_STATUSES
+    model_statuses: tuple[str, ...] = LIVE_STATUSES
     """Claims with these statuses form the causal structure the models are built from."""
     identification: tuple[str, ...] = ("backdoor", "frontdoor", "iv")
 
@@ -131,6 +122,8 @@ class EdgeAnalysis:
     cpu_seconds: float = 0.0
     model_note: str = ""
     """What the model had to assume or leave out (e.g. proposed edges dropped to break a cycle)."""
+    measured: bool = True
+    """False when the data have no usable column for the cause or the effect: the run says nothing here."""
 
 
 @dataclass(frozen=True)
@@ -147,8 +140,8 @@ class ClaimVerdict:
     uncertainty: float
     previous_status: str
     new_status: str
-    result: str
-    """IRI of the ``mcrag:ValidationResult`` written for this claim."""
+    result: str | None
+    """IRI of the ``mcrag:ValidationResult`` written for this claim; None when the data do not measure it."""
 
 
 @dataclass(frozen=True)
@@ -311,7 +304,7 @@ def _verdict(edge: EdgeAnalysis, relation: str, polarity: str, settings: Validat
                            f"but also effects beyond +/-{settings.margin:g}")
 
 
-def validate_claims(claims: Sequence[ClaimEdge], data: DataTable | pd.DataFrame | str | Path, *,
+def validate_claims(claims: Sequence[ClaimRecord], data: DataTable | pd.DataFrame | str | Path, *,
                     settings: ValidationSettings | None = None, run_id: str | None = None,
                     synonyms: Mapping[str, Sequence[str]] | None = None) -> ValidationRun:
     """Validate claims against a table without touching any store (see :func:`validate_store`).
@@ -387,6 +380,7 @@ def validate_claims(claims: Sequence[ClaimEdge], data: DataTable | pd.DataFrame 
             elif v not in usable:
                 problem = f"column {colmap.by_iri[iri]!r} for {labels[iri] or v} is {kinds[v]}"
             if problem:
+                base = replace(base, measured=False)
                 break
         ident = None
         if problem is None:
@@ -435,7 +429,11 @@ def validate_claims(claims: Sequence[ClaimEdge], data: DataTable | pd.DataFrame 
             ci_low=_std(est, est.ci_low) if est else None, ci_high=_std(est, est.ci_high) if est else None,
             refuter_passed=[o.passed for o in edge.refutations], refuter_p_values=[o.p_value for o in edge.refutations],
             margin=settings.margin, reason=reason)
-        new_status = c.status if c.status in CURATED_STATUSES else verdict
+        if not edge.measured:  # the data say nothing about this claim: it stays as it is
+            verdicts.append(ClaimVerdict(c.claim, c.subject, c.object, c.relation, c.polarity, verdict, reason, unc,
+                                         c.status, c.status, None))
+            continue
+        new_status = c.status if c.status in CURATOR_DECISIONS else verdict
         key = f"{c.subject}|{c.object}|{EXPECTED_SIGN.get(c.relation, 1)}|{c.polarity}"
         res_iri = str(ID[f"validation/{run_id}/{hashlib.sha1(key.encode()).hexdigest()[:16]}"])
         verdicts.append(ClaimVerdict(c.claim, c.subject, c.object, c.relation, c.polarity, verdict, reason, unc,
@@ -449,18 +447,6 @@ def _std(est: EffectEstimate, value: float) -> float:
 
 
 # ---------------------------------------------------------------------------------------- writing
-def _nn(iri: str) -> ox.NamedNode:
-    return ox.NamedNode(iri)
-
-
-def _dec(value: float) -> ox.Literal:
-    return ox.Literal(f"{value:.6f}", datatype=_nn(_XSD + "decimal"))
-
-
-def _str(value: str) -> ox.Literal:
-    return ox.Literal(value)
-
-
 def _version() -> str:
     try:
         from importlib.metadata import version
@@ -470,76 +456,34 @@ def _version() -> str:
         return "0"
 
 
-def validation_triples(run: ValidationRun) -> list[ox.Triple]:
-    """The run's activity, agent, data set, results and refutation results as RDF triples."""
-    a = _nn(run.activity)
-    agent = _nn(str(ID[f"agent/mcrag_validate/{_version().replace('.', '_')}"]))
-    digest = run.dataset.split("sha256:", 1)[-1].split(",", 1)[0]
-    ds = _nn(str(ID[f"dataset/{digest}"]))
-    rdf_type, label = _nn(_RDF + "type"), _nn(_RDFS + "label")
-    t: list[ox.Triple] = [
-        ox.Triple(a, rdf_type, _nn(str(MCRAG.ValidationActivity))),
-        ox.Triple(a, rdf_type, _nn(_PROV + "Activity")),
-        ox.Triple(a, label, _str(f"validation run against {run.dataset}")),
-        ox.Triple(a, _nn(_PROV + "startedAtTime"), ox.Literal(run.started.isoformat(), datatype=_nn(_XSD + "dateTime"))),
-        ox.Triple(a, _nn(_PROV + "endedAtTime"), ox.Literal(run.ended.isoformat(), datatype=_nn(_XSD + "dateTime"))),
-        ox.Triple(a, _nn(_PROV + "wasAssociatedWith"), agent),
-        ox.Triple(a, _nn(_PROV + "used"), ds),
-        ox.Triple(a, _nn(_RDFS + "comment"), _str(_settings_text(run))),
-        ox.Triple(agent, rdf_type, _nn(_PROV + "SoftwareAgent")),
-        ox.Triple(agent, label, _str(AGENT_LABEL)),
-        ox.Triple(agent, _nn(_DCT + "hasVersion"), _str(_version())),
-        ox.Triple(ds, rdf_type, _nn(_PROV + "Entity")),
-        ox.Triple(ds, _nn(_DCT + "title"), _str(run.dataset.split(" (sha256:", 1)[0])),
-        ox.Triple(ds, _nn(_DCT + "identifier"), _str(f"sha256:{digest}")),
-    ]
+def run_record(run: ValidationRun, versions: Mapping[str, int]) -> ValidationRunRecord:
+    """What ``kg.validations`` writes for a run: its results, and each measured claim's status move.
+
+    ``versions`` are the claim versions the run read (a claim changed since is left as it is).
+    """
     edges = {(e.cause, e.effect): e for e in run.edges}
-    done: set[str] = set()
+    results: dict[str, ValidationRecord] = {}
     for v in run.claims:
-        r = _nn(v.result)
-        t.append(ox.Triple(_nn(v.claim), _nn(str(MCRAG.hasValidation)), r))
-        t.append(ox.Triple(a, _nn(_PROV + "used"), _nn(v.claim)))
-        if v.result in done:
+        if v.result is None or v.result in results:
             continue
-        done.add(v.result)
         e = edges[(v.cause, v.effect)]
-        t += [
-            ox.Triple(r, rdf_type, _nn(str(MCRAG.ValidationResult))),
-            ox.Triple(r, _nn(_PROV + "wasGeneratedBy"), a),
-            ox.Triple(r, _nn(_PROV + "wasDerivedFrom"), ds),
-            ox.Triple(r, _nn(str(MCRAG.verdict)), _nn(str(MCRAG[v.verdict]))),
-            ox.Triple(r, _nn(str(MCRAG.reason)), _str(v.reason)),
-            ox.Triple(r, _nn(str(MCRAG.dataset)), _str(run.dataset)),
-            ox.Triple(r, label, _str(f"{e.cause_label} -> {e.effect_label}: {v.verdict}")),
-        ]
-        if e.discovery is not None:
-            t.append(ox.Triple(r, _nn(str(MCRAG.discovery)), _str(e.discovery.verdict)))
-        elif run.settings.discovery == "none":
-            t.append(ox.Triple(r, _nn(str(MCRAG.discovery)), _str("notTestable")))
-        if e.identification is not None:
-            t.append(ox.Triple(r, _nn(str(MCRAG.estimand)), _str(e.identification.estimand)))
         est = e.estimate
-        if est is not None:
-            t.append(ox.Triple(r, _nn(str(MCRAG.estimator)), _str(est.estimator)))
-            t.append(ox.Triple(r, _nn(str(MCRAG.sampleSize)), ox.Literal(str(est.samples), datatype=_nn(_XSD + "integer"))))
-            for prop, value in (("effect", est.value), ("ciLow", est.ci_low), ("ciHigh", est.ci_high)):
-                if math.isfinite(value):
-                    t.append(ox.Triple(r, _nn(str(MCRAG[prop])), _dec(value)))
-        for o in e.refutations:
-            rr = _nn(f"{v.result}/refuter/{o.refuter}")
-            t += [ox.Triple(r, _nn(str(MCRAG.hasRefutation)), rr),
-                  ox.Triple(rr, rdf_type, _nn(str(MCRAG.RefutationResult))),
-                  ox.Triple(rr, _nn(str(MCRAG.refuter)), _str(o.refuter))]
-            if o.passed is not None:
-                t.append(ox.Triple(rr, _nn(str(MCRAG.passed)),
-                                   ox.Literal("true" if o.passed else "false", datatype=_nn(_XSD + "boolean"))))
-            if o.p_value is not None:
-                t.append(ox.Triple(rr, _nn(str(MCRAG.pValue)), _dec(o.p_value)))
-            if o.new_effect is not None:
-                t.append(ox.Triple(rr, _nn(str(MCRAG.newEffect)), _dec(o.new_effect)))
-            if o.note:
-                t.append(ox.Triple(rr, _nn(_RDFS + "comment"), _str(o.note)))
-    return t
+        discovery = e.discovery.verdict if e.discovery is not None else (
+            "notTestable" if run.settings.discovery == "none" else None)
+        results[v.result] = ValidationRecord(
+            result=v.result, activity=run.activity, time=run.ended, verdict=v.verdict, discovery=discovery,
+            estimand=e.identification.estimand if e.identification is not None else None,
+            estimator=est.estimator if est is not None else None,
+            effect=est.value if est is not None else None, ci_low=est.ci_low if est is not None else None,
+            ci_high=est.ci_high if est is not None else None, sample_size=est.samples if est is not None else None,
+            dataset=run.dataset, reason=v.reason, uncertainty=v.uncertainty,
+            refutations=tuple(RefutationRecord(o.refuter, o.passed, o.p_value, o.new_effect, o.note or None)
+                              for o in e.refutations),
+            label=f"{e.cause_label} -> {e.effect_label}: {v.verdict}")
+    moves = tuple(VerdictMove(v.claim, v.result, v.previous_status, v.new_status, versions.get(v.claim, 1), v.reason)
+                  for v in run.claims if v.result is not None)
+    return ValidationRunRecord(run.activity, run.dataset, run.started, run.ended, _settings_text(run), _version(),
+                               tuple(results.values()), moves)
 
 
 def _settings_text(run: ValidationRun) -> str:
@@ -550,25 +494,6 @@ def _settings_text(run: ValidationRun) -> str:
     return (f"discovery={disc}; refuters={', '.join(s.refuters) or 'none'} x {s.simulations} simulations; "
             f"margin={s.margin:g}; min_samples={s.min_samples}; min_group={s.min_group}; "
             f"confidence={s.confidence_level:g}; seed={s.seed}")
-
-
-def validation_update(run: ValidationRun, graph: str = NAMED_GRAPHS["validation"]) -> str:
-    """One SPARQL update that moves statuses, bumps versions and inserts the run's results."""
-    body = (ox.serialize(validation_triples(run), format=ox.RdfFormat.N_TRIPLES) or b"").decode("utf-8")
-    values = " ".join(f"(<{v.claim}> <{MCRAG[v.new_status]}>)" for v in run.claims)
-    status_op = ""
-    if values:
-        status_op = f"""
-DELETE {{ GRAPH ?g {{ ?c <{MCRAG.status}> ?old . ?c <{MCRAG.version}> ?v }} }}
-INSERT {{ GRAPH ?g {{ ?c <{MCRAG.status}> ?new . ?c <{MCRAG.version}> ?v2 }} }}
-WHERE {{
-  VALUES (?c ?new) {{ {values} }}
-  GRAPH ?g {{ ?c a <{MCRAG.CausalClaim}> }}
-  OPTIONAL {{ GRAPH ?g {{ ?c <{MCRAG.status}> ?old }} }}
-  OPTIONAL {{ GRAPH ?g {{ ?c <{MCRAG.version}> ?v }} }}
-  BIND (COALESCE(?v, 0) + 1 AS ?v2)
-}} ;"""
-    return f"{status_op}\nINSERT DATA {{ GRAPH <{graph}> {{\n{body}}} }}"
 
 
 def validate_store(store: Store, data: str | Path | pd.DataFrame | DataTable, *,
@@ -596,18 +521,24 @@ def validate_store(store: Store, data: str | Path | pd.DataFrame | DataTable, *,
         chosen = [c for c in chosen if c.claim in wanted]
         missing = wanted - {c.claim for c in chosen}
         if missing:
-            from kg.curation import UnknownClaimError
-
             raise UnknownClaimError(f"no causal claim {sorted(missing)[0]} in the store")
     concepts = {c.subject for c in all_claims} | {c.object for c in all_claims}
     run = _validate_with_structure(chosen, all_claims, table, settings, concept_synonyms(store, concepts))
+    if run.claims and all(v.result is None for v in run.claims):
+        raise DataError(f"{table.name}: no column binds to the cause and the effect of any of the {len(run.claims)} "
+                        f"claim(s) tested ({table.rows} rows; columns {_columns(table)}); nothing was changed")
     if write and run.claims:
-        store.update(validation_update(run))
+        write_run(store, run_record(run, {c.claim: c.version for c in all_claims}))
         run = replace(run, written=True)
     return run
 
 
-def _validate_with_structure(chosen: Sequence[ClaimEdge], structure_claims: Sequence[ClaimEdge], table: DataTable,
+def _columns(table: DataTable, shown: int = 8) -> str:
+    cols = [str(c) for c in table.frame.columns]
+    return ", ".join(cols[:shown]) + (f" and {len(cols) - shown} more" if len(cols) > shown else "") if cols else "none"
+
+
+def _validate_with_structure(chosen: Sequence[ClaimRecord], structure_claims: Sequence[ClaimRecord], table: DataTable,
                              settings: ValidationSettings, synonyms: Mapping[str, Sequence[str]]) -> ValidationRun:
     """Validate ``chosen`` while building the causal structure from all claims."""
     if len(chosen) == len(structure_claims):
@@ -617,22 +548,6 @@ def _validate_with_structure(chosen: Sequence[ClaimEdge], structure_claims: Sequ
     keep_pairs = {(c.subject, c.object) for c in chosen}
     return replace(run, claims=tuple(v for v in run.claims if v.claim in chosen_ids),
                    edges=tuple(e for e in run.edges if (e.cause, e.effect) in keep_pairs))
-
-
-VALIDATED_EDGES_QUERY = """SELECT DISTINCT ?cause ?effect ?verdict ?status ?effectSize ?ciLow ?ciHigh ?n ?estimand ?dataset ?ended
-WHERE {
-  ?claim a mcrag:CausalClaim ; rdf:subject ?s ; rdf:object ?o ; mcrag:status ?status ; mcrag:hasValidation ?r .
-  ?r mcrag:verdict ?verdict ; mcrag:dataset ?dataset ; prov:wasGeneratedBy ?run .
-  ?run prov:endedAtTime ?ended .
-  OPTIONAL { ?r mcrag:effect ?effectSize ; mcrag:ciLow ?ciLow ; mcrag:ciHigh ?ciHigh ; mcrag:sampleSize ?n }
-  OPTIONAL { ?r mcrag:estimand ?estimand }
-  ?s skos:prefLabel ?cause . ?o skos:prefLabel ?effect .
-  FILTER NOT EXISTS { ?claim mcrag:hasValidation ?r2 . ?r2 prov:wasGeneratedBy ?run2 . ?run2 prov:endedAtTime ?t2 .
-                      FILTER (?t2 > ?ended) }
-  FILTER (?verdict IN (mcrag:validated, mcrag:refuted))
-}
-ORDER BY ?verdict DESC(?effectSize)"""
-"""Latest verdict per edge, validated vs refuted, with effects (``mcrag kg query --file`` or ``Store.select``)."""
 
 
 def run_summary(run: ValidationRun) -> dict[str, Any]:

@@ -26,7 +26,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from kg.claims import slug
+from kg.claim_reader import concept_synonyms, read_claims
+from kg.claims import ClaimRecord, slug
+from kg.statuses import TRUSTED_STATUSES
 from kg.store.base import Store
 from kg.vocabulary import finding_for_concept_iri
 from reasoning.data import (
@@ -39,14 +41,7 @@ from reasoning.data import (
     variable_kind,
 )
 from reasoning.estimate import estimate_effect
-from reasoning.graph import (
-    TRUSTED_STATUSES,
-    ClaimEdge,
-    causal_digraph,
-    concept_synonyms,
-    read_claims,
-    variable_names,
-)
+from reasoning.graph import causal_digraph, variable_names
 from reasoning.identify import identify
 from reasoning.model import NotTestable, build_model
 
@@ -85,7 +80,7 @@ class WhatIfModel:
         raise WhatIfError(f"unknown variable {name!r}; known: {', '.join(sorted(self.labels.values()))}")
 
 
-def whatif_model(source: Store | Sequence[ClaimEdge], data: str | Path | pd.DataFrame | DataTable, *,
+def whatif_model(source: Store | Sequence[ClaimRecord], data: str | Path | pd.DataFrame | DataTable, *,
                  statuses: Sequence[str] = TRUSTED_STATUSES, graphs: Sequence[str] | None = None,
                  split: str | None = None) -> WhatIfModel:
     """Build the what-if model from a store's claims (or given claims) and a table."""

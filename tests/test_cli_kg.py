@@ -34,6 +34,7 @@ def loaded(tmp_path: Path) -> Path:
     return store
 
 
+@pytest.mark.slow
 def test_load_then_two_hop_query_in_every_format(loaded: Path) -> None:
     out = mcrag("kg", "query", TWO_HOP, "--format", "json", "--store", str(loaded))
     assert out.returncode == 0, out.stderr
@@ -48,12 +49,14 @@ def test_load_then_two_hop_query_in_every_format(loaded: Path) -> None:
     assert "hyperinflation" in table.stdout and "1 row(s)" in table.stdout
 
 
+@pytest.mark.slow
 def test_malformed_sparql_exits_2(loaded: Path) -> None:
     r = mcrag("kg", "query", "SELEC ?x", "--store", str(loaded))
     assert r.returncode == 2
     assert "syntax error" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_malformed_rdf_names_file_and_line_and_changes_nothing(loaded: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.ttl"
     bad.write_text("@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b \"oops .\n")
@@ -64,6 +67,7 @@ def test_malformed_rdf_names_file_and_line_and_changes_nothing(loaded: Path, tmp
     assert count.stdout.splitlines()[1] == "3"
 
 
+@pytest.mark.slow
 def test_update_export_and_stats(loaded: Path, tmp_path: Path) -> None:
     r = mcrag("kg", "update", "INSERT DATA { GRAPH <https://w3id.org/mcrag/graph/curated> "
               "{ <http://example.org/x> mcrag:causes <http://example.org/y> } }", "--store", str(loaded))
@@ -82,6 +86,7 @@ def test_missing_store_is_a_clear_message(tmp_path: Path) -> None:
     assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_unknown_format_and_missing_file_exit_2(loaded: Path, tmp_path: Path) -> None:
     assert mcrag("kg", "load", str(tmp_path / "nope.ttl"), "--store", str(loaded)).returncode == 2
     odd = tmp_path / "data.xyz"
@@ -91,6 +96,7 @@ def test_unknown_format_and_missing_file_exit_2(loaded: Path, tmp_path: Path) ->
     assert mcrag("kg", "query", "ASK {}", "-f", "yaml", "--store", str(loaded)).returncode == 2
 
 
+@pytest.mark.slow
 def test_check_reports_planted_inconsistency_and_shacl_violation(tmp_path: Path) -> None:
     store = tmp_path / "store"
     assert mcrag("kg", "init", "--store", str(store)).returncode == 0

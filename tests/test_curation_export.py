@@ -13,6 +13,7 @@ import pytest
 from kg import curation
 from kg.claims import write_claims
 from kg.namespaces import NAMED_GRAPHS
+from mcrag.render import render_subgraph
 from tests.fixtures.validation.scenario import claim
 
 
@@ -59,16 +60,17 @@ def test_graphml_and_dot_carry_edges_with_status(curated: Any, tmp_path: Path) -
     assert 'label="pleural effusion"' in dot
 
 
+@pytest.mark.slow
 def test_render_png_and_svg_of_a_subgraph(curated: Any, tmp_path: Path) -> None:
     store, _, _ = curated
-    png = curation.render_subgraph(store, tmp_path / "effusion.png", center="Effusion", depth=1)
+    png = render_subgraph(store, tmp_path / "effusion.png", center="Effusion", depth=1)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
-    svg = curation.render_subgraph(store, tmp_path / "all.svg")
+    svg = render_subgraph(store, tmp_path / "all.svg")
     assert svg.read_text().lstrip().startswith(("<?xml", "<svg")) and "pleural effusion" in svg.read_text()
     with pytest.raises(curation.CurationError, match="png or .svg"):
-        curation.render_subgraph(store, tmp_path / "x.jpg")
+        render_subgraph(store, tmp_path / "x.jpg")
     with pytest.raises(curation.CurationError, match="no concept named"):
-        curation.render_subgraph(store, tmp_path / "x.png", center="no_such_thing")
+        render_subgraph(store, tmp_path / "x.png", center="no_such_thing")
 
 
 def test_unknown_export_format_or_status_is_refused(curated: Any, tmp_path: Path) -> None:

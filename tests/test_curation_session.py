@@ -55,13 +55,13 @@ def test_session_accept_reject_edit_undo_reads_back_from_prov(session_store: Any
     assert _edge(store, "Effusion", "predisposesTo", "Atelectasis")
     assert _edge(store, "Effusion", "causes", "Atelectasis")  # still stated by the second effusion claim
     d = curation.claim_detail(store, ids["effusion"])
-    assert (d.relation, d.certainty, d.confidence, d.version) == ("predisposesTo", "possible", 0.6, 2)
-    assert d.label == "pleural effusion predisposesTo atelectasis"
+    assert (d.record.relation, d.record.certainty, d.record.confidence, d.version) == ("predisposesTo", "possible", 0.6, 2)
+    assert d.record.label == "pleural effusion predisposesTo atelectasis"
 
     und = curation.undo(store, ids["effusion"], "carol", "edit was premature")
     assert und.undoes == ed.activity and und.from_version == 2 and und.to_version == 3
     d = curation.claim_detail(store, ids["effusion"])
-    assert (d.relation, d.certainty, d.confidence) == ("causes", "probable", 0.8)
+    assert (d.record.relation, d.record.certainty, d.record.confidence) == ("causes", "probable", 0.8)
     assert not _edge(store, "Effusion", "predisposesTo", "Atelectasis")
     curation.undo(store, ids["edema"], "bob", "second opinion disagrees")
     assert _status(store, ids["edema"]) == ("proposed", 3)
@@ -111,10 +111,12 @@ def test_stale_version_and_unknown_claim_change_nothing(session_store: Any) -> N
 def test_guard_holds_even_when_the_version_moves_between_check_and_write(session_store: Any,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     store, ids = session_store
-    real = curation._read_state
+    from kg.curation import acts
+
+    real = acts._read_state
     state = real(store, ids["nodule"])
     curation.accept(store, ids["nodule"], "alice", "first", 1)  # the claim moves on to version 2
-    monkeypatch.setattr(curation, "_read_state", lambda s, c: state if c == ids["nodule"] else real(s, c))
+    monkeypatch.setattr(acts, "_read_state", lambda s, c: state if c == ids["nodule"] else real(s, c))
     before = store.count()
     with pytest.raises(curation.StaleVersionError, match="changed while this act was written"):
         curation.reject(store, ids["nodule"], "bob", "racing", 1)

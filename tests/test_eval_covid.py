@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vlm.evaluation import covid
-from vlm.evaluation.covid_split import (
+from benchmarks import covid
+from benchmarks.covid_split import (
     Case,
     CovidDataError,
     aligned,
@@ -19,7 +19,7 @@ from vlm.evaluation.covid_split import (
     shift_split,
     view_strength,
 )
-from vlm.evaluation.runner import BenchmarkError, RunContext
+from benchmarks.registry import BenchmarkError, RunContext
 
 PATHOGENS = ("Streptococcus", "Klebsiella", "Pneumocystis", "SARS")
 
@@ -151,6 +151,7 @@ def test_missing_metadata_raises_a_clear_error(tmp_path: Path) -> None:
         covid.run(ctx)
 
 
+@pytest.mark.slow
 def test_run_on_tiny_fixture_returns_the_expected_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fixture(tmp_path)
     monkeypatch.setattr(covid, "OOF_FOLDS", 2)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from vlm.evaluation.noise import noisy_probabilities, separation_for_auc
+from benchmarks.noise import noisy_probabilities, separation_for_auc
 
 
 @pytest.mark.parametrize("auc", [0.7, 0.8, 0.9, 0.95])

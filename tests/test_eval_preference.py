@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from vlm.evaluation.preference import (
+from benchmarks.preference import (
     FEATURES,
     SourcePolicy,
     dpo_loss,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vlm.evaluation.questions import (
+from benchmarks.questions import (
     FRAME_WORDS,
     QuestionModel,
     SentenceReader,
@@ -84,7 +84,7 @@ def test_questions_map_to_findings() -> None:
 
 
 def test_vqa_end_to_end_on_fixture(tmp_path: Path) -> None:
-    from vlm.evaluation.vqa import evaluate_vqa, write_plots
+    from benchmarks.vqa import evaluate_vqa, write_plots
 
     out = evaluate_vqa(FIX, FIX / "vqa_test.jsonl", aucs=(1.0,), modes=("none", "causal"),
                        encoder=BagEncoder())
@@ -100,7 +100,7 @@ def test_vqa_end_to_end_on_fixture(tmp_path: Path) -> None:
 
 
 def test_report_end_to_end_on_fixture(shared_data: Path) -> None:
-    from vlm.evaluation.report import evaluate_reports
+    from benchmarks.report import evaluate_reports
 
     out = evaluate_reports(FIX, shared_data / "labeler", aucs=(1.0,), modes=("none", "causal"),
                            encoder=BagEncoder())
@@ -120,3 +120,9 @@ def test_cli_rejects_unknown_pairs() -> None:
     assert r.exit_code != 0
     r = CliRunner().invoke(app, ["eval", "--task", "diagnose", "--dataset", "pneumoniamnist", "--retrieval", "bogus"])
     assert r.exit_code != 0
+
+
+def test_openi_study_key_is_the_report_prefix() -> None:
+    from benchmarks.iu_xray import study_key
+
+    assert study_key("CXR2384_IM-0942") == "CXR2384" and study_key("CXR1_1_IM-0001") == "CXR1"

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vlm.evaluation import vqa_rad
-from vlm.evaluation.runner import BenchmarkError, RunContext
+from benchmarks import vqa_rad
+from benchmarks.registry import BenchmarkError, RunContext
 
 
 class BagEncoder:

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from kg.claims import CausalClaim, SourceSpan, write_claims
+from kg.concepts import concept_for_finding
 from kg.namespaces import NAMED_GRAPHS
-from kg.vocabulary import concept_for_finding
 from reasoning.evidence import causal_subgraph, concept_iris_for
 
 EFFUSION = concept_for_finding("Effusion").iri

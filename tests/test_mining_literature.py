@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kg.mining.gold import read_bc5cdr
-from kg.mining.lexicon import EntityLexicon, LexEntry, build_lexicon, is_short_form, ontology_terms
-from kg.mining.relations import FEATURE_NAMES, Priors, apply_priors, candidates, set_gold_entities
+from kg.mining.literature.gold_corpora import read_bc5cdr
+from kg.mining.literature.lexicon import EntityLexicon, LexEntry, build_lexicon, is_short_form, ontology_terms
+from kg.mining.literature.relations import FEATURE_NAMES, Priors, apply_priors, candidates, set_gold_entities
 
 FIX = Path(__file__).parent / "fixtures" / "mining"
 
@@ -30,7 +30,7 @@ def lexicon_path(tmp_path_factory, train_docs) -> Path:
 
 @pytest.fixture(scope="module")
 def miner(lexicon_path):
-    from kg.mining.literature_miner import LiteratureMiner
+    from kg.mining.literature.miner import LiteratureMiner
 
     return LiteratureMiner(lexicon_path)  # no relation model: the pattern fallback
 
@@ -113,7 +113,7 @@ def test_priors_are_learned_per_fold(train_docs) -> None:
     pri = Priors.learn(train_docs)
     assert pri.pair[("MESH:D003000", "MESH:D007022")] == 1.0
     assert pri.cause["MESH:D009270"] == 0.0
-    from kg.mining.relations import Candidate
+    from kg.mining.literature.relations import Candidate
 
     cand = Candidate("d", "MESH:D003000", "MESH:D007022", tuple([0.0] * len(FEATURE_NAMES)), 0, 1, "s", "s")
     (with_p,) = apply_priors([cand], pri)
@@ -123,8 +123,8 @@ def test_priors_are_learned_per_fold(train_docs) -> None:
 
 
 def test_relation_model_trains_calibrates_and_roundtrips(tmp_path: Path) -> None:
-    from kg.mining.relation_model import RelationModel, TrainingDoc, train_relation_model
-    from kg.mining.relations import Candidate
+    from kg.mining.literature.relation_model import RelationModel, TrainingDoc, train_relation_model
+    from kg.mining.literature.relations import Candidate
 
     rng = np.random.default_rng(0)
     docs = []
@@ -155,7 +155,7 @@ def test_relation_model_trains_calibrates_and_roundtrips(tmp_path: Path) -> None
 
 
 def test_literature_miner_without_model_uses_patterns_and_keeps_negations(miner, train_docs) -> None:
-    from kg.mining.documents import Document
+    from kg.mining.core.documents import Document
 
     outs = {o.doc_id: o for o in miner.mine([*train_docs, Document("h", "Cocaine may cause seizures.", "t", "abstract")])}
     claims = outs["9001"].claims
@@ -169,8 +169,8 @@ def test_literature_miner_without_model_uses_patterns_and_keeps_negations(miner,
 
 
 def test_concepts_reuse_the_vocabulary_for_known_mesh_ids() -> None:
-    from kg.mining.literature_miner import concept_for
-    from kg.vocabulary import OTHER_CONCEPTS
+    from kg.concepts import OTHER_CONCEPTS
+    from kg.mining.literature.miner import concept_for
 
     assert concept_for("MESH:D006333", "heart failure", "Disease").iri == OTHER_CONCEPTS["heart_failure"].iri
     c = concept_for("MESH:D003000", "clonidine", "Chemical")

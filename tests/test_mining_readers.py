@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kg.mining.documents import Document, Skipped
-from kg.mining.gold import openi_study_id
-from kg.mining.obo import read_obo
-from kg.mining.readers import iter_literature_documents, iter_report_documents, parse_pubtator
+from kg.mining.core.documents import Document, Skipped
+from kg.mining.core.readers import iter_literature_documents, iter_report_documents, parse_pubtator
+from kg.mining.literature.obo import read_obo
 
 FIX = Path(__file__).parent / "fixtures" / "mining"
 
@@ -25,7 +24,6 @@ def test_annotation_json_keeps_ids_splits_and_skips_empty_reports() -> None:
     assert docs[0].source == "mining" and docs[0].meta_value("n_images") == "2"
     skipped = [i for i in items if isinstance(i, Skipped)]
     assert len(skipped) == 1 and "empty" in skipped[0].reason and "CXR5" in skipped[0].where
-    assert openi_study_id("CXR2384_IM-0942") == "CXR2384"
 
 
 def test_openi_xml_csv_and_text_reports() -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from kg.mining.documents import Document
-from kg.mining.matrix import matrix_columns
-from kg.mining.nlp import build_report_nlp
-from kg.mining.reports import report_claims, report_findings
-from kg.vocabulary import FINDING_CONCEPTS, FINDINGS, OTHER_CONCEPTS
+from kg.concepts import FINDING_CONCEPTS, FINDINGS, OTHER_CONCEPTS
+from kg.mining.core.documents import Document
+from kg.mining.reports.findings import report_claims, report_findings
+from kg.mining.reports.matrix import matrix_columns
+from kg.mining.reports.pipeline import build_report_nlp
 
 FIX = Path(__file__).parent / "fixtures" / "mining"
 

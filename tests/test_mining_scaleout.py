@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from kg.mining.api import mine_reports
-from kg.mining.documents import Document
-from kg.mining.runner import MiningTask, execute, partitions
+from kg.mining.core.documents import Document
+from kg.mining.core.runner import MiningTask, execute, partitions
+from kg.mining.reports.task import ReportTask
 
 FIX = Path(__file__).parent / "fixtures" / "mining"
 
@@ -18,22 +20,40 @@ def test_partitions_cover_every_document_once() -> None:
     parts = list(partitions(docs, 3))
     assert [len(p) for p in parts] == [3, 3, 1]
     with pytest.raises(ValueError, match="batch size"):
-        execute(MiningTask("report"), docs, batch_size=0, on_result=lambda r: None)
+        execute(ReportTask(), docs, batch_size=0, on_result=lambda r: None)
 
 
-def test_a_failing_document_is_skipped_not_fatal(monkeypatch) -> None:
-    from kg.mining import runner
+class _Flaky:
+    def mine(self, docs, when):
+        if any(d.doc_id == "bad" for d in docs):
+            raise RuntimeError("boom")
+        return []
 
-    class Flaky:
-        def mine(self, docs, when):
-            if any(d.doc_id == "bad" for d in docs):
-                raise RuntimeError("boom")
-            return []
 
-    monkeypatch.setitem(runner._WORKERS, MiningTask("report", generated_at=""), Flaky())
-    res = runner.run_partition(MiningTask("report"), 0, [Document("ok", "x", "t", "report"),
-                                                        Document("bad", "y", "t", "report")])
+@dataclass(frozen=True)
+class _FlakyTask(MiningTask):
+    """Any typed task can run: the runner only asks it to build its miner."""
+
+    def build(self) -> _Flaky:
+        return _Flaky()
+
+
+def test_a_failing_document_is_skipped_not_fatal() -> None:
+    from kg.mining.core import runner
+
+    res = runner.run_partition(_FlakyTask(), 0, [Document("ok", "x", "t", "report"), Document("bad", "y", "t", "report")])
     assert [s.where for s in res.skipped] == ["t:bad"] and "boom" in res.skipped[0].reason
+
+
+def test_each_miner_has_its_own_typed_task() -> None:
+    from kg.mining.literature.task import LiteratureTask
+
+    report, literature = ReportTask(labeler_dir="x", parse=True), LiteratureTask(model_dir="m", min_confidence=0.4)
+    assert not hasattr(report, "model_dir") and not hasattr(literature, "labeler_dir")
+    assert report.worker_key() == ReportTask(labeler_dir="x", parse=True, generated_at="")
+    assert report.worker_key() != ReportTask(labeler_dir="y", parse=True).worker_key()
+    with pytest.raises(TypeError):
+        MiningTask()  # type: ignore[abstract]
 
 
 @pytest.mark.slow

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from kg.mining.gold import iter_cid_pairs, openi_study_id, read_ade, read_bc5cdr, read_openi_labels, split_ade
-from kg.mining.metrics import PRF, column_prf
-from kg.vocabulary import FINDINGS
+from benchmarks.iu_xray import study_key
+from benchmarks.metrics import PRF, column_prf
+from kg.concepts import FINDINGS
+from kg.mining.literature.gold_corpora import iter_cid_pairs, read_ade, read_bc5cdr, split_ade
+from vlm.data import read_openi_labels
 
 pytestmark = pytest.mark.shared_data
 
@@ -32,6 +34,7 @@ def test_ade_split_is_by_pmid_and_keeps_every_relation(shared_data) -> None:
             assert s.text[r.drug_span[0]:r.drug_span[1]].lower() == r.drug.lower()
 
 
+@pytest.mark.slow
 def test_report_findings_agree_with_openi_gold_on_test_reports(shared_data) -> None:
     from kg.mining.api import report_findings_table
 
@@ -44,6 +47,6 @@ def test_report_findings_agree_with_openi_gold_on_test_reports(shared_data) -> N
     total = PRF(0, 0, 0)
     for f in FINDINGS[:-1]:
         s = column_prf([1 if r.status(f) == "present" else 0 for r in test],
-                       [gold[openi_study_id(r.report_id)][f] for r in test])
+                       [gold[study_key(r.report_id)][f] for r in test])
         total = PRF(total.tp + s.tp, total.fp + s.fp, total.fn + s.fn)
     assert total.precision > 0.8 and total.recall > 0.6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hypothesis
+import pytest
 import schemathesis
 
 from kg.ontology import bootstrap
@@ -21,6 +22,7 @@ _store = open_store(":memory:")
 bootstrap(_store)
 app = create_app(load_settings(token="fuzz-token", query_timeout=5.0, max_rows=2000), store=_store)
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+pytestmark = pytest.mark.slow
 
 
 @schema.parametrize()

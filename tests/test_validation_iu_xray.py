@@ -9,7 +9,8 @@ import pytest
 from kg import curation
 from kg.claims import write_claims
 from kg.namespaces import NAMED_GRAPHS
-from reasoning.validate import VALIDATED_EDGES_QUERY, validate_store
+from kg.validations import VALIDATED_EDGES_QUERY
+from reasoning.validate import validate_store
 from tests.fixtures.validation.scenario import claim
 
 MINED = [  # the shape of edges mined from report sentences (proposed claims), contradictions included

@@ -36,6 +36,7 @@ def env(tmp_path, monkeypatch):
     return {"home": home, "tmp": tmp_path, **a}
 
 
+@pytest.mark.slow
 def test_infer_prints_the_answer_with_its_evidence(env, capsys):
     img = env["iu_xray"] / "images" / "CXR2_1_IM-0002" / "0.png"
     code, out, _ = run(["infer", "--image", str(img), "--task", "diagnose", "--retrieval", "causal"], capsys)
@@ -106,6 +107,7 @@ def test_missing_model_and_index_name_the_command_that_builds_them(env, capsys, 
     assert code == 2 and "unknown source" in err
 
 
+@pytest.mark.slow
 def test_fresh_checkout_flow_train_index_infer(tmp_path, capsys, monkeypatch):
     """train-vlm -> index build -> infer in each mode, on a generated IU-Xray folder with images."""
     data = tmp_path / "data"

@@ -66,3 +66,18 @@ def test_covid_metadata_labels_and_patient_splits():
     assert group_split("patient-1") == group_split("patient-1")
     splits = [group_split(f"p{i}") for i in range(2000)]
     assert 0.05 < splits.count("test") / 2000 < 0.15 and 0.05 < splits.count("val") / 2000 < 0.15
+
+
+def test_openi_labels_reader_keeps_a_blank_cell_unknown(tmp_path):
+    """One reader of openi_labels.csv for training, mining figures and benchmarks: 0/1 cells are read, a
+    blank cell stays unannotated (not a negative), columns outside the label space are ignored."""
+    from vlm.data import read_openi_labels
+
+    csv_file = tmp_path / "openi_labels.csv"
+    csv_file.write_text("filename,Atelectasis,Effusion,normal,Comment\nCXR1,0,1,0,x\nCXR2,1,,0,\n", encoding="utf-8")
+    gold = read_openi_labels(csv_file)
+    assert gold == {"CXR1": {"Atelectasis": 0, "Effusion": 1, "normal": 0}, "CXR2": {"Atelectasis": 1, "normal": 0}}
+    root = make_iu_xray(tmp_path / "iu", images=False)
+    (root / "openi_labels.csv").write_text("filename,Atelectasis,Effusion,normal\nCXR2,1,,0\n", encoding="utf-8")
+    rec = next(r for r in read_iu_xray(root).records if r.id.startswith("iu_xray/CXR2_"))
+    assert rec.labels[LABEL_INDEX["Atelectasis"]] == 1 and rec.labels[LABEL_INDEX["Effusion"]] == UNKNOWN

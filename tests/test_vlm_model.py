@@ -140,3 +140,13 @@ def test_any_local_vision_encoder_decoder_checkpoint_can_generate(tmp_path):
     assert isinstance(text, str)
     with pytest.raises(ModelMissingError, match="needs an image"):
         backend.generate(backend.encode(None), Prompt("report", "x"), 4)
+
+
+def test_validation_auc_reads_only_annotated_cases():
+    """Undiagnosed films (label -1) must not enter the validation AUC the training history reports."""
+    from vlm.train import _auc
+
+    scores = np.array([0.9, 0.8, 0.1, 0.2, 0.95, 0.05])
+    labels = np.array([1.0, 1.0, 0.0, 0.0, -1.0, -1.0])
+    assert _auc(scores, labels) == pytest.approx(1.0), "the four annotated films are perfectly ranked"
+    assert np.isnan(_auc(scores, np.array([1.0, 1.0, -1.0, -1.0, -1.0, -1.0]))), "one class only"

@@ -222,11 +222,20 @@ def test_one_stratum_or_no_scores_changes_nothing(query):
             assert out == _probs(0.7) and adj is None
 
 
-def _grounded(idx, query, p, stratum, method="stratum"):
-    from vlm.evaluation.grounding import BatchGrounder, FrontEndOnly
+def _grounder(idx, method="stratum"):
+    """The product grounder with an injected front end (its public ``findings`` / ``query_embedding`` inputs)."""
+    from tests.fixtures.vlm.builders import InjectedFindingsBackend
+    from vlm.infer import Grounder
 
-    g = BatchGrounder(FrontEndOnly("test-front-end"), idx, settings=RetrievalSettings(front_end_adjustment=method))
-    return g.infer_with(_probs(p), query, "diagnose", "causal", stratum=stratum)
+    return Grounder(InjectedFindingsBackend(), idx, settings=RetrievalSettings(front_end_adjustment=method))
+
+
+def _infer(grounder, query, p, retrieval, stratum):
+    return grounder.infer(None, "diagnose", None, retrieval, findings=_probs(p), query_embedding=query, stratum=stratum)
+
+
+def _grounded(idx, query, p, stratum, method="stratum"):
+    return _infer(_grounder(idx, method), query, p, "causal", stratum)
 
 
 def test_causal_posterior_moves_by_the_stratum_offset(query):
@@ -248,10 +257,7 @@ def test_causal_posterior_moves_by_the_stratum_offset(query):
     assert js["stratum"] == "s|AP|x" and js["logit_shift"]["COVID-19"] == pytest.approx(-0.75, abs=1e-3)
     assert any("confounder stratum s|AP|x" in n for n in after.notes)
     # other modes never adjust
-    from vlm.evaluation.grounding import BatchGrounder, FrontEndOnly
-
-    g = BatchGrounder(FrontEndOnly("test-front-end"), scored, settings=RetrievalSettings(front_end_adjustment="stratum"))
-    sem = g.infer_with(_probs(p), query, "diagnose", "semantic", stratum="s|AP|x")
+    sem = _infer(_grounder(scored), query, p, "semantic", "s|AP|x")
     assert sem.adjustment is None
 
 
@@ -330,12 +336,9 @@ def test_a_calibration_set_alone_is_enough_and_strata_the_index_lacks_are_droppe
 
 
 def test_the_grounder_applies_a_calibration_set_on_an_index_without_exemplar_scores(query):
-    from vlm.evaluation.grounding import BatchGrounder, FrontEndOnly
-
     idx = _scored_index(query, MEMORISED, scored=False)
     _calibrate(idx, HELD_OUT)
-    g = BatchGrounder(FrontEndOnly("test-front-end"), idx, settings=RetrievalSettings(front_end_adjustment="stratum"))
-    r = g.infer_with(_probs(0.5), query, "diagnose", "causal", stratum="s|PA|x")
+    r = _grounded(idx, query, 0.5, "s|PA|x")
     assert r.adjustment is not None and r.adjustment.scores_from == "calibration"
 
 def test_without_a_calibration_set_the_output_is_as_before(query):

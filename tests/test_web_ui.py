@@ -52,6 +52,7 @@ def browser() -> Iterator[object]:
     driver.quit()
 
 
+@pytest.mark.slow
 def test_review_accept_and_see_status_in_sparql(server: tuple[str, str], browser: object, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -82,6 +83,7 @@ def test_review_accept_and_see_status_in_sparql(server: tuple[str, str], browser
     wait.until(ec.text_to_be_present_in_element((By.ID, "sparql-result"), "https://w3id.org/mcrag#accepted"))
 
 
+@pytest.mark.slow
 def test_accept_without_token_shows_the_refusal(server: tuple[str, str], browser: object) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec

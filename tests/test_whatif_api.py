@@ -6,17 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reasoning.graph import ClaimEdge
+from kg.claims import ClaimRecord
 from reasoning.whatif import WhatIfError, case_from_table, counterfactual, intervene, whatif_model
 
 C = "https://w3id.org/mcrag/concept/"
 
 
-def _edges(*pairs: str, status: str = "validated") -> list[ClaimEdge]:
+def _edges(*pairs: str, status: str = "validated") -> list[ClaimRecord]:
     out = []
     for i, pair in enumerate(pairs):
         s, o = pair.split(">")
-        out.append(ClaimEdge(f"https://w3id.org/mcrag/id/claim/{i:04d}", "g", C + s, C + o, "causes", "positive",
+        out.append(ClaimRecord(f"https://w3id.org/mcrag/id/claim/{i:04d}", "g", C + s, C + o, "causes", "positive",
                              status, 1, s.replace("_", " "), o.replace("_", " ")))
     return out
 

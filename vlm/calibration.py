@@ -15,7 +15,9 @@ import torch.nn.functional as F
 
 
 @dataclass(frozen=True)
-class Calibration:
+class TemperatureFit:
+    """Per-label temperatures and the calibration error (ECE) and NLL before and after applying them."""
+
     temperatures: tuple[float, ...]
     ece_before: float
     ece_after: float
@@ -60,7 +62,7 @@ def _fit(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> flo
 
 
 def fit_temperatures(logits: np.ndarray, targets: np.ndarray, label_names: list[str] | tuple[str, ...],
-                     min_each: int = 10) -> Calibration:
+                     min_each: int = 10) -> TemperatureFit:
     """Per-label temperatures where a label has ``min_each`` positives and negatives; a shared one elsewhere."""
     lg = torch.as_tensor(logits, dtype=torch.float64)
     y = torch.as_tensor(targets, dtype=torch.float64)
@@ -78,6 +80,6 @@ def fit_temperatures(logits: np.ndarray, targets: np.ndarray, label_names: list[
     t = torch.tensor(temps, dtype=torch.float64)
     before = torch.sigmoid(lg).numpy()
     after = torch.sigmoid(lg / t).numpy()
-    return Calibration(tuple(float(x) for x in temps), expected_calibration_error(before, targets),
+    return TemperatureFit(tuple(float(x) for x in temps), expected_calibration_error(before, targets),
                        expected_calibration_error(after, targets), float(_nll(lg, y, mask, torch.ones(1))),
                        float(_nll(lg, y, mask, t)), tuple(fitted))

@@ -1,8 +1,8 @@
 """What the causal graph expects when a cause is switched off: the check behind counterfactual exemplars.
 
-When ``reasoning.whatif`` is installed and a findings table is at hand (the IU-Xray Open-i labels),
-its structural model answers the single-case question "had this cause been absent, would the effect
-be present?" by abduction, action and prediction on the trusted edges. Otherwise, or when it cannot
+When a findings table is at hand (the IU-Xray Open-i labels), ``reasoning.whatif``'s structural
+model answers the single-case question "had this cause been absent, would the effect be present?" by
+abduction, action and prediction on the trusted edges. Otherwise, or when it cannot
 answer (a variable without data, an edge it does not trust), a noisy-OR over the evidence subgraph
 gives ``P(effect | do(cause = 0))`` from the effect's other active parents. Each answer names the
 engine that produced it.
@@ -62,11 +62,9 @@ class WhatIfEngine:
 
     @classmethod
     def build(cls, store: Store, table: Path | str, draws: int = 500) -> WhatIfEngine | None:
-        """The engine, or None when the what-if API is absent or cannot use this store and table."""
-        try:
-            from reasoning.whatif import whatif_model
-        except ImportError:
-            return None
+        """The engine, or None when the what-if model cannot use this store and table."""
+        from reasoning.whatif import whatif_model  # SciPy and pandas load here, not when retrieval starts
+
         try:
             return cls(whatif_model(store, table), draws)
         except Exception as err:  # noqa: BLE001 - optional component: report and fall back

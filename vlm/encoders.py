@@ -15,10 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
 TEXT_DIM = 384
 _LOCK = threading.Lock()
 _TEXT_MODELS: dict[str, object] = {}
@@ -55,7 +51,7 @@ class TextEncoder:
                 if self.path not in _TEXT_MODELS:
                     from sentence_transformers import SentenceTransformer
 
-                    _TEXT_MODELS[self.path] = SentenceTransformer(self.path, device="cpu")
+                    _TEXT_MODELS[self.path] = SentenceTransformer(self.path, device="cpu", local_files_only=True)
                 self._model = _TEXT_MODELS[self.path]
         return self._model
 

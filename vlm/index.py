@@ -10,7 +10,7 @@ was not scored): from these, :meth:`ExemplarIndex.front_end_offsets` tells how f
 front-end logit lies from the stratum-weighted mean, the part of the score the confounder alone
 explains, which ``causal`` inference takes off a query's reading. A front end scores its own training
 films from memory, so those scores can hide the confounder's effect; the index can therefore carry a
-**calibration set** (:class:`Calibration`: front-end scores, strata and label bits of cases the front
+**calibration set** (:class:`CalibrationSet`: front-end scores, strata and label bits of cases the front
 end did not train on, e.g. out-of-fold scores of the exemplars), which the offsets are estimated from
 when present.
 Saved as ``index.faiss`` + ``arrays.npz`` + ``exemplars.jsonl`` + ``meta.json`` in one folder,
@@ -69,7 +69,7 @@ class StratumOffsets:
 
 
 @dataclass(frozen=True)
-class Calibration:
+class CalibrationSet:
     """Front-end scores of cases the front end did not train on, to estimate the stratum offsets from.
 
     ``scores``: (m, labels) probabilities, NaN where a label was not scored; ``strata``: (m,) codes into
@@ -210,7 +210,7 @@ class ExemplarIndex:
     def __init__(self, index: faiss.Index, *, label_bits: np.ndarray, known_bits: np.ndarray,
                  strata: np.ndarray, stratum_names: Sequence[str], weights: np.ndarray, centroids: np.ndarray,
                  exemplars: Sequence[Exemplar] | None, info: IndexInfo, front_end: np.ndarray | None = None,
-                 calibration: Calibration | None = None) -> None:
+                 calibration: CalibrationSet | None = None) -> None:
         self.index = index
         self.label_bits = label_bits.astype(np.uint32)
         self.known_bits = known_bits.astype(np.uint32)
@@ -225,7 +225,7 @@ class ExemplarIndex:
         if self.front_end is not None and self.front_end.shape != (len(self.strata), len(info.labels)):
             raise ValueError(f"front-end scores need shape ({len(self.strata)}, {len(info.labels)}), "
                              f"got {self.front_end.shape}")
-        self.calibration: Calibration | None = None
+        self.calibration: CalibrationSet | None = None
         """Held-out front-end scores the offsets are estimated from when present (see :meth:`set_calibration`)."""
         if calibration is not None:
             self._check_calibration(calibration)
@@ -329,7 +329,7 @@ class ExemplarIndex:
         q = np.asarray(query, dtype=np.float32).reshape(-1)
         return int(np.argmax(self.centroids @ q))
 
-    def _check_calibration(self, cal: Calibration) -> None:
+    def _check_calibration(self, cal: CalibrationSet) -> None:
         m = len(cal.strata)
         if np.asarray(cal.scores).shape != (m, len(self.info.labels)):
             raise ValueError(f"calibration scores need shape ({m}, {len(self.info.labels)}), "
@@ -340,7 +340,7 @@ class ExemplarIndex:
             raise ValueError("calibration strata must be codes of the index's strata")
 
     def set_calibration(self, scores: np.ndarray, strata: Sequence[str], label_bits: np.ndarray,
-                        known_bits: np.ndarray, description: str = "") -> Calibration:
+                        known_bits: np.ndarray, description: str = "") -> CalibrationSet:
         """Attach held-out front-end scores (by stratum name); cases of a stratum the index lacks are dropped.
 
         ``scores`` is (m, labels) probabilities, NaN where not scored, on the scale the exemplar scores
@@ -349,7 +349,7 @@ class ExemplarIndex:
         codes = np.array([self.stratum_code(z) if self.stratum_code(z) is not None else -1 for z in strata],
                          dtype=np.int32)
         keep = codes >= 0
-        cal = Calibration(np.asarray(scores, dtype=np.float32)[keep], codes[keep],
+        cal = CalibrationSet(np.asarray(scores, dtype=np.float32)[keep], codes[keep],
                           np.asarray(label_bits, dtype=np.uint32)[keep], np.asarray(known_bits, dtype=np.uint32)[keep],
                           description)
         self._check_calibration(cal)
@@ -465,7 +465,7 @@ class ExemplarIndex:
                    strata=arrays["strata"], stratum_names=meta["stratum_names"], weights=arrays["weights"],
                    centroids=arrays["centroids"], exemplars=exemplars or None, info=info,
                    front_end=arrays["front_end"] if "front_end" in arrays.files else None,
-                   calibration=Calibration(arrays["calib_scores"], arrays["calib_strata"], arrays["calib_label_bits"],
+                   calibration=CalibrationSet(arrays["calib_scores"], arrays["calib_strata"], arrays["calib_label_bits"],
                                            arrays["calib_known_bits"],
                                            str(meta.get("calibration", {}).get("description", "")))
                    if "calib_scores" in arrays.files else None)
@@ -523,13 +523,14 @@ def index_from_vectors(vectors: np.ndarray, label_bits: np.ndarray, known_bits: 
 # ---------------------------------------------------------------------------------------- from data
 def build_index(data_dir: Path | str, out_dir: Path | str | None, model_path: Path | str, *,
                 sources: Sequence[str] | None = None, splits: Sequence[str] = ("train", "val"),
-                iu_xray: Path | str | None = None, text_encoder: Any = None,
+                iu_xray: Path | str | None = None, text_encoder: Any = None, cache_dir: Path | str | None = None,
                 progress: Callable[[str, int, int], None] | None = None, hnsw_m: int = 32,
                 ef_construction: int = 80, ef_search: int = 64) -> ExemplarIndex:
     """Index the named data sets: images by the model's embedding head, text-only cases by MiniLM.
 
     Only the given splits are indexed (train and validation by default), so test cases never
-    retrieve themselves. With ``out_dir`` the index is saved there (atomically).
+    retrieve themselves. With ``out_dir`` the index is saved there (atomically). Without a
+    ``text_encoder``, MiniLM embeddings are cached in ``cache_dir`` (when given).
     """
     from vlm.backends import GroundedBackend, load_backend
     from vlm.data import SOURCES, load_sources
@@ -546,9 +547,7 @@ def build_index(data_dir: Path | str, out_dir: Path | str | None, model_path: Pa
     if not records:
         raise ValueError(f"no records in splits {', '.join(splits)} of sources {', '.join(sources or SOURCES)}")
     if text_encoder is None:
-        from vlm.config import default_cache_dir
-
-        text_encoder = TextEncoder(cache_dir=default_cache_dir())
+        text_encoder = TextEncoder(cache_dir=Path(cache_dir) if cache_dir else None)
     enc = text_encoder
     image_recs = [r for r in records if r.has_image]
     pixels, kept = [], []

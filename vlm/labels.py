@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from kg.vocabulary import FINDING_CONCEPTS, FINDINGS
+from kg.concepts import FINDING_CONCEPTS, FINDINGS
 
 EXTRA_LABELS: tuple[str, ...] = ("normal", "COVID-19")
 LABELS: tuple[str, ...] = (*FINDINGS, *EXTRA_LABELS)

@@ -112,14 +112,14 @@ def _set_seed(seed: int) -> None:
 
 
 def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Rank AUC (Mann-Whitney), ties averaged; NaN when a class is missing."""
-    pos, neg = labels == 1, labels == 0
-    if pos.sum() == 0 or neg.sum() == 0:
-        return float("nan")
-    from scipy.stats import rankdata
+    """ROC AUC (scikit-learn) over the annotated cases (label 0 or 1); NaN when a class is missing."""
+    from sklearn.metrics import roc_auc_score
 
-    ranks = rankdata(scores)
-    return float((ranks[pos].sum() - pos.sum() * (pos.sum() + 1) / 2) / (pos.sum() * neg.sum()))
+    known = (labels == 0) | (labels == 1)
+    y = labels[known]
+    if not (y == 1).any() or not (y == 0).any():
+        return float("nan")
+    return float(roc_auc_score(y, scores[known]))
 
 
 def _schedule(opt: torch.optim.Optimizer, total: int, warmup: float) -> torch.optim.lr_scheduler.LambdaLR:
@@ -681,14 +681,13 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
 
 def train_default(data_dir: Path | str, out_dir: Path | str, *, config: TrainConfig | None = None,
                   iu_xray: Path | str | None = None, store: Store | None = None,
-                  progress: Progress | None = None, text_encoder: TextEncoder | None = None) -> TrainReport:
+                  progress: Progress | None = None, text_encoder: TextEncoder | None = None,
+                  cache_dir: Path | str | None = None) -> TrainReport:
     """Train the embedded default model from the shared data folder (the ``mcrag train-vlm`` job).
 
-    Text embeddings are cached in ``$MCRAG_HOME/cache`` unless a ``text_encoder`` is given.
+    Text embeddings are cached in ``cache_dir`` (when given) unless a ``text_encoder`` is given.
     """
-    from vlm.config import default_cache_dir
-
     cfg = config or TrainConfig()
     corpus = load_sources(Path(data_dir), cfg.sources, iu_xray=Path(iu_xray) if iu_xray else None)
-    encoder = text_encoder or TextEncoder(cache_dir=default_cache_dir())
+    encoder = text_encoder or TextEncoder(cache_dir=Path(cache_dir) if cache_dir else None)
     return train(corpus, Path(out_dir), cfg, store=store, progress=progress, text_encoder=encoder)

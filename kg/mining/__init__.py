@@ -1,18 +1,25 @@
 """Mining causal claims from radiology reports and biomedical abstracts into the knowledge graph.
 
-Readers (:mod:`.readers`) turn files into documents; spaCy pipelines built from registered factories
-(:mod:`.nlp`) find finding mentions with their ConText status (reports) or chemical / disease mentions
-with stated cause -> effect patterns (literature); :mod:`.relation_model` scores candidate pairs with a
-calibrated classifier; :mod:`.runner` runs partitions inline, on local processes or on Dask; :mod:`.api`
-is the entry point (``mine_reports``, ``mine_literature``, ``build_finding_matrix``; training in
-:mod:`.training`). Imports ``kg.*`` only.
+:mod:`.api` is the entry point (``mine_reports``, ``mine_literature``, ``build_finding_matrix``;
+``train_relations`` trains the literature miner). Three subpackages:
+
+* :mod:`.core`: what both miners share: documents and file readers, the base spaCy pipeline, report
+  sections and ConText rules, the term matcher and causal cues, the partition runner (inline, local
+  processes or Dask; one typed task per miner) and the writer of claims into the store;
+* :mod:`.reports`: the report miner (finding mentions with their ConText status, in-report causal
+  statements, the report x finding matrix);
+* :mod:`.literature`: the literature miner (entity dictionary, causal patterns, candidate pairs, the
+  calibrated relation model, its training on BC5CDR and ADE).
+
+The concepts everything normalises to are in :mod:`kg.concepts`. Imports ``kg.*`` only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MiningSummary", "build_finding_matrix", "mine_literature", "mine_reports", "train_relations"]
+__all__ = ["LEXICON_FILE", "MiningSummary", "build_finding_matrix", "mine_literature", "mine_reports",
+           "train_relations"]
 
 
 def __getattr__(name: str) -> Any:
@@ -22,7 +29,11 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     if name == "train_relations":
-        from kg.mining.training import train_relations
+        from kg.mining.literature.training import train_relations
 
         return train_relations
+    if name == "LEXICON_FILE":
+        from kg.mining.literature.lexicon import LEXICON_FILE
+
+        return LEXICON_FILE
     raise AttributeError(f"module 'kg.mining' has no attribute {name!r}")

@@ -14,91 +14,23 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kg.claims import write_claims
-from kg.mining.documents import Document, ReportFindings, Skipped
-from kg.mining.matrix import write_matrix
-from kg.mining.readers import iter_documents
-from kg.mining.runner import MiningTask, PartitionResult, execute
+from kg.mining.core.documents import Document, ReportFindings, Skipped
+from kg.mining.core.readers import iter_documents
+from kg.mining.core.runner import MiningTask, execute
+from kg.mining.core.storage import MiningSummary, PartitionWriter
+from kg.mining.literature.task import LiteratureTask
+from kg.mining.reports.matrix import write_matrix
+from kg.mining.reports.task import ReportTask
 from kg.namespaces import NAMED_GRAPHS
 from kg.store.base import Store
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class MiningSummary:
-    """What a mining run did; printed by the CLI, returned to the pipeline job."""
-
-    kind: str
-    path: str
-    graph: str | None
-    backend: str = "inline"
-    documents: int = 0
-    skipped: int = 0
-    skipped_reasons: dict[str, int] = field(default_factory=dict)
-    skipped_examples: list[str] = field(default_factory=list)
-    claims_found: int = 0
-    claims_added: int = 0
-    claims_existing: int = 0
-    quads_added: int = 0
-    batches: int = 0
-    seconds: float = 0.0
-    matrix_path: str | None = None
-
-    @property
-    def documents_per_second(self) -> float:
-        return self.documents / self.seconds if self.seconds else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "documents_per_second": round(self.documents_per_second, 2)}
-
-
-class _Run:
-    """Collects partition results: writes claims per partition (one transaction each), counts, keeps rows."""
-
-    def __init__(self, store: Store | None, graph: str, summary: MiningSummary, progress: Any) -> None:
-        self.store = store
-        self.graph = graph
-        self.summary = summary
-        self.progress = progress
-        self.findings: dict[int, list[ReportFindings]] = {}
-
-    def __call__(self, result: PartitionResult) -> None:
-        s = self.summary
-        s.batches += 1
-        s.documents += result.documents - len(result.skipped)
-        s.claims_found += len(result.claims)
-        if self.store is not None and result.claims:
-            rep = write_claims(self.store, result.claims, self.graph)
-            s.claims_added += rep.written
-            s.claims_existing += rep.skipped_existing
-            s.quads_added += rep.quads_added
-        for sk in result.skipped:
-            self.skip(sk)
-        if result.findings:
-            self.findings[result.index] = result.findings
-        if self.progress is not None:
-            self.progress.update(result.documents)
-            self.progress.set_postfix(claims=s.claims_found, skipped=s.skipped, refresh=False)
-
-    def skip(self, sk: Skipped) -> None:
-        s = self.summary
-        s.skipped += 1
-        reason = sk.reason.split(" (")[0]
-        s.skipped_reasons[reason] = s.skipped_reasons.get(reason, 0) + 1
-        if len(s.skipped_examples) < 20:
-            s.skipped_examples.append(f"{sk.where}: {sk.reason}")
-        log.warning("skipped %s: %s", sk.where, sk.reason)
-
-    def ordered_findings(self) -> list[ReportFindings]:
-        return [rf for i in sorted(self.findings) for rf in self.findings[i]]
-
-
-def _documents(kind: str, path: Path | str, limit: int | None, run: _Run) -> Iterator[Document]:
+def _documents(kind: str, path: Path | str, limit: int | None, run: PartitionWriter) -> Iterator[Document]:
     n = 0
     for item in iter_documents("report" if kind == "report" else "abstract", path):
         if isinstance(item, Skipped):
@@ -119,10 +51,10 @@ def _progress(enabled: bool, kind: str, total: int | None) -> Any:
 
 
 def _run(kind: str, store: Store | None, path: Path | str, task: MiningTask, graph: str | None, *, limit: int | None,
-         batch_size: int, processes: int, cluster: str | None, progress: bool) -> tuple[MiningSummary, _Run]:
+         batch_size: int, processes: int, cluster: str | None, progress: bool) -> tuple[MiningSummary, PartitionWriter]:
     summary = MiningSummary(kind, str(path), graph if store is not None else None)
     bar = _progress(progress, kind, limit)
-    run = _Run(store, graph or "", summary, bar)
+    run = PartitionWriter(store, graph or "", summary, bar)
     started = time.perf_counter()
     try:
         summary.backend = execute(task, _documents(kind, path, limit, run), batch_size=batch_size,
@@ -140,7 +72,7 @@ def mine_reports(store: Store | None, path: Path | str, *, limit: int | None = N
                  graph: str | None = None, progress: bool = False, parse: bool = False) -> MiningSummary:
     """Mine radiology reports: causal statements into ``graph`` (default: the reports graph), and
     optionally the report x finding matrix to ``matrix_out``. ``store=None`` mines without writing."""
-    task = MiningTask("report", labeler_dir=str(labeler_dir or ""), parse=parse)
+    task = ReportTask(labeler_dir=str(labeler_dir or ""), parse=parse)
     summary, run = _run("report", store, path, task, graph or NAMED_GRAPHS["reports"], limit=limit,
                         batch_size=batch_size, processes=processes, cluster=cluster, progress=progress)
     if matrix_out is not None:
@@ -156,8 +88,8 @@ def mine_literature(store: Store | None, path: Path | str, *, model_dir: Path | 
     """Mine abstracts: chemical / disease cause -> effect claims into ``graph`` (default: literature)."""
     if model_dir is None and lexicon_path is None and not gold_entities:
         raise FileNotFoundError("give model_dir (a trained relation model with its lexicon) or lexicon_path")
-    task = MiningTask("literature", lexicon_path=str(lexicon_path or ""), model_dir=str(model_dir or ""),
-                      min_confidence=min_confidence, use_gold_entities=gold_entities)
+    task = LiteratureTask(lexicon_path=str(lexicon_path or ""), model_dir=str(model_dir or ""),
+                          min_confidence=min_confidence, use_gold_entities=gold_entities)
     summary, _ = _run("abstract", store, path, task, graph or NAMED_GRAPHS["literature"], limit=limit,
                       batch_size=batch_size, processes=processes, cluster=cluster, progress=progress)
     return summary
@@ -167,7 +99,7 @@ def report_findings_table(path: Path | str, *, labeler_dir: Path | str | None = 
                           processes: int = 1, batch_size: int = 256, cluster: str | None = None
                           ) -> tuple[list[ReportFindings], MiningSummary]:
     """Finding statuses of every report under ``path`` (no store involved)."""
-    task = MiningTask("report", labeler_dir=str(labeler_dir or ""))
+    task = ReportTask(labeler_dir=str(labeler_dir or ""))
     summary, run = _run("report", None, path, task, None, limit=limit, batch_size=batch_size,
                         processes=processes, cluster=cluster, progress=False)
     return run.ordered_findings(), summary

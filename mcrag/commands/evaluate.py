@@ -1,9 +1,25 @@
-"""``mcrag eval``: reproduce one benchmark figure (table on screen, JSON and plots in docs/results)."""
+"""``mcrag eval``: reproduce one benchmark figure (table on screen, JSON and plots in docs/results).
+
+The benchmarks are not part of the product: they are plugins found through the ``mcrag.benchmarks``
+entry-point group, as pytest finds its plugins (``pytest11``) and rdflib its stores. MCRAG's own
+``pyproject.toml`` registers its ``benchmarks`` package there, so an install from the repository has them.
+
+A plugin names a module that provides:
+
+* ``BENCHMARKS``: mapping of task -> the data sets it runs for that task;
+* ``run(task, dataset, *, data_dir, models_dir, out_dir, modes, aucs, progress, encoder, train_budget_s,
+  command) -> dict``: runs one figure, writes ``<out_dir>/<task>_<dataset>.json`` and its plots, and
+  returns the result (``modes`` and/or ``curve`` tables, ``notes``);
+* errors a user can fix raised as ``ValueError`` or ``FileNotFoundError`` (one line, exit code 2).
+"""
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping, Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
+from types import ModuleType
 
 import typer
 from rich.console import Console
@@ -14,6 +30,35 @@ from mcrag.settings import load_settings
 
 console = Console()
 err_console = Console(stderr=True)
+
+PLUGIN_GROUP = "mcrag.benchmarks"
+"""Entry-point group of benchmark plugins (see the module docstring for what a plugin provides)."""
+
+
+def benchmark_plugins() -> list[ModuleType]:
+    """The installed benchmark plugin modules, each once, in entry-point order."""
+    found: dict[str, ModuleType] = {}
+    for ep in entry_points(group=PLUGIN_GROUP):
+        if ep.value not in found:
+            found[ep.value] = ep.load()
+    return list(found.values())
+
+
+def plugin_for(task: str, dataset: str, plugins: Sequence[ModuleType]) -> ModuleType:
+    """The plugin that runs ``task`` on ``dataset``; a clear error naming what is offered otherwise."""
+    if not plugins:
+        raise UserInputError(f"no benchmarks are installed (entry-point group {PLUGIN_GROUP} is empty); "
+                             "install MCRAG from its repository with `pip install -e .` (or `make install`)")
+    offered: dict[str, list[str]] = {}
+    for plugin in plugins:
+        benchmarks: Mapping[str, Sequence[str]] = plugin.BENCHMARKS
+        if dataset in benchmarks.get(task, ()):
+            return plugin
+        for t, datasets in benchmarks.items():
+            offered.setdefault(t, []).extend(d for d in datasets if d not in offered.get(t, []))
+    if task not in offered:
+        raise UserInputError(f"unknown task {task!r}; use one of {', '.join(offered)}")
+    raise UserInputError(f"unknown data set {dataset!r} for task {task}; use one of {', '.join(offered[task])}")
 
 
 def _modes(text: str) -> tuple[str, ...]:
@@ -72,14 +117,9 @@ def eval_command(task: str = typer.Option(..., "--task", "-t", help="diagnose, v
                  train_budget: float | None = typer.Option(None, "--train-budget", min=1, help="Cap in seconds on training a "
                                                     "benchmark's own front end (default: its fixed recipe, uncapped).")) -> None:
     """Run one benchmark in each retrieval mode; print the table, write <task>_<dataset>.json and plots."""
-    from vlm.evaluation.runner import BenchmarkError, check, run
-
     modes = _modes(retrieval)
     curve = _aucs(aucs)
-    try:
-        check(task, dataset)
-    except BenchmarkError as err:
-        raise UserInputError(str(err)) from None
+    plugin = plugin_for(task, dataset, benchmark_plugins())
     settings = load_settings()
     data = data_dir or settings.data_dir
     if not data.is_dir():
@@ -92,10 +132,11 @@ def eval_command(task: str = typer.Option(..., "--task", "-t", help="diagnose, v
     command = f"mcrag eval --task {task} --dataset {dataset} --retrieval {shlex.quote(retrieval)}" + (
         f" --aucs {aucs}" if aucs else "")
     try:
-        result = run(task, dataset, data_dir=data, models_dir=settings.models_dir, out_dir=out_dir, modes=modes,
-                     aucs=curve, progress=progress, encoder=TextEncoder(cache_dir=settings.home / "cache"),
-                     train_budget_s=train_budget, command=command)
-    except (BenchmarkError, FileNotFoundError) as err:
+        result = plugin.run(task, dataset, data_dir=data, models_dir=settings.models_dir, out_dir=out_dir,
+                            modes=modes, aucs=curve, progress=progress,
+                            encoder=TextEncoder(cache_dir=settings.home / "cache"), train_budget_s=train_budget,
+                            command=command)
+    except (ValueError, FileNotFoundError) as err:
         raise UserInputError(str(err)) from None
     _print(result)
     console.print(f"wrote {out_dir / f'{task}_{dataset}.json'}")

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kg.check import check_store
+from kg.claim_reader import CLAIM_COUNTS_QUERY
 from kg.formats import guess_rdf_format, rdf_format_name
 from kg.namespaces import NAMED_GRAPHS, PREFIXES, graph_iri
 from kg.ontology import bootstrap
@@ -147,8 +148,7 @@ def stats(store: str | None = StoreOption) -> None:
             table.add_row(short(g, PREFIXES), str(n))
         table.add_row("[b]total[/b]", str(st.count()))
         console.print(table)
-        res = st.query("SELECT ?status ?rel (COUNT(DISTINCT ?c) AS ?n) WHERE { ?c a mcrag:CausalClaim ; "
-                       "mcrag:status ?status ; rdf:predicate ?rel } GROUP BY ?status ?rel ORDER BY ?status ?rel")
+        res = st.query(CLAIM_COUNTS_QUERY)
         claims = Table("status", "relation", "claims")
         for row in res.dicts():
             claims.add_row(short(row["status"] or "", PREFIXES), short(row["rel"] or "", PREFIXES), row["n"] or "0")

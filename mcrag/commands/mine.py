@@ -107,7 +107,7 @@ def literature(path: Path = typer.Argument(..., help="PubTator, PubMed XML / JSO
                as_json: bool = JsonOption) -> None:
     """Mine abstracts: chemical -> disease causal claims with calibrated confidence."""
     from kg.mining.api import mine_literature
-    from kg.mining.lexicon import LEXICON_FILE
+    from kg.mining.literature.lexicon import LEXICON_FILE
 
     _check_path(path)
     if not (model_dir / LEXICON_FILE).is_file():
@@ -138,7 +138,7 @@ def train_relations_cmd(model_dir: Path = typer.Option(DEFAULT_MODEL_DIR, "--mod
                                                         help="Add the MiniLM sentence-embedding stage."),
                         as_json: bool = JsonOption) -> None:
     """Build the entity lexicon and train the calibrated relation classifier (BC5CDR training + ADE)."""
-    from kg.mining.training import train_relations
+    from kg.mining import train_relations
 
     settings = settings_for(None)
     bc5 = bc5cdr_train or settings.data("literature", "bc5cdr", "CDR_TrainingSet.PubTator.txt")

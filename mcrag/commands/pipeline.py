@@ -1,26 +1,35 @@
 """``mcrag pipeline``: the main job on the embedded defaults, from an empty folder to grounded answers.
 
 Each step is small and reports what it did; later steps use what earlier ones wrote into the store.
+Each step declares the data sets it needs (names from ``mcrag data list``) and the steps it builds on.
+The runner checks each need through the locator before the step runs: a step whose data is absent is
+skipped with one line saying what is missing and how to get it, and the job goes on, ending with a
+summary of what ran and what was skipped.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from kg.namespaces import NAMED_GRAPHS
 from kg.ontology import bootstrap
 from kg.store import Store
 from mcrag.commands.common import StoreOption, open_configured_store
-from mcrag.errors import UserInputError
+from mcrag.datasets import registry
+from mcrag.datasets.locate import availability, how_to_get
 from mcrag.settings import Settings, load_settings
 
 console = Console(soft_wrap=True)
+
+VLM_SOURCES = ("pneumoniamnist", "cxr_covid", "vqa_rad", "iu_xray")
+"""The sets the default model trains and indexes on (``vlm.data.SOURCES``; a test keeps them equal)."""
 
 
 @dataclass
@@ -52,19 +61,25 @@ def step_two_hop(ctx: PipelineContext) -> str:
     return f"{len(rows)} two-hop causal paths (first 8 shown)"
 
 
-def _shared(ctx: PipelineContext, *parts: str) -> Path:
-    path = ctx.settings.data(*parts)
-    if not path.exists():
-        raise UserInputError(f"{path} is missing: set MCRAG_DATA_DIR to the shared data folder")
-    return path
+def _located(ctx: PipelineContext, name: str, *parts: str) -> Path:
+    """A file of data set ``name`` where the locator finds it (the runner checked it is present)."""
+    where = availability(ctx.settings, name).where
+    if where is None:
+        raise FileNotFoundError(f"data set {name} is not present: {how_to_get(name)}")
+    return where.joinpath(*parts)
+
+
+def _optional(ctx: PipelineContext, name: str) -> Path | None:
+    """The folder of a set a step reads when present and runs without."""
+    return availability(ctx.settings, name).where
 
 
 def step_mine_reports(ctx: PipelineContext) -> str:
     from kg.mining.api import mine_reports
 
-    ann = _shared(ctx, "iu_xray", "annotation.json")
+    ann = _located(ctx, "iu_xray", "annotation.json")
     ctx.matrix = ctx.settings.runs_dir / "iu_xray_findings.csv"
-    s = mine_reports(ctx.store, ann, matrix_out=ctx.matrix, labeler_dir=ctx.settings.data("labeler"), progress=True)
+    s = mine_reports(ctx.store, ann, matrix_out=ctx.matrix, labeler_dir=_optional(ctx, "labeler"), progress=True)
     return (f"{s.documents} reports, {s.claims_found} causal statements ({s.claims_added} new), "
             f"finding matrix -> {ctx.matrix}")
 
@@ -75,13 +90,13 @@ def step_mine_literature(ctx: PipelineContext) -> str:
     model_dir = ctx.settings.models_dir / "relation"
     trained = ""
     if not (model_dir / "lexicon.json").exists() and not any(model_dir.glob("*")):
-        from kg.mining.training import train_relations
+        from kg.mining import train_relations
 
-        train_relations(model_dir, _shared(ctx, "literature", "bc5cdr", "CDR_TrainingSet.PubTator.txt"),
-                        ade_dir=_shared(ctx, "literature", "ade_corpus_v2"), ontology_dir=ctx.settings.data("ontologies"),
+        train_relations(model_dir, _located(ctx, "bc5cdr", "CDR_TrainingSet.PubTator.txt"),
+                        ade_dir=_located(ctx, "ade_corpus_v2"), ontology_dir=_optional(ctx, "ontologies"),
                         embedding_cache=ctx.settings.home / "cache" / "embeddings.npz")
         trained = f"trained the relation model into {model_dir}; "
-    dev = _shared(ctx, "literature", "bc5cdr", "CDR_DevelopmentSet.PubTator.txt")
+    dev = _located(ctx, "bc5cdr", "CDR_DevelopmentSet.PubTator.txt")
     s = mine_literature(ctx.store, dev, model_dir=model_dir, limit=ctx.sample, progress=True)
     return f"{trained}{s.documents} abstracts, {s.claims_found} claims ({s.claims_added} new)"
 
@@ -89,14 +104,14 @@ def step_mine_literature(ctx: PipelineContext) -> str:
 def step_validate(ctx: PipelineContext) -> str:
     from reasoning.validate import validate_store
 
-    data = ctx.matrix if ctx.matrix is not None and ctx.matrix.exists() else _shared(ctx, "iu_xray", "openi_labels.csv")
+    data = ctx.matrix if ctx.matrix is not None and ctx.matrix.exists() else _located(ctx, "iu_xray", "openi_labels.csv")
     run = validate_store(ctx.store, data, graphs=[NAMED_GRAPHS["reports"], NAMED_GRAPHS["starter"]])
     counts = ", ".join(f"{k} {v}" for k, v in run.counts().items())
     return f"{len(run.claims)} claims checked against {run.rows} reports in {run.seconds:.0f} s: {counts}"
 
 
 def step_verdicts(ctx: PipelineContext) -> str:
-    from reasoning.validate import VALIDATED_EDGES_QUERY
+    from kg.validations import VALIDATED_EDGES_QUERY
 
     rows = ctx.store.select(VALIDATED_EDGES_QUERY)
     for r in rows[:10]:
@@ -107,15 +122,14 @@ def step_verdicts(ctx: PipelineContext) -> str:
 
 
 def step_train_vlm(ctx: PipelineContext) -> str:
-    from vlm.config import VLMSettings
-
-    vs = VLMSettings.from_env(ctx.settings.home, ctx.settings.models_dir, ctx.settings.index_dir)
+    vs = ctx.settings.vlm()
     ctx.model_dir, ctx.index_dir = vs.model_dir, vs.index_dir
     if (vs.model_dir / "config.json").exists():
         return f"model already trained at {vs.model_dir} (delete it to retrain)"
     from vlm.train import TrainConfig, train_default
 
-    report = train_default(ctx.settings.data_dir, vs.model_dir, config=TrainConfig.fast(), store=ctx.store)
+    report = train_default(ctx.settings.data_dir, vs.model_dir, config=TrainConfig.fast(), store=ctx.store,
+                           cache_dir=vs.cache_dir)
     val = ", ".join(f"{k} {v:.3f}" for k, v in list(report.val.items())[:4])
     return f"trained the default VLM into {vs.model_dir} in {report.seconds:.0f} s (validation: {val}); curve {report.curve}"
 
@@ -126,7 +140,7 @@ def step_index(ctx: PipelineContext) -> str:
         return f"exemplar index already at {ctx.index_dir}"
     from vlm.index import build_index
 
-    idx = build_index(ctx.settings.data_dir, ctx.index_dir, ctx.model_dir)
+    idx = build_index(ctx.settings.data_dir, ctx.index_dir, ctx.model_dir, cache_dir=ctx.settings.cache_dir)
     return f"indexed {len(idx)} exemplars into {ctx.index_dir}"
 
 
@@ -138,11 +152,11 @@ def step_infer(ctx: PipelineContext) -> str:
     from vlm.infer import Grounder
 
     assert ctx.model_dir is not None and ctx.index_dir is not None
-    meta = _shared(ctx, "cxr_covid", "metadata.csv")
+    meta = _located(ctx, "cxr_covid", "metadata.csv")
     with meta.open(encoding="utf-8") as fh:
         row = next(r for r in csv.DictReader(fh) if (r.get("view") or "").upper() == "PA"
-                   and (ctx.settings.data("cxr_covid", "images", r.get("image", ""))).is_file())
-    image = ctx.settings.data("cxr_covid", "images", row["image"])
+                   and (meta.parent / "images" / r.get("image", "")).is_file())
+    image = meta.parent / "images" / row["image"]
     grounder = Grounder(load_backend(ctx.model_dir), ExemplarIndex.load(ctx.index_dir), ctx.store,
                         store_label=ctx.settings.store_location,
                         whatif_table=ctx.matrix if ctx.matrix is not None and ctx.matrix.exists() else None)
@@ -163,33 +177,118 @@ def step_infer(ctx: PipelineContext) -> str:
             f"{len(result.counterfactuals)} counterfactual checks")
 
 
-STEPS: list[tuple[str, Callable[[PipelineContext], str]]] = [
-    ("bootstrap the store (ontology + curated starter graph)", step_bootstrap),
-    ("query two-hop causal paths with SPARQL", step_two_hop),
-    ("mine the IU-Xray reports (causal statements + report x finding matrix)", step_mine_reports),
-    ("mine BC5CDR abstracts (chemical -> disease claims)", step_mine_literature),
-    ("validate report and starter edges against the finding matrix (discovery + DoWhy)", step_validate),
-    ("list validated and refuted edges with their effects (SPARQL)", step_verdicts),
-    ("train the embedded default VLM (fast setting)", step_train_vlm),
-    ("build the exemplar index", step_index),
-    ("grounded inference on a shared chest radiograph (causal retrieval)", step_infer),
+@dataclass(frozen=True)
+class Step:
+    """One step of the main job and what it needs to run."""
+
+    key: str
+    title: str
+    run: Callable[[PipelineContext], str]
+    needs: tuple[str, ...] = ()
+    """Data sets (``mcrag data list`` names) the step cannot run without."""
+    uses: tuple[str, ...] = ()
+    """Data sets the step reads when present and runs without."""
+    after: tuple[str, ...] = ()
+    """Steps whose results it builds on: when one of them did not run, neither does this one."""
+
+
+@dataclass
+class StepOutcome:
+    step: Step
+    ran: bool
+    detail: str
+    seconds: float = 0.0
+    missing: list[str] = field(default_factory=list)
+
+
+STEPS: list[Step] = [
+    Step("bootstrap", "bootstrap the store (ontology + curated starter graph)", step_bootstrap),
+    Step("two_hop", "query two-hop causal paths with SPARQL", step_two_hop, after=("bootstrap",)),
+    Step("mine_reports", "mine the IU-Xray reports (causal statements + report x finding matrix)", step_mine_reports,
+         needs=("iu_xray",), uses=("labeler",), after=("bootstrap",)),
+    Step("mine_literature", "mine BC5CDR abstracts (chemical -> disease claims)", step_mine_literature,
+         needs=("bc5cdr", "ade_corpus_v2"), uses=("ontologies",), after=("bootstrap",)),
+    Step("validate", "validate report and starter edges against the finding matrix (discovery + DoWhy)",
+         step_validate, needs=("iu_xray",), after=("bootstrap",)),
+    Step("verdicts", "list validated and refuted edges with their effects (SPARQL)", step_verdicts,
+         after=("bootstrap",)),
+    Step("train_vlm", "train the embedded default VLM (fast setting)", step_train_vlm, needs=VLM_SOURCES),
+    Step("index", "build the exemplar index", step_index, needs=VLM_SOURCES, after=("train_vlm",)),
+    Step("infer", "grounded inference on a shared chest radiograph (causal retrieval)", step_infer,
+         needs=("cxr_covid",), after=("bootstrap", "train_vlm", "index")),
 ]
+
+
+def _skip_reason(step: Step, settings: Settings, done: dict[str, StepOutcome]) -> tuple[str, list[str]]:
+    """Why ``step`` cannot run now (empty when it can), and the data sets it lacks."""
+    blocked = [k for k in step.after if k in done and not done[k].ran]
+    if blocked:
+        return f"needs the result of step {', '.join(blocked)}, which did not run", []
+    missing = [n for n in step.needs if not availability(settings, n).present]
+    if not missing:
+        return "", []
+    hows = "; ".join(f"{n}: {how_to_get(n)}" for n in missing)
+    return f"needs {', '.join(missing)}, absent from {settings.data_dir} ({hows})", missing
+
+
+def run_steps(ctx: PipelineContext, steps: Sequence[Step]) -> list[StepOutcome]:
+    """Run each step whose data and prerequisite steps are there; skip the others with one line each."""
+    done: dict[str, StepOutcome] = {}
+    for i, step in enumerate(steps, start=1):
+        console.print(f"[bold]{i}/{len(steps)} {step.title}[/bold]")
+        reason, missing = _skip_reason(step, ctx.settings, done)
+        if reason:
+            console.print(f"    skipped: {reason}")
+            done[step.key] = StepOutcome(step, False, reason, missing=missing)
+            continue
+        t0 = time.perf_counter()
+        summary = step.run(ctx)
+        seconds = time.perf_counter() - t0
+        without = [n for n in step.uses if not availability(ctx.settings, n).present]
+        if without:
+            summary += f" (ran without {', '.join(without)})"
+        console.print(f"    {summary} ({seconds:.1f} s)")
+        done[step.key] = StepOutcome(step, True, summary, seconds)
+    return list(done.values())
+
+
+def _detail(o: StepOutcome) -> str:
+    if o.ran or not o.missing:
+        return o.detail
+    fetchable = [n for n in o.missing if registry.get(n).fetchable]
+    text = f"missing {', '.join(o.missing)}"
+    if fetchable:
+        text += "; get it with " + ", ".join(f"`mcrag data fetch {n}`" for n in fetchable)
+    derived = [n for n in o.missing if n not in fetchable]
+    if derived:
+        text += f"; {', '.join(derived)}: derived copy, source in `mcrag data list`"
+    return text
+
+
+def summary_table(outcomes: Sequence[StepOutcome]) -> Table:
+    table = Table(title="main job: what ran and what was skipped")
+    for col in ("#", "step", "result", "time", "detail"):
+        table.add_column(col, overflow="fold")
+    for i, o in enumerate(outcomes, start=1):
+        table.add_row(str(i), o.step.key, "ran" if o.ran else "skipped", f"{o.seconds:.1f} s" if o.ran else "",
+                      _detail(o))
+    return table
 
 
 def pipeline(store: str | None = StoreOption,
              sample: int = typer.Option(300, help="How many shared reports and abstracts to mine.")) -> None:
-    """Run the main job end to end on the embedded defaults (store in var/store)."""
+    """Run the main job end to end on the embedded defaults (store in var/store); steps whose data is absent are skipped."""
     settings = load_settings(store=store)
     with open_configured_store(settings) as st:
         settings.runs_dir.mkdir(parents=True, exist_ok=True)
         ctx = PipelineContext(settings, st, sample)
         total = time.perf_counter()
-        for i, (title, fn) in enumerate(STEPS, start=1):
-            console.print(f"[bold]{i}/{len(STEPS)} {title}[/bold]")
-            t0 = time.perf_counter()
-            summary = fn(ctx)
-            console.print(f"    {summary} ({time.perf_counter() - t0:.1f} s)")
-        console.print(f"pipeline done in {time.perf_counter() - total:.1f} s; store at {settings.store_location}")
+        outcomes = run_steps(ctx, STEPS)
+        console.print(summary_table(outcomes))
+        ran = sum(o.ran for o in outcomes)
+        console.print(f"pipeline done in {time.perf_counter() - total:.1f} s: {ran} steps ran, "
+                      f"{len(outcomes) - ran} skipped; store at {settings.store_location}; "
+                      f"data from {settings.data_dir} (`mcrag data list` shows every set)")
 
 
 def register(app: typer.Typer) -> None:

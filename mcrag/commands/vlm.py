@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -21,16 +22,20 @@ from mcrag.commands.common import StoreOption, open_configured_store, settings_f
 from mcrag.errors import UserInputError
 from mcrag.settings import Settings
 
+if TYPE_CHECKING:
+    from vlm.config import VLMSettings
+
 console = Console()
 err_console = Console(stderr=True)
 
 index_app = typer.Typer(help="Build the exemplar index used by retrieval.", no_args_is_help=True)
 
 
-def _vlm_settings(settings: Settings):  # -> vlm.config.VLMSettings
-    from vlm.config import VLMSettings
-
-    return VLMSettings.from_env(settings.home, settings.models_dir, settings.index_dir)
+def _vlm_settings(settings: Settings) -> VLMSettings:
+    try:
+        return settings.vlm()
+    except ValueError as err:  # an unknown MCRAG_RETRIEVAL
+        raise UserInputError(f"setting MCRAG_RETRIEVAL: {err}") from None
 
 
 def _split_list(text: str | None, allowed: tuple[str, ...], what: str) -> tuple[str, ...] | None:

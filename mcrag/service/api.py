@@ -1,7 +1,7 @@
 """REST API beside the SPARQL endpoint: causal evidence, claims and their neighbourhood, the web UI.
 
-Every template query binds user input through the store's parameter binding (``bindings=``), never
-by pasting strings into SPARQL.
+User input reaches SPARQL only as a claim id checked against its pattern or as an IRI that
+``kg.claim_reader`` checks before it writes it into a ``VALUES`` block.
 """
 
 from __future__ import annotations
@@ -14,26 +14,23 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from kg.namespaces import ID
+from kg.claim_reader import read_claim
+from kg.errors import UnknownClaimError
 from kg.store import Store
+from mcrag.service import curation_api, infer_api
 from mcrag.service.auth import require_read
+from mcrag.service.claim_ids import CLAIM_ID_PATTERN, claim_iri
 from mcrag.service.graphview import neighbourhood, render_svg
 from mcrag.settings import Settings
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 router = APIRouter(prefix="/api")
-CLAIM_ID_PATTERN = r"^[0-9a-f]{8,64}$"
 
 
 def _ctx(request: Request) -> tuple[Store, Settings]:
     settings: Settings = request.app.state.settings
     require_read(request, settings)
     return request.app.state.store, settings
-
-
-def claim_iri(claim_id: str) -> str:
-    """A claim's IRI from its id (the hash after ``id:claim/``)."""
-    return str(ID[f"claim/{claim_id}"])
 
 
 @router.get("/evidence", tags=["evidence"], summary="Causal subgraph around findings or concepts")
@@ -64,32 +61,19 @@ async def claim_neighbourhood(request: Request, claim_id: Annotated[str, PathPar
                               hops: Annotated[int, Query(ge=1, le=3)] = 1) -> Response:
     store, _ = _ctx(request)
     iri = claim_iri(claim_id)
-    ends = await run_in_threadpool(store.select, "SELECT ?s ?o WHERE { ?c a mcrag:CausalClaim ; rdf:subject ?s ; "
-                                   "rdf:object ?o }", {"c": _iri(iri)})
-    if not ends:
-        raise HTTPException(404, f"no claim {claim_id}")
-    focus = [ends[0]["s"] or "", ends[0]["o"] or ""]
-    edges = await run_in_threadpool(neighbourhood, store, focus, hops)
+    try:
+        claim = await run_in_threadpool(read_claim, store, iri)
+    except UnknownClaimError:
+        raise HTTPException(404, f"no claim {claim_id}") from None
+    edges = await run_in_threadpool(neighbourhood, store, list(claim.pair), hops)
     return Response(render_svg(edges, highlight=iri), media_type="image/svg+xml")
 
 
-def _iri(value: str) -> Any:
-    from kg.store import Term
-
-    return Term.iri(value)
-
-
 def register(app: FastAPI) -> None:
-    """Mount the API, the curation and inference routes that exist, and the web UI."""
+    """Mount the API, the curation and inference routes, and the web UI."""
     app.include_router(router)
-    for name in ("mcrag.service.curation_api", "mcrag.service.infer_api"):
-        try:
-            module = __import__(name, fromlist=["router"])
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-            continue
-        app.include_router(module.router)
+    app.include_router(curation_api.router)
+    app.include_router(infer_api.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from kg.errors import KGError
 from kg.store import Store, open_store
 from mcrag import __version__
-from mcrag.service import sparql
+from mcrag.service import api, sparql
 from mcrag.settings import Settings, load_settings
 
 
@@ -52,12 +52,5 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                 "capabilities": st.capabilities.__dict__}
 
     app.include_router(sparql.router)
-    for extra in ("mcrag.service.api",):
-        try:
-            module = __import__(extra, fromlist=["register"])
-        except ModuleNotFoundError as err:
-            if err.name != extra:
-                raise
-            continue
-        module.register(app)
+    api.register(app)
     return app

@@ -16,9 +16,10 @@ from starlette.concurrency import run_in_threadpool
 
 from kg import curation
 from kg.claims import RELATION_KINDS
+from kg.statuses import Status
 from kg.store import Store
-from mcrag.service.api import CLAIM_ID_PATTERN, claim_iri
 from mcrag.service.auth import require_read, require_write
+from mcrag.service.claim_ids import CLAIM_ID_PATTERN, claim_iri
 
 router = APIRouter(prefix="/api", tags=["curation"])
 ClaimId = Annotated[str, PathParam(pattern=CLAIM_ID_PATTERN, description="the claim's hash id")]
@@ -76,30 +77,20 @@ async def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 @router.get("/curation/queue", summary="Claims awaiting review, most important first")
 async def queue(request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                status: Annotated[Literal["proposed", "validated", "refuted", "notTestable", "accepted", "rejected"]
-                                  | None, Query()] = None) -> list[dict[str, Any]]:
+                status: Annotated[Status | None, Query()] = None) -> list[dict[str, Any]]:
     store = _store(request)
     statuses = (status,) if status else curation.REVIEWABLE_STATUSES
     items = await _call(curation.review_queue, store, limit, statuses=statuses)
-    return [{**asdict(i), "claim_id": _id(i.claim), "reason": i.why} for i in items]
+    return [{**i.to_json(), "claim_id": _id(i.claim), "reason": i.why} for i in items]
 
 
 @router.get("/claims/{claim_id}", summary="A claim with its sentences, sources, validation and history")
 async def claim(request: Request, claim_id: ClaimId) -> dict[str, Any]:
     store = _store(request)
     detail: curation.ClaimDetail = await _call(curation.claim_detail, store, claim_iri(claim_id))
-    trail = await _call(curation.history, store, detail.iri)
-    sources = [asdict(s) for s in detail.sources]
-    return {
-        "claim_id": claim_id, "iri": detail.iri, "graph": detail.graph, "label": detail.label,
-        "subject": detail.subject, "subject_label": detail.subject_label, "relation": detail.relation,
-        "object": detail.object, "object_label": detail.object_label, "polarity": detail.polarity,
-        "certainty": detail.certainty, "confidence": detail.confidence, "status": detail.status,
-        "version": detail.version, "mechanism": detail.mechanism, "sentences": list(detail.sentences),
-        "sources": sources,
-        "validations": [{**asdict(v), "time": v.time.isoformat() if v.time else None} for v in detail.validations],
-        "history": [_record(r) for r in trail],
-    }
+    out = detail.to_json()
+    out.pop("mediator", None)
+    return {"claim_id": claim_id, **out, "history": [_record(r) for r in detail.history]}
 
 
 @router.get("/claims/{claim_id}/history", summary="The claim's curation trail (PROV activities)")

@@ -1,53 +1,25 @@
 """Server-rendered SVG of a causal neighbourhood: no JavaScript graph library to build or ship.
 
-Edges come from the reified claims (so each carries its status and claim id); the layout is
-networkx's spring layout with a fixed seed, so the same graph always draws the same way.
+Edges are the stored claims (``kg.claim_reader``), so each carries its status and claim id; the
+layout is networkx's spring layout with a fixed seed, so the same graph always draws the same way.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 import networkx as nx
 
-from kg.store import Store, Term
-
-STATUS_COLOURS = {
-    "accepted": "#1b7837", "validated": "#4dac26", "proposed": "#7f7f7f", "notTestable": "#b8a400",
-    "refuted": "#d01c8b", "rejected": "#b2182b",
-}
+from kg.claim_reader import claims_touching
+from kg.claims import ClaimRecord
+from kg.store import Store
+from mcrag.palette import STATUS_COLOURS
 
 
-@dataclass(frozen=True)
-class Edge:
-    claim: str
-    subject: str
-    subject_label: str
-    relation: str
-    object: str
-    object_label: str
-    status: str
-    polarity: str
-
-
-_EDGES = """
-SELECT DISTINCT ?claim ?s ?sl ?rel ?o ?ol ?status ?pol WHERE {
-  ?claim a mcrag:CausalClaim ; rdf:subject ?s ; rdf:predicate ?rel ; rdf:object ?o ; mcrag:status ?status .
-  OPTIONAL { ?claim mcrag:polarity ?pol }
-  OPTIONAL { ?s skos:prefLabel ?sl } OPTIONAL { ?o skos:prefLabel ?ol }
-  FILTER (?s = ?focus || ?o = ?focus)
-}"""
-
-
-def _local(iri: str) -> str:
-    return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-
-
-def neighbourhood(store: Store, focus: list[str], hops: int = 1, limit: int = 60) -> list[Edge]:
-    """Claims touching the focus concepts, expanded ``hops`` times; at most ``limit`` edges."""
-    edges: dict[str, Edge] = {}
+def neighbourhood(store: Store, focus: list[str], hops: int = 1, limit: int = 60) -> list[ClaimRecord]:
+    """Claims touching the focus concepts, expanded ``hops`` times; at most ``limit`` of them."""
+    edges: dict[str, ClaimRecord] = {}
     frontier, seen = list(dict.fromkeys(focus)), set()
     for _ in range(max(hops, 1)):
         nxt: list[str] = []
@@ -55,14 +27,10 @@ def neighbourhood(store: Store, focus: list[str], hops: int = 1, limit: int = 60
             if concept in seen:
                 continue
             seen.add(concept)
-            for r in store.select(_EDGES, bindings={"focus": Term.iri(concept)}):
-                claim = r["claim"] or ""
-                if claim in edges:
+            for e in claims_touching(store, [concept], labels=True):
+                if e.claim in edges:
                     continue
-                e = Edge(claim, r["s"] or "", r["sl"] or _local(r["s"] or ""), _local(r["rel"] or ""),
-                         r["o"] or "", r["ol"] or _local(r["o"] or ""), _local(r["status"] or ""),
-                         r["pol"] or "positive")
-                edges[claim] = e
+                edges[e.claim] = e
                 nxt += [e.subject, e.object]
                 if len(edges) >= limit:
                     return list(edges.values())
@@ -70,7 +38,7 @@ def neighbourhood(store: Store, focus: list[str], hops: int = 1, limit: int = 60
     return list(edges.values())
 
 
-def render_svg(edges: list[Edge], highlight: str | None = None, width: int = 720, height: int = 480) -> str:
+def render_svg(edges: list[ClaimRecord], highlight: str | None = None, width: int = 720, height: int = 480) -> str:
     """An SVG picture: nodes are concepts, arrows are claims coloured by status."""
     g = nx.MultiDiGraph()
     labels: dict[str, str] = {}

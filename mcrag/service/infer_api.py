@@ -21,7 +21,6 @@ _lock = threading.Lock()
 def _grounder(request: Request, mode: str) -> Any:
     """The app's grounder, built on first use; the index is only needed for retrieval modes."""
     from vlm.backends import load_backend
-    from vlm.config import VLMSettings
     from vlm.index import ExemplarIndex
     from vlm.infer import Grounder
 
@@ -30,7 +29,7 @@ def _grounder(request: Request, mode: str) -> Any:
     if cached is not None and (mode == "none" or cached.index is not None):
         return cached
     settings = app.state.settings
-    vs = VLMSettings.from_env(settings.home, settings.models_dir, settings.index_dir)
+    vs = settings.vlm()
     backend = cached.backend if cached is not None else load_backend(vs.model_dir)
     index = ExemplarIndex.load(vs.index_dir) if mode != "none" else None
     table = settings.data("iu_xray", "openi_labels.csv")

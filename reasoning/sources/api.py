@@ -6,8 +6,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import reasoning.sources.chexpert as chexpert
+import reasoning.sources.iu_xray as iu_xray
+import reasoning.sources.nih as nih
+import reasoning.sources.padchest as padchest
+import reasoning.sources.vindr as vindr
 from kg.concept_table import ConceptTable, load_concept_table
-from reasoning.sources import chexpert, iu_xray, nih, padchest, vindr
 from reasoning.sources.base import (
     ImportedSource,
     ImportReport,

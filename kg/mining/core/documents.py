@@ -1,0 +1,107 @@
+"""Records that travel between the readers, the worker processes and the store writer.
+
+Everything here is a small frozen dataclass of plain values, so partitions pickle cheaply to local
+worker processes and to Dask workers alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kg.claims import CausalClaim
+
+DocumentKind = Literal["report", "abstract"]
+
+MAX_DOCUMENT_CHARS = 200_000
+"""Documents longer than this are skipped as 'enormous': no report or abstract comes near it."""
+
+
+@dataclass(frozen=True)
+class GoldMention:
+    """An entity mention a corpus ships with its text (PubTator), used for gold-entity evaluation."""
+
+    start: int
+    end: int
+    text: str
+    kind: str
+    """``Chemical`` or ``Disease``."""
+    ids: tuple[str, ...]
+    """MeSH CURIEs (``MESH:D003000``); empty when the corpus gives ``-1``."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One report or abstract. For abstracts ``text`` is the title, one space, then the abstract."""
+
+    doc_id: str
+    text: str
+    source: str
+    kind: DocumentKind
+    split: str = ""
+    title_end: int = 0
+    """Length of the title part of an abstract (0 for reports)."""
+    meta: tuple[tuple[str, str], ...] = ()
+    mentions: tuple[GoldMention, ...] = ()
+    relations: tuple[tuple[str, str], ...] = ()
+    """Gold (chemical id, disease id) pairs when the corpus ships them."""
+
+    def meta_value(self, key: str, default: str = "") -> str:
+        return dict(self.meta).get(key, default)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A document or file the run did not mine, and why (shown in the run's summary)."""
+
+    where: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class FindingMention:
+    """One mention of a finding or concept in a report, with its ConText status and section."""
+
+    key: str
+    """Open-i label name (``Effusion``) or concept key of :mod:`kg.concepts` (``support_device``)."""
+    status: Literal["present", "absent", "uncertain"]
+    start: int
+    end: int
+    text: str
+    section: str = ""
+    historical: bool = False
+
+
+@dataclass(frozen=True)
+class ReportFindings:
+    """Per-report finding statuses: the row of the report x finding matrix."""
+
+    report_id: str
+    split: str
+    statuses: tuple[tuple[str, str], ...]
+    """(key, present|absent|uncertain) for every key mentioned at least once."""
+    meta: tuple[tuple[str, str], ...] = ()
+    mentions: tuple[FindingMention, ...] = field(default=(), compare=False)
+
+    def status(self, key: str) -> str | None:
+        return dict(self.statuses).get(key)
+
+
+@dataclass(frozen=True)
+class DocOutput:
+    """What a miner made of one document: its claims and, for reports, its finding statuses."""
+
+    doc_id: str
+    claims: tuple[CausalClaim, ...]
+    findings: ReportFindings | None = None
+
+
+def check_text(doc_id: str, text: str, max_chars: int = MAX_DOCUMENT_CHARS) -> str | None:
+    """Why a text cannot be mined (empty, enormous, binary), or None when it can."""
+    if not text or not text.strip():
+        return "empty document"
+    if len(text) > max_chars:
+        return f"enormous document ({len(text)} characters > {max_chars})"
+    if "\x00" in text:
+        return "binary content (NUL characters)"
+    return None
