@@ -68,6 +68,93 @@ def test_covid_metadata_labels_and_patient_splits():
     assert 0.05 < splits.count("test") / 2000 < 0.15 and 0.05 < splits.count("val") / 2000 < 0.15
 
 
+def test_nih_reader_labels_every_finding_and_keeps_test_patients_out_of_training(tmp_path):
+    from tests.fixtures.vlm.frontend_data import make_nih, nih_rows
+    from vlm.data import load_sources, nih_labels, read_nih
+
+    make_nih(tmp_path / "nih_1000", nih_rows(40))
+    make_nih(tmp_path / "nih_621", nih_rows(6, start=36))  # patients 36-39 are in both
+    train = load_sources(tmp_path, ("nih_1000",))
+    assert len(train.records) == 36 and {r.split for r in train.records} <= {"train", "val"}
+    assert not {r.group for r in train.records} & {f"nih-{p}" for p in range(36, 42)}
+    test = read_nih(tmp_path / "nih_621", "nih_621", test=True)
+    assert {r.split for r in test.records} == {"test"} and len(test.records) == 6
+    r = train.by_id()["nih_1000/00000001_000.png"]
+    assert set(r.positives()) == {"Pneumonia", "Infiltration"} and r.follow_up == 0 and r.view in ("AP", "PA")
+    assert r.labels[LABEL_INDEX["COVID-19"]] == 0 and r.labels[LABEL_INDEX["Hernia"]] == 0
+    assert r.labels[LABEL_INDEX["normal"]] == 0 and UNKNOWN not in r.labels
+    n = train.by_id()["nih_1000/00000000_000.png"]
+    assert n.positives() == ("normal",) and n.text == "adult chest x-ray: no finding"
+    assert nih_labels("Effusion|Mass")["Mass"] == 1
+    with pytest.raises(ValueError, match="unknown NIH finding"):
+        nih_labels("Broken_Arm")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="labels.csv"):
+        read_nih(tmp_path / "empty")
+
+
+def test_pediatric_reader_keeps_the_official_test_split_and_splits_train_by_patient(tmp_path):
+    from tests.fixtures.vlm.frontend_data import make_pediatric
+    from vlm.data import pediatric_patient, read_pediatric_cxr
+
+    corpus = read_pediatric_cxr(make_pediatric(tmp_path / "ped", per_class=8))
+    assert len(corpus.records) == 32
+    assert {r.split for r in corpus.records if "/test/" in r.id} == {"test"}
+    assert {r.split for r in corpus.records if "/train/" in r.id} <= {"train", "val"}
+    pos = next(r for r in corpus.records if "PNEUMONIA" in r.id)
+    assert pos.positives() == ("Pneumonia",) and pos.labels[LABEL_INDEX["Effusion"]] == UNKNOWN
+    neg = next(r for r in corpus.records if "NORMAL" in r.id)
+    assert neg.positives() == ("normal",) and neg.labels[LABEL_INDEX["COVID-19"]] == 0
+    assert pediatric_patient("person1000_bacteria_2931.jpeg") == "person1000"
+    assert pediatric_patient("NORMAL2-IM-1419-0001.jpeg") == "NORMAL2-IM-1419"
+    assert pediatric_patient("IM-0115-0001.jpeg") == "IM-0115"
+    with pytest.raises(FileNotFoundError, match="pediatric"):
+        read_pediatric_cxr(tmp_path / "nowhere")
+
+
+def test_covid_collection_is_split_by_patient_with_both_classes_in_every_split(tmp_path):
+    import csv as _csv
+
+    from tests.fixtures.vlm.builders import write_png
+    from vlm.data import read_cxr_covid
+
+    root = tmp_path / "cxr_covid"
+    rows = []
+    for p in range(30):
+        finding = "COVID-19" if p % 3 else "Pneumonia/Bacterial"
+        for k, view in enumerate(("PA", "L")):
+            rows.append({"image": f"{p}-{k}.png", "patientid": str(p), "finding": finding, "view": view,
+                         "clinical_notes": ""})
+    rows.append({"image": "x.png", "patientid": "99", "finding": "todo", "view": "AP", "clinical_notes": ""})
+    for r in rows:
+        write_png(root / "images" / r["image"], seed=len(r["image"]), size=(20, 20))
+    with (root / "metadata.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = _csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    corpus = read_cxr_covid(root)
+    by_patient: dict[str, set[str]] = {}
+    for r in corpus.records:
+        by_patient.setdefault(r.group, set()).add(r.split)
+    assert all(len(s) == 1 for s in by_patient.values()), "a patient's films (lateral included) stay together"
+    for split in ("train", "val", "test"):
+        covid = {r.labels[LABEL_INDEX["COVID-19"]] for r in corpus.records if r.split == split and r.group != "covid-99"}
+        assert covid == {0, 1}, f"{split} holds both classes"
+    n = {s: len({r.group for r in corpus.split(s)}) for s in ("train", "val", "test")}
+    assert n["train"] > n["val"] and n["train"] > n["test"]
+
+
+def test_covid_split_is_the_diagnosis_benchmarks_patient_split(shared_data):
+    from benchmarks.covid_split import patient_split, read_cases
+    from vlm.data import read_cxr_covid
+
+    cases, _ = read_cases(shared_data / "cxr_covid")
+    ours = {r.image_path.name: r.split for r in read_cxr_covid(shared_data / "cxr_covid").records}
+    theirs = patient_split(cases)
+    assert all(ours[c.key] == split for split, films in theirs.items() for c in films)
+    assert sum(len(v) for v in theirs.values()) == len(cases)
+
+
 def test_openi_labels_reader_keeps_a_blank_cell_unknown(tmp_path):
     """One reader of openi_labels.csv for training, mining figures and benchmarks: 0/1 cells are read, a
     blank cell stays unannotated (not a negative), columns outside the label space are ignored."""
@@ -81,3 +168,18 @@ def test_openi_labels_reader_keeps_a_blank_cell_unknown(tmp_path):
     (root / "openi_labels.csv").write_text("filename,Atelectasis,Effusion,normal\nCXR2,1,,0\n", encoding="utf-8")
     rec = next(r for r in read_iu_xray(root).records if r.id.startswith("iu_xray/CXR2_"))
     assert rec.labels[LABEL_INDEX["Atelectasis"]] == 1 and rec.labels[LABEL_INDEX["Effusion"]] == UNKNOWN
+
+
+def test_adult_and_paediatric_readers_match_the_documented_counts(shared_data):
+    from vlm.data import load_sources
+
+    corpus = load_sources(shared_data, ("nih_1000", "nih_621", "pediatric_cxr"))
+    by = {s: [r for r in corpus.records if r.source == s] for s in ("nih_1000", "nih_621", "pediatric_cxr")}
+    assert len(by["nih_621"]) == 621 and {r.split for r in by["nih_621"]} == {"test"}
+    test_patients = {r.group for r in by["nih_621"]}
+    assert len(by["nih_1000"]) < 1000 and not {r.group for r in by["nih_1000"]} & test_patients
+    assert sum(r.labels[LABEL_INDEX["normal"]] == 1 for r in by["nih_621"]) == 100
+    ped = by["pediatric_cxr"]
+    assert sum(r.split == "test" for r in ped) == 624 and sum(r.split in ("train", "val") for r in ped) == 5216
+    groups = {s: {r.group for r in ped if r.split == s} for s in ("train", "val")}
+    assert not groups["train"] & groups["val"], "paediatric train and val split by patient"

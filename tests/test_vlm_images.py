@@ -85,3 +85,23 @@ def test_pixel_limit_is_a_parameter(tmp_path):
         load_image(path, max_pixels=1000)
     with pytest.raises(ImageError, match="2-D"):
         load_image(np.zeros((2, 2, 2, 2)))
+
+
+def test_intensity_normalisations_differ_in_what_exposure_reaches_the_model():
+    from vlm.images import INTENSITY_MODES, equalise, normalise
+
+    rng = np.random.default_rng(0)
+    px = np.clip(rng.beta(2, 5, (24, 24)), 0, 1).astype(np.float32)
+    darker = px * 0.6
+    gamma = px ** 2.2  # a monotone change of the film's curve
+    assert np.allclose(normalise(px, "zscore"), normalise(darker, "zscore"), atol=1e-5)
+    assert not np.allclose(normalise(px, "zscore"), normalise(gamma, "zscore"), atol=1e-2)
+    assert np.allclose(equalise(px), equalise(gamma), atol=1e-5), "equalisation ignores any monotone curve"
+    assert abs(float(equalise(px).mean())) < 1e-5 and abs(float(equalise(px).std()) - 1) < 1e-4
+    assert not np.allclose(normalise(px, "fixed"), normalise(darker, "fixed")), "fixed scaling keeps exposure"
+    flat = np.full((5, 5), 0.3, np.float32)
+    assert np.isfinite(equalise(flat)).all() and np.allclose(equalise(flat), 0.0)
+    assert set(INTENSITY_MODES) == {"zscore", "equalise", "fixed"}
+    with pytest.raises(ValueError, match="unknown intensity"):
+        normalise(px, "clahe")
+    assert np.allclose(preprocess(px, 24, "equalise"), equalise(px), atol=1e-5)

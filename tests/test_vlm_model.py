@@ -142,6 +142,35 @@ def test_any_local_vision_encoder_decoder_checkpoint_can_generate(tmp_path):
         backend.generate(backend.encode(None), Prompt("report", "x"), 4)
 
 
+def test_equalising_model_reads_the_served_standardised_input_and_ignores_the_film_curve():
+    from vlm.images import equalise, standardise
+    from vlm.model import equalise_batch
+
+    rng = np.random.default_rng(1)
+    px = rng.beta(2, 3, (2, 32, 32)).astype(np.float32)
+    px[0, :4, :4] = px[0, 0, 0]  # ties get the mid-rank, as in the numpy version
+    t = torch.from_numpy(np.stack([standardise(p) for p in px])).unsqueeze(1)
+    assert torch.allclose(equalise_batch(t)[:, 0], torch.from_numpy(np.stack([equalise(p) for p in px])), atol=1e-4)
+    torch.manual_seed(0)
+    m = _tiny(intensity="equalise")
+    curved = torch.from_numpy(np.stack([standardise(p ** 2.5) for p in px])).unsqueeze(1)
+    with torch.no_grad():
+        assert torch.allclose(m(pixel_values=t).diagnosis_logits, m(pixel_values=curved).diagnosis_logits, atol=1e-4)
+        plain = _tiny(intensity="zscore")
+        assert not torch.allclose(plain(pixel_values=t).diagnosis_logits, plain(pixel_values=curved).diagnosis_logits,
+                                  atol=1e-4)
+    with pytest.raises(ValueError, match="unknown intensity"):
+        GroundedVLMConfig(intensity="clahe")
+
+
+def test_a_model_trained_without_per_image_normalisation_is_not_served(tmp_path):
+    m = _tiny(intensity="fixed")
+    m.save_pretrained(tmp_path)
+    train_tokenizer(["the lungs are clear"] * 10, vocab_size=300).save_pretrained(tmp_path)
+    with pytest.raises(ModelMissingError, match="without per-image intensity normalisation"):
+        load_backend(tmp_path)
+
+
 def test_validation_auc_reads_only_annotated_cases():
     """Undiagnosed films (label -1) must not enter the validation AUC the training history reports."""
     from vlm.train import _auc

@@ -95,6 +95,10 @@ class GroundedBackend(VLMBackend):
         self.model.eval()
         self.tokenizer = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(self.path)
         cfg = self.model.config
+        if getattr(cfg, "intensity", "zscore") == "fixed":
+            raise ModelMissingError(f"model at {self.path} was trained without per-image intensity normalisation "
+                                    "(an ablation setting) and cannot read the standardised images MCRAG passes; "
+                                    "train a served model with the default setting")
         self.image_size = int(cfg.image_size)
         self.label_names = tuple(cfg.label_names)
         validated = getattr(cfg, "validated_labels", None)

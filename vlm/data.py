@@ -5,6 +5,11 @@ has the IU-Xray images (``annotation.json`` + ``images/<id>/<n>.png``) gets them
 pointing one path at them. Every record carries a label vector over :data:`vlm.labels.LABELS`
 with ``-1`` for "not annotated", and the confounder strata the retrieval adjusts for (source, view,
 acquisition device).
+
+Splits are by patient everywhere. ``nih_621`` is the adult test set: every record of it is ``test``,
+and patients it shares with ``nih_1000`` are left out of ``nih_1000``. ``pediatric_cxr`` keeps its
+official test split (the PneumoniaMNIST test set). The COVID collection uses the patient-level split
+of its diagnosis benchmark (stratified by class, seed 0), so the model never trains on that test split.
 """
 
 from __future__ import annotations
@@ -21,7 +26,12 @@ import numpy as np
 
 from vlm.labels import LABEL_INDEX, LABELS, UNKNOWN, findings_from_text
 
-SOURCES: tuple[str, ...] = ("pneumoniamnist", "cxr_covid", "vqa_rad", "iu_xray")
+SOURCES: tuple[str, ...] = ("nih_1000", "pediatric_cxr", "cxr_covid", "vqa_rad", "iu_xray")
+"""What the default model trains on and the default index holds."""
+EXTRA_SOURCES: tuple[str, ...] = ("pneumoniamnist", "nih_621")
+"""Readable on request: PneumoniaMNIST repeats ``pediatric_cxr`` at 28 px (its test split is the same
+films), and ``nih_621`` is test only."""
+KNOWN_SOURCES: tuple[str, ...] = SOURCES + EXTRA_SOURCES
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,9 @@ class Record:
     device: str = "unknown"
     group: str = ""
     """Patient or study id: records of one group never straddle splits."""
+    follow_up: int | None = None
+    """The film's place in its patient's series (NIH), where recorded: sicker patients have more films,
+    so it travels with the findings in a data set and is a recorded confounder like the view."""
 
     @property
     def has_image(self) -> bool:
@@ -149,28 +162,200 @@ def cxr_covid_labels(finding: str, notes: str) -> dict[str, int]:
     return values
 
 
+COVID_SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
+COVID_SPLIT_SEED = 0
+_COVID_UNDIAGNOSED = {"todo", "unknown", "", "no finding"}
+_FRONTAL = {"PA", "AP", "AP SUPINE", "AP ERECT"}
+
+
+def _stratified_patients(patients: Sequence[str], labels: Sequence[int], fractions: Sequence[float],
+                         seed: int) -> list[int]:
+    """Split index per patient: shuffled within each class, cut at the cumulative fractions.
+
+    Every split gets at least one patient of each class when the class has enough patients.
+    """
+    rng = np.random.default_rng(seed)
+    out = [0] * len(patients)
+    cum = np.cumsum(fractions) / sum(fractions)
+    for cls in sorted(set(labels)):
+        members = sorted(i for i, y in enumerate(labels) if y == cls)
+        order = [members[j] for j in rng.permutation(len(members))]
+        n = len(order)
+        cuts = [int(round(c * n)) for c in cum]
+        if n >= len(fractions):
+            for s in range(len(cuts) - 1):
+                lo = cuts[s - 1] if s else 0
+                cuts[s] = max(cuts[s], lo + 1)
+                cuts[s] = min(cuts[s], n - (len(fractions) - 1 - s))
+        start = 0
+        for s, end in enumerate(cuts):
+            for i in order[start:end]:
+                out[i] = s
+            start = end
+    return out
+
+
+def covid_patient_splits(rows: Sequence[dict[str, str]], images: Path) -> dict[str, str]:
+    """Patient -> split of the COVID collection, the same as its diagnosis benchmark's patient split.
+
+    The benchmark splits the patients of its frontal, diagnosed films with an image on disk (60/20/20,
+    stratified by whether the patient has a COVID-19 film, seed 0); every other film of those patients
+    follows them. Patients the benchmark does not use are split by a hash of their id.
+    """
+    cases: dict[str, int] = {}
+    for row in rows:
+        finding = (row.get("finding") or "").strip()
+        view = (row.get("view") or "").strip().upper()
+        if finding.lower() in _COVID_UNDIAGNOSED or view not in _FRONTAL or not (images / row["image"]).is_file():
+            continue
+        patient = (row.get("patientid") or "").strip() or row["image"]
+        covid = int("covid-19" in {p.strip().lower() for p in finding.split(",")})
+        cases[patient] = max(cases.get(patient, 0), covid)
+    names = sorted(cases)
+    where = _stratified_patients(names, [cases[p] for p in names], COVID_SPLIT_FRACTIONS, COVID_SPLIT_SEED)
+    split_names = ("train", "val", "test")
+    out = {p: split_names[w] for p, w in zip(names, where, strict=True)}
+    for row in rows:
+        patient = (row.get("patientid") or "").strip() or row["image"]
+        if patient not in out:
+            out[patient] = group_split(f"covid-{patient}", val=COVID_SPLIT_FRACTIONS[1], test=COVID_SPLIT_FRACTIONS[2])
+    return out
+
+
 def read_cxr_covid(root: Path) -> Corpus:
     """Real radiographs with pathogen labels, views and clinical notes; split by patient."""
     meta = root / "metadata.csv"
     if not meta.is_file():
         raise FileNotFoundError(f"COVID CXR metadata {meta} not found")
+    with meta.open(encoding="utf-8", errors="replace", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    splits = covid_patient_splits(rows, root / "images")
     corpus = Corpus()
-    with meta.open(encoding="utf-8", errors="replace") as fh:
-        for row in csv.DictReader(fh):
-            path = root / "images" / row["image"]
-            if not path.is_file():
+    for row in rows:
+        path = root / "images" / row["image"]
+        if not path.is_file():
+            continue
+        notes = (row.get("clinical_notes") or "").strip()
+        finding = (row.get("finding") or "").strip()
+        view = (row.get("view") or "unknown").strip() or "unknown"
+        if view == "?":
+            view = "unknown"
+        text = f"chest x-ray, {view} view: {finding if finding.lower() != 'todo' else 'undiagnosed'}. {notes}"
+        patient = (row.get("patientid") or "").strip() or row["image"]
+        group = f"covid-{patient}"
+        corpus.records.append(Record(
+            f"cxr_covid/{row['image']}", "cxr_covid", splits[patient], text.strip(),
+            _labels(cxr_covid_labels(finding, notes)), image_path=path, view=view,
+            device=device_for_view(view), group=group))
+    return corpus
+
+
+# ---------------------------------------------------------------------------------------- NIH ChestX-ray14
+NIH_VAL_FRACTION = 0.15
+"""Share of ``nih_1000`` patients kept for validation (settings and checkpoints are chosen on them)."""
+
+
+def nih_labels(finding_labels: str) -> dict[str, int]:
+    """Every NIH finding annotated: the listed ones present, the rest absent; ``No Finding`` is normal.
+
+    The films predate COVID-19, so that label is known to be absent too.
+    """
+    listed = {p.strip() for p in finding_labels.split("|") if p.strip()}
+    unknown = listed - set(LABELS) - {"No Finding"}
+    if unknown:
+        raise ValueError(f"unknown NIH finding label(s) {', '.join(sorted(unknown))}")
+    values = {n: int(n in listed) for n in LABELS if n not in ("normal", "COVID-19")}
+    values["normal"] = int(listed == {"No Finding"})
+    values["COVID-19"] = 0
+    return values
+
+
+def nih_text(values: dict[str, int]) -> str:
+    found = [n.lower().replace("_", " ") for n in LABELS if values.get(n) == 1 and n not in ("normal", "COVID-19")]
+    return "adult chest x-ray: " + (", ".join(found) if found else "no finding")
+
+
+def _nih_rows(root: Path) -> list[dict[str, str]]:
+    table = root / "labels.csv"
+    if not table.is_file():
+        raise FileNotFoundError(f"NIH label table {table} not found")
+    with table.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"image", "finding_labels", "patient_id", "view"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{table} lacks the column(s) {', '.join(sorted(missing))}")
+        return list(reader)
+
+
+def nih_patients(root: Path) -> set[str]:
+    """Patient ids of an NIH subset (to keep them out of another subset's training data)."""
+    return {r["patient_id"].strip() for r in _nih_rows(root)}
+
+
+def read_nih(root: Path, source: str = "nih_1000", *, test: bool = False,
+             exclude_patients: Iterable[str] = ()) -> Corpus:
+    """An NIH ChestX-ray14 subset (``labels.csv`` + ``images/``): 14 findings, normal, view, patient.
+
+    ``test``: every film is test (``nih_621``); otherwise patients are split train / val by a hash of
+    their id (:data:`NIH_VAL_FRACTION`). Patients in ``exclude_patients`` are left out (they belong to
+    the test set).
+    """
+    excluded = {str(p) for p in exclude_patients}
+    corpus = Corpus()
+    for row in _nih_rows(root):
+        patient = row["patient_id"].strip()
+        if patient in excluded:
+            continue
+        path = root / "images" / row["image"]
+        if not path.is_file():
+            continue
+        values = nih_labels(row["finding_labels"])
+        view = (row.get("view") or "unknown").strip().upper() or "unknown"
+        group = f"nih-{patient}"
+        split = "test" if test else group_split(group, val=NIH_VAL_FRACTION, test=0.0)
+        follow = (row.get("follow_up") or "").strip()
+        corpus.records.append(Record(f"{source}/{row['image']}", source, split, nih_text(values), _labels(values),
+                                     image_path=path, view=view, device=device_for_view(view), group=group,
+                                     follow_up=int(follow) if follow.isdigit() else None))
+    return corpus
+
+
+# ---------------------------------------------------------------------------------------- pediatric CXR
+PEDIATRIC_VAL_FRACTION = 0.1
+_PEDIATRIC_PATIENT = re.compile(r"^(person\d+|(?:NORMAL2-)?IM-\d+)", re.I)
+
+
+def pediatric_patient(filename: str) -> str:
+    """Patient id from a Guangzhou file name (``person1000_bacteria_2931`` -> ``person1000``)."""
+    m = _PEDIATRIC_PATIENT.match(filename)
+    return m.group(1) if m else Path(filename).stem
+
+
+def read_pediatric_cxr(root: Path) -> Corpus:
+    """The Guangzhou paediatric films (``train|test/NORMAL|PNEUMONIA``): pneumonia vs normal.
+
+    The official test split stays ``test``; the official train split is cut into train and val by
+    patient (:data:`PEDIATRIC_VAL_FRACTION`).
+    """
+    if not (root / "train").is_dir() and not (root / "test").is_dir():
+        raise FileNotFoundError(f"pediatric CXR folder {root} not found (expected train/ and test/)")
+    corpus = Corpus()
+    for official in ("train", "test"):
+        for cls in ("NORMAL", "PNEUMONIA"):
+            folder = root / official / cls
+            if not folder.is_dir():
                 continue
-            notes = (row.get("clinical_notes") or "").strip()
-            finding = (row.get("finding") or "").strip()
-            view = (row.get("view") or "unknown").strip() or "unknown"
-            if view == "?":
-                view = "unknown"
-            text = f"chest x-ray, {view} view: {finding if finding.lower() != 'todo' else 'undiagnosed'}. {notes}"
-            group = f"covid-{row.get('patientid', row['image'])}"
-            corpus.records.append(Record(
-                f"cxr_covid/{row['image']}", "cxr_covid", group_split(group), text.strip(),
-                _labels(cxr_covid_labels(finding, notes)), image_path=path, view=view,
-                device=device_for_view(view), group=group))
+            for path in sorted(folder.iterdir()):
+                if path.suffix.lower() not in (".jpeg", ".jpg", ".png"):
+                    continue
+                pos = cls == "PNEUMONIA"
+                values = {"Pneumonia": 1, "normal": 0, "COVID-19": 0} if pos else {n: 0 for n in LABELS} | {"normal": 1}
+                kind = ("viral " if "virus" in path.name else "bacterial " if "bacteria" in path.name else "")
+                text = f"pediatric chest x-ray: {kind}pneumonia" if pos else "pediatric chest x-ray: normal lungs"
+                group = f"ped-{pediatric_patient(path.name)}"
+                split = "test" if official == "test" else group_split(group, val=PEDIATRIC_VAL_FRACTION, test=0.0)
+                corpus.records.append(Record(f"pediatric_cxr/{official}/{cls}/{path.name}", "pediatric_cxr", split,
+                                             text, _labels(values), image_path=path, group=group))
     return corpus
 
 
@@ -295,7 +480,15 @@ def load_sources(data_dir: Path, sources: Iterable[str] = SOURCES, *, iu_xray: P
     """The named sources from the shared data folder (``iu_xray`` may point elsewhere)."""
     corpus = Corpus()
     for s in sources:
-        if s == "pneumoniamnist":
+        if s == "nih_1000":
+            test_set = data_dir / "nih_621"
+            held = nih_patients(test_set) if (test_set / "labels.csv").is_file() else set()
+            corpus.extend(read_nih(data_dir / "nih_1000", "nih_1000", exclude_patients=held))
+        elif s == "nih_621":
+            corpus.extend(read_nih(data_dir / "nih_621", "nih_621", test=True))
+        elif s == "pediatric_cxr":
+            corpus.extend(read_pediatric_cxr(data_dir / "pediatric_cxr"))
+        elif s == "pneumoniamnist":
             corpus.extend(read_pneumoniamnist(data_dir / "pneumoniamnist" / "pneumoniamnist.npz"))
         elif s == "cxr_covid":
             corpus.extend(read_cxr_covid(data_dir / "cxr_covid"))
@@ -304,5 +497,5 @@ def load_sources(data_dir: Path, sources: Iterable[str] = SOURCES, *, iu_xray: P
         elif s == "iu_xray":
             corpus.extend(read_iu_xray(iu_xray or data_dir / "iu_xray"))
         else:
-            raise ValueError(f"unknown data source {s!r}; use {', '.join(SOURCES)}")
+            raise ValueError(f"unknown data source {s!r}; use {', '.join(KNOWN_SOURCES)}")
     return corpus

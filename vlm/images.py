@@ -150,7 +150,45 @@ def standardise(pixels: np.ndarray) -> np.ndarray:
     return ((pixels - m) / (s if s > 1e-6 else 1.0)).astype(np.float32)
 
 
-def preprocess(source: str | Path | bytes | Image.Image | np.ndarray | LoadedImage, size: int) -> np.ndarray:
-    """Model input (size x size, float32, standardised) from anything :func:`load_image` accepts."""
+def equalise(pixels: np.ndarray) -> np.ndarray:
+    """Per-image histogram equalisation (mid-ranks of the pixel values), then zero mean and unit variance.
+
+    Stronger than :func:`standardise`: the output depends only on the order of the pixel values, so
+    any monotone change of exposure, gamma or window leaves it unchanged, and the shape of the
+    histogram (which differs between acquisition settings) no longer reaches the model.
+    """
+    flat = np.asarray(pixels, dtype=np.float64).reshape(-1)
+    ordered = np.sort(flat)
+    rank = (np.searchsorted(ordered, flat, side="left") + np.searchsorted(ordered, flat, side="right")) / 2.0
+    u = (rank / max(flat.size, 1)).reshape(np.shape(pixels))
+    return standardise(u.astype(np.float32))
+
+
+FIXED_MEAN, FIXED_STD = 0.5, 0.25
+"""Scaling of :data:`INTENSITY_MODES` ``fixed``: the same for every image, so exposure reaches the model."""
+
+INTENSITY_MODES: tuple[str, ...] = ("zscore", "equalise", "fixed")
+"""Per-image intensity normalisation: ``zscore`` (:func:`standardise`), ``equalise`` (:func:`equalise`),
+or ``fixed`` (none: one scaling for all images; kept to measure what the per-image ones do)."""
+
+
+def normalise(pixels: np.ndarray, mode: str = "zscore") -> np.ndarray:
+    """Pixels in [0, 1] to model input under one of :data:`INTENSITY_MODES`."""
+    if mode == "zscore":
+        return standardise(pixels)
+    if mode == "equalise":
+        return equalise(pixels)
+    if mode == "fixed":
+        return ((np.asarray(pixels, dtype=np.float32) - FIXED_MEAN) / FIXED_STD).astype(np.float32)
+    raise ValueError(f"unknown intensity normalisation {mode!r}; use one of {', '.join(INTENSITY_MODES)}")
+
+
+def preprocess(source: str | Path | bytes | Image.Image | np.ndarray | LoadedImage, size: int,
+               intensity: str = "zscore") -> np.ndarray:
+    """Model input (size x size, float32) from anything :func:`load_image` accepts.
+
+    The default per-image standardisation is what every served model reads (a model trained with
+    histogram equalisation applies it itself, and equalisation ignores the standardisation).
+    """
     img = source if isinstance(source, LoadedImage) else load_image(source, reduce_to=size)
-    return standardise(square_resize(img.pixels, size))
+    return normalise(square_resize(img.pixels, size), intensity)

@@ -31,6 +31,7 @@ from transformers import (
 )
 from transformers.utils import ModelOutput
 
+from vlm.images import INTENSITY_MODES
 from vlm.labels import LABELS
 
 MODEL_TYPE = "mcrag-vlm"
@@ -54,7 +55,7 @@ class GroundedVLMConfig(PretrainedConfig):
                  label_names: list[str] | tuple[str, ...] = LABELS, image_size: int = 64,
                  num_visual_tokens: int = 4, embed_dim: int = 384, calibration_temperature: list[float] | None = None,
                  report_uses_image: bool = False, prompt_budget: dict[str, int] | None = None,
-                 validated_labels: list[str] | None = None, **kwargs: Any) -> None:
+                 validated_labels: list[str] | None = None, intensity: str = "zscore", **kwargs: Any) -> None:
         self.vision_config = {**DEFAULT_VISION, **(vision_config or {})}
         self.text_config = {**DEFAULT_TEXT, **(text_config or {})}
         self.label_names = list(label_names)
@@ -67,6 +68,14 @@ class GroundedVLMConfig(PretrainedConfig):
 
         Inference uses the head's probability only for these; the shared data sets label a few findings
         (pneumonia, consolidation, COVID-19, normal) well enough to check, the rest only weakly."""
+        if intensity not in INTENSITY_MODES:
+            raise ValueError(f"unknown intensity normalisation {intensity!r}; use one of {', '.join(INTENSITY_MODES)}")
+        self.intensity = intensity
+        """Per-image intensity normalisation the vision tower was trained with (:data:`vlm.images.INTENSITY_MODES`).
+
+        Served images arrive standardised (``zscore``); an ``equalise`` model equalises them itself (the
+        result does not depend on the standardisation). ``fixed`` (no per-image normalisation) exists to
+        measure what normalisation does and is not served."""
         self.report_uses_image = bool(report_uses_image)
         """True when the report decoder was trained on imaged reports; otherwise it reads findings only."""
         self.prompt_budget = dict(prompt_budget or {"findings": 24, "evidence": 48, "similar": 40,
@@ -117,6 +126,8 @@ class GroundedVLM(PreTrainedModel):
     # -- vision ------------------------------------------------------------------------------------
     def vision_features(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Pooled feature (B, C) and ``num_visual_tokens`` spatial tokens (B, T, C)."""
+        if getattr(self.config, "intensity", "zscore") == "equalise":
+            pixel_values = equalise_batch(pixel_values)
         fmap = self.vision(pixel_values).last_hidden_state
         pooled = fmap.mean(dim=(2, 3))
         side = int(math.isqrt(self.config.num_visual_tokens))
@@ -224,6 +235,18 @@ class GroundedVLM(PreTrainedModel):
             out = self.lm(input_ids=torch.tensor([[nxt]]), **{_CACHE_ARG: cache}, use_cache=True)
             cache, logits = _cache_of(out), out.logits[:, -1]
         return generated
+
+
+def equalise_batch(x: torch.Tensor) -> torch.Tensor:
+    """Histogram equalisation per image (mid-ranks), standardised: :func:`vlm.images.equalise` in torch."""
+    b = x.shape[0]
+    flat = x.reshape(b, -1).contiguous()
+    ordered = flat.sort(dim=1).values
+    lo = torch.searchsorted(ordered, flat, right=False)
+    hi = torch.searchsorted(ordered, flat, right=True)
+    u = (lo + hi).to(x.dtype) / (2.0 * flat.shape[1])
+    m, s = u.mean(dim=1, keepdim=True), u.std(dim=1, unbiased=False, keepdim=True).clamp_min(1e-6)
+    return ((u - m) / s).reshape(x.shape)
 
 
 _CACHE_ARG = "cache" if "cache" in inspect.signature(GPT2LMHeadModel.forward).parameters else "past_key_values"

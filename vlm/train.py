@@ -16,9 +16,11 @@ training curve (PNG).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
+import os
 import random
 import shutil
 import tempfile
@@ -34,10 +36,16 @@ import torch.nn.functional as F
 
 from kg.store.base import Store
 from vlm.calibration import fit_temperatures
+from vlm.confounders import (
+    balancing_weights,
+    fit_propensities,
+    target_class,
+    worst_view_matched_auc,
+)
 from vlm.data import SOURCES, Corpus, Record, load_sources
 from vlm.encoders import TextEncoder
 from vlm.grounding import SubgraphCache, prompt_evidence, starter_store
-from vlm.images import ImageError, preprocess
+from vlm.images import INTENSITY_MODES, ImageError, load_image, normalise, square_resize
 from vlm.labels import LABEL_INDEX, LABELS, UNKNOWN, label_text, mentions, sentences
 from vlm.model import GroundedVLM, GroundedVLMConfig
 from vlm.prompts import Prompt, encode_prompt, encode_target, findings_text, first_sentences
@@ -53,6 +61,16 @@ QUESTION_TEMPLATES: tuple[str, ...] = (
     "is {x} seen on the chest x-ray?", "any {x}?",
 )
 NORMAL_QUESTIONS: tuple[str, ...] = ("is this a normal chest x-ray?", "is the chest x-ray normal?")
+
+
+DEFAULT_SOURCE_SHARES: tuple[tuple[str, float], ...] = (
+    ("nih_1000", 0.4), ("pediatric_cxr", 0.3), ("cxr_covid", 0.2), ("vqa_rad", 0.1))
+"""Share of the vision stage's samples drawn from each source (renormalised over the sources present;
+a source not named gets 0.1). Adult films lead: they are what the front end must read."""
+CONFOUNDER_RULES: tuple[str, ...] = ("propensity", "off")
+"""``propensity``: inverse-propensity sampling weights over each source's recorded confounders and
+checkpoints chosen by the worst view stratum of the confounder-weighted validation AUC
+(:mod:`vlm.confounders`); ``off``: neither (checkpoint by validation loss), kept to measure the rule."""
 
 
 @dataclass(frozen=True)
@@ -80,11 +98,29 @@ class TrainConfig:
     vision_config: dict[str, Any] = field(default_factory=dict)
     text_config: dict[str, Any] = field(default_factory=dict)
     num_visual_tokens: int = 4
+    intensity: str = "zscore"
+    """Per-image intensity normalisation (:data:`vlm.images.INTENSITY_MODES`)."""
+    confounder_rule: str = "propensity"
+    """How the vision stage keeps off recorded confounders (:data:`CONFOUNDER_RULES`)."""
+    source_shares: tuple[tuple[str, float], ...] = DEFAULT_SOURCE_SHARES
+    low_resolution: float = 0.2
+    """Share of training samples shown at a random lower resolution (24-40 px, scaled back up), so
+    small or blurred uploads (PneumoniaMNIST's 28 px) read like the rest."""
+    pixel_cache: str | None = None
+    """Folder where resized training images are cached between runs (None: no cache)."""
+    vision_only: bool = False
+    """Stop after the vision stage (benchmarks of the front end; the decoder is left untrained)."""
+
+    def __post_init__(self) -> None:
+        if self.intensity not in INTENSITY_MODES:
+            raise ValueError(f"unknown intensity normalisation {self.intensity!r}; use {', '.join(INTENSITY_MODES)}")
+        if self.confounder_rule not in CONFOUNDER_RULES:
+            raise ValueError(f"unknown confounder rule {self.confounder_rule!r}; use {', '.join(CONFOUNDER_RULES)}")
 
     @classmethod
     def fast(cls, **overrides: Any) -> TrainConfig:
-        """About two to four CPU minutes: fewer epochs and a subset of decoder examples."""
-        base = cls(vision_epochs=3, samples_per_epoch=3000, lm_epochs=1, lm_max_examples=2500)
+        """A few CPU minutes: fewer epochs and a subset of decoder examples."""
+        base = cls(vision_epochs=5, samples_per_epoch=3000, lm_epochs=1, lm_max_examples=2500)
         return replace(base, **overrides)
 
 
@@ -135,8 +171,10 @@ def _schedule(opt: torch.optim.Optimizer, total: int, warmup: float) -> torch.op
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
-def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Small rotation, scale and shift, and contrast/brightness jitter (then re-standardised)."""
+def augment(x: torch.Tensor, gen: torch.Generator, *, restandardise: bool = True,
+            low_resolution: float = 0.0) -> torch.Tensor:
+    """Small rotation, scale and shift, contrast/brightness jitter and, for a share of the batch, a
+    lower resolution (then re-standardised per image unless ``restandardise`` is off)."""
     b = x.shape[0]
     angle = (torch.rand(b, generator=gen) * 2 - 1) * math.radians(10)
     scale = 1 + (torch.rand(b, generator=gen) * 2 - 1) * 0.1
@@ -145,8 +183,17 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, padding_mode="border", align_corners=False)
+    if low_resolution > 0:
+        pick = torch.rand(b, generator=gen) < low_resolution
+        if pick.any():
+            side = int(torch.randint(24, 41, (1,), generator=gen))
+            small = F.interpolate(x[pick], size=(side, side), mode="area")
+            x = x.clone()
+            x[pick] = F.interpolate(small, size=x.shape[-2:], mode="bilinear", align_corners=False)
     gamma = 1 + (torch.rand(b, 1, 1, 1, generator=gen) - 0.5) * 0.4
     x = x * gamma + (torch.rand(b, 1, 1, 1, generator=gen) - 0.5) * 0.4
+    if not restandardise:
+        return x
     m, s = x.mean(dim=(2, 3), keepdim=True), x.std(dim=(2, 3), keepdim=True).clamp_min(1e-3)
     return (x - m) / s
 
@@ -167,19 +214,73 @@ def contrastive(img: torch.Tensor, txt: torch.Tensor, text_ids: torch.Tensor, ta
     return (loss_i + loss_t) / 2
 
 
-def _load_pixels(records: Sequence[Record], size: int, progress: Progress | None, stage: str) -> tuple[np.ndarray, list[int]]:
-    """Preprocessed images (N, size, size); records whose image cannot be read are skipped and logged."""
+def _cache_key(records: Sequence[Record], size: int) -> str:
+    h = hashlib.sha1(f"v2|{size}".encode())
+    for r in records:
+        stamp = ""
+        if r.image_path is not None:
+            try:
+                st = Path(r.image_path).stat()
+                stamp = f"{st.st_size}:{int(st.st_mtime)}"
+            except OSError:
+                stamp = "missing"
+        h.update(f"|{r.id}|{r.image_path}|{stamp}".encode())
+    return h.hexdigest()[:16]
+
+
+def load_resized(records: Sequence[Record], size: int, *, cache_dir: Path | str | None = None,
+                 progress: Progress | None = None, stage: str = "load images") -> tuple[np.ndarray, list[int]]:
+    """Images as (N, size, size) float32 in [0, 1], padded square and resized, before any normalisation.
+
+    Records whose image cannot be read are skipped and logged (``kept`` lists the others). With
+    ``cache_dir`` the stack is kept there (float32, so a cached run trains exactly like an uncached one)
+    under a key of the records, files and size.
+    """
+    cache = Path(cache_dir) / f"pixels-{size}-{_cache_key(records, size)}.npz" if cache_dir else None
+    if cache is not None and cache.is_file():
+        try:
+            with np.load(cache) as data:
+                return data["pixels"].astype(np.float32), [int(i) for i in data["kept"]]
+        except (OSError, ValueError, KeyError):
+            log.warning("ignoring unreadable pixel cache %s", cache)
     out, kept = [], []
     for i, r in enumerate(records):
         try:
-            out.append(preprocess(r.image, size))  # type: ignore[arg-type]
+            if r.pixels is not None:
+                px = load_image(r.pixels).pixels
+            elif r.image_path is not None:
+                px = load_image(r.image_path, reduce_to=size).pixels
+            else:
+                raise ImageError(f"{r.id}: record has no image")
+            out.append(square_resize(px, size))
             kept.append(i)
         except ImageError as err:
             log.warning("skipping %s: %s", r.id, err)
         if progress and (i % 200 == 0 or i == len(records) - 1):
             progress(stage, i + 1, len(records), {})
     arr = np.stack(out).astype(np.float32) if out else np.zeros((0, size, size), np.float32)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, pixels=arr, kept=np.array(kept, dtype=np.int64))
+        os.replace(tmp, cache)
     return arr, kept
+
+
+def normalise_stack(pixels: np.ndarray, intensity: str) -> np.ndarray:
+    """:func:`vlm.images.normalise` over a stack; ``equalise`` models equalise in the model, so they get
+    standardised input here exactly as a served model does."""
+    mode = "zscore" if intensity == "equalise" else intensity
+    return np.stack([normalise(p, mode) for p in pixels]).astype(np.float32) if len(pixels) else pixels
+
+
+def _load_pixels(records: Sequence[Record], size: int, progress: Progress | None, stage: str,
+                 intensity: str = "zscore", cache_dir: Path | str | None = None
+                 ) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """Model input (N, size, size), the indices kept, and each kept image's raw mean brightness."""
+    raw, kept = load_resized(records, size, cache_dir=cache_dir, progress=progress, stage=stage)
+    brightness = raw.reshape(len(raw), -1).mean(axis=1) if len(raw) else np.zeros(0)
+    return normalise_stack(raw, intensity), kept, brightness
 
 
 def _vector(probs: dict[str, float]) -> tuple[float, ...]:
@@ -244,6 +345,42 @@ class _Encoded:
     vector: tuple[float, ...]
 
 
+def validation_aucs(probs: np.ndarray, targets: np.ndarray, records: Sequence[Record],
+                    brightness: np.ndarray | None = None) -> dict[str, float]:
+    """Validation AUCs by source: pneumonia and COVID-19 where labelled, and on adult films the
+    normal-vs-abnormal AUC (score ``1 - P(normal)``) overall and per view, plus, given each film's raw
+    brightness, the confounder-matched AUC per view and its worst view (the selection rule of
+    :mod:`vlm.confounders`)."""
+    aucs: dict[str, float] = {}
+    src = np.array([r.source for r in records])
+    for source, label in (("pneumoniamnist", "Pneumonia"), ("pediatric_cxr", "Pneumonia"), ("cxr_covid", "Pneumonia"),
+                          ("cxr_covid", "COVID-19"), ("nih_1000", "Pneumonia")):
+        sel = src == source
+        if sel.any():
+            j = LABEL_INDEX[label]
+            a = _auc(probs[sel, j], targets[sel, j])
+            if not math.isnan(a):
+                aucs[f"{source}_{label}"] = a
+    sel = np.flatnonzero(src == "nih_1000")
+    if len(sel):
+        recs = [records[i] for i in sel]
+        y = np.array([target_class(r) for r in recs])
+        score = 1.0 - probs[sel, LABEL_INDEX["normal"]]
+        a = _auc(score, y)
+        if not math.isnan(a):
+            aucs["nih_1000_abnormal"] = a
+            views = np.array([r.view for r in recs])
+            for v in sorted(set(views.tolist())):
+                av = _auc(score[views == v], y[views == v])
+                if not math.isnan(av):
+                    aucs[f"nih_1000_abnormal_{v}"] = av
+            if brightness is not None:
+                worst, per = worst_view_matched_auc(score, recs, np.asarray(brightness)[sel])
+                aucs.update({f"nih_1000_abnormal_{v}_matched": m for v, m in per.items()})
+                aucs["nih_1000_abnormal_worst_view_matched"] = worst
+    return aucs
+
+
 # ---------------------------------------------------------------------------------------- the trainer
 class Trainer:
     """Holds the data, the model and the histories of one training run."""
@@ -283,10 +420,30 @@ class Trainer:
         self.model_config = GroundedVLMConfig(vision_config=self.cfg.vision_config, text_config=text_cfg,
                                               image_size=self.cfg.image_size,
                                               num_visual_tokens=self.cfg.num_visual_tokens,
-                                              report_uses_image=report_images)
+                                              report_uses_image=report_images, intensity=self.cfg.intensity)
         self.model = GroundedVLM(self.model_config)
 
     # -- stage 1: vision --------------------------------------------------------------------------
+    def sampling_weights(self, train: Sequence[Record], brightness: np.ndarray) -> np.ndarray:
+        """Probability of drawing each training image: source shares, times the confounder weights."""
+        cfg = self.cfg
+        src = np.array([r.source for r in train])
+        present = sorted(set(src.tolist()))
+        named = dict(cfg.source_shares)
+        shares = {s: named.get(s, 0.1) for s in present}
+        total = sum(shares.values()) or 1.0
+        if cfg.confounder_rule == "propensity":
+            self.propensities = fit_propensities(train, brightness)
+            within = balancing_weights(train, brightness, self.propensities)
+        else:
+            self.propensities = {}
+            within = np.ones(len(train))
+        w = np.zeros(len(train))
+        for s in present:
+            rows = src == s
+            w[rows] = shares[s] / total * within[rows] / within[rows].sum()
+        return w / w.sum()
+
     def train_vision(self) -> None:
         cfg = self.cfg
         imaged = [r for r in self.corpus.records
@@ -295,9 +452,11 @@ class Trainer:
         val = [r for r in imaged if r.split == "val"]
         if not train:
             raise ValueError("no training images found; check the data folder and the --sources option")
-        x_train, kept = _load_pixels(train, cfg.image_size, self.progress, "load train images")
+        x_train, kept, bright_train = _load_pixels(train, cfg.image_size, self.progress, "load train images",
+                                                   cfg.intensity, cfg.pixel_cache)
         train = [train[i] for i in kept]
-        x_val, kept_v = _load_pixels(val, cfg.image_size, self.progress, "load val images")
+        x_val, kept_v, bright_val = _load_pixels(val, cfg.image_size, self.progress, "load val images",
+                                                 cfg.intensity, cfg.pixel_cache)
         val = [val[i] for i in kept_v]
         y_train = torch.tensor([r.labels for r in train], dtype=torch.float32)
         y_val = torch.tensor([r.labels for r in val], dtype=torch.float32) if val else None
@@ -309,8 +468,8 @@ class Trainer:
         counts: dict[str, int] = {}
         for r in train:
             counts[r.source] = counts.get(r.source, 0) + 1
-        w = np.array([1.0 / math.sqrt(counts[r.source]) for r in train])
-        w /= w.sum()
+        w = self.sampling_weights(train, bright_train)
+        self.val_brightness = bright_val
         self.counts = {f"images_train_{k}": v for k, v in counts.items()}
         self.counts["images_val"] = len(val)
 
@@ -323,7 +482,7 @@ class Trainer:
             total = min(total, cfg.max_steps)
         sched = _schedule(opt, total, 0.15)
         xt = torch.from_numpy(x_train).unsqueeze(1)
-        best: tuple[float, dict[str, torch.Tensor]] | None = None
+        best: tuple[float, int, dict[str, torch.Tensor]] | None = None
         step = 0
         np_rng = np.random.default_rng(cfg.seed)
         for _epoch in range(cfg.vision_epochs):
@@ -332,7 +491,8 @@ class Trainer:
                 if step >= total:
                     break
                 idx = torch.from_numpy(np_rng.choice(len(train), size=cfg.batch_size, p=w))
-                xb = augment(xt[idx], self.gen)
+                xb = augment(xt[idx], self.gen, restandardise=cfg.intensity != "fixed",
+                             low_resolution=cfg.low_resolution)
                 pooled, _ = m.vision_features(xb)
                 loss_d = masked_bce(m.diagnosis_logits(pooled), y_train[idx])
                 loss_c = contrastive(m.image_embeds(pooled), txt[t_ids[idx]], t_ids[idx])
@@ -345,21 +505,34 @@ class Trainer:
                 step += 1
                 self.history["vision_train_loss"].append([step, loss_d.item(), loss_c.item()])
                 self._tick("vision", step, total, loss=loss_d.item(), contrastive=loss_c.item())
-            if y_val is not None:
+            if y_val is not None and len(val):
                 val_loss, aucs = self._eval_vision(x_val, y_val, val)
                 self.history["vision_val_loss"].append([step, val_loss])
                 self.history["vision_val_auc"].append([step, *[aucs.get(k, float("nan")) for k in sorted(aucs)]])
                 self._auc_keys = sorted(aucs)
                 self._tick("vision", step, total, val_loss=val_loss, **{f"auc_{k}": v for k, v in aucs.items()})
-                if best is None or val_loss < best[0]:
-                    best = (val_loss, {k: v.detach().clone() for k, v in m.state_dict().items()})
+                score = self._selection_score(val_loss, aucs)
+                self.history.setdefault("vision_selection", []).append([step, score])
+                if best is None or score > best[0]:
+                    best = (score, step, {k: v.detach().clone() for k, v in m.state_dict().items()})
             if step >= total:
                 break
         if best is not None:
-            m.load_state_dict(best[1])
-        if y_val is not None:
+            m.load_state_dict(best[2])
+            self.val["selected_step"] = float(best[1])
+            self.val["selection_score"] = float(best[0])
+        if y_val is not None and len(val):
             self._calibrate(x_val, y_val, val)
         self.val_images = (x_val, val)
+
+    def _selection_score(self, val_loss: float, aucs: Mapping[str, float]) -> float:
+        """What picks the checkpoint (higher is better): under the confounder rule, the worst view
+        stratum's confounder-matched normal-vs-abnormal AUC on adult validation films (when there are
+        any); otherwise minus the validation loss."""
+        worst = aucs.get("nih_1000_abnormal_worst_view_matched")
+        if self.cfg.confounder_rule == "propensity" and worst is not None and not math.isnan(worst):
+            return float(worst)
+        return -float(val_loss)
 
     @torch.inference_mode()
     def _logits(self, x: np.ndarray, batch: int = 256) -> torch.Tensor:
@@ -374,16 +547,7 @@ class Trainer:
         logits = self._logits(x)
         loss = float(masked_bce(logits, y))
         probs = torch.sigmoid(logits).numpy()
-        aucs: dict[str, float] = {}
-        src = np.array([r.source for r in records])
-        for source, label in (("pneumoniamnist", "Pneumonia"), ("cxr_covid", "Pneumonia"), ("cxr_covid", "COVID-19")):
-            sel = src == source
-            if sel.any():
-                j = LABEL_INDEX[label]
-                a = _auc(probs[sel, j], y.numpy()[sel, j])
-                if not math.isnan(a):
-                    aucs[f"{source}_{label}"] = a
-        return loss, aucs
+        return loss, validation_aucs(probs, y.numpy(), records, getattr(self, "val_brightness", None))
 
     def _calibrate(self, x: np.ndarray, y: torch.Tensor, records: Sequence[Record]) -> None:
         logits = self._logits(x).numpy()
@@ -397,7 +561,8 @@ class Trainer:
 
     # -- stage 2: language ------------------------------------------------------------------------
     def _image_features(self, records: Sequence[Record]) -> tuple[torch.Tensor, np.ndarray, list[int]]:
-        x, kept = _load_pixels(records, self.cfg.image_size, self.progress, "load vqa images")
+        x, kept, _ = _load_pixels(records, self.cfg.image_size, self.progress, "load vqa images",
+                                  self.cfg.intensity, self.cfg.pixel_cache)
         self.model.eval()
         toks, probs = [], []
         with torch.inference_mode():
@@ -630,7 +795,8 @@ def plot_curves(history: dict[str, list[list[float]]], path: Path, auc_keys: Seq
         axes[2].plot(lv[:, 0], lv[:, 1], "o-", label="val LM loss")
     axes[2].set_title("language stage")
     axes[2].set_xlabel("step")
-    axes[2].legend()
+    if len(lt) or len(lv):
+        axes[2].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -649,8 +815,9 @@ def train(corpus: Corpus, out_dir: Path, config: TrainConfig | None = None, *, s
         trainer = Trainer(corpus, cfg, store, progress, text_encoder)
         trainer.build()
         trainer.train_vision()
-        trainer.train_language()
-        samples = trainer.samples()
+        if not cfg.vision_only:
+            trainer.train_language()
+        samples = [] if cfg.vision_only else trainer.samples()
     finally:
         torch.set_num_threads(threads)
     out_dir = Path(out_dir)

@@ -28,7 +28,7 @@ from mcrag.settings import Settings, load_settings
 
 console = Console(soft_wrap=True)
 
-VLM_SOURCES = ("pneumoniamnist", "cxr_covid", "vqa_rad", "iu_xray")
+VLM_SOURCES = ("nih_1000", "pediatric_cxr", "cxr_covid", "vqa_rad", "iu_xray")
 """The sets the default model trains and indexes on (``vlm.data.SOURCES``; a test keeps them equal)."""
 
 

@@ -200,13 +200,13 @@ def index_build(data_dir: Path | None = typer.Option(None, "--data-dir", help="D
                 hnsw_m: int = typer.Option(32, "--hnsw-m", min=4, max=128),
                 ef_construction: int = typer.Option(80, "--ef-construction", min=8, max=1024)) -> None:
     """Embed the exemplars (images and reports) and build the FAISS HNSW index, next to the store."""
-    from vlm.data import SOURCES
+    from vlm.data import KNOWN_SOURCES, SOURCES
     from vlm.encoders import TextEncoder
     from vlm.index import build_index
 
     settings = settings_for(None)
     vs = _vlm_settings(settings)
-    src = _split_list(sources, SOURCES, "source") or SOURCES
+    src = _split_list(sources, KNOWN_SOURCES, "source") or SOURCES
     spl = _split_list(splits, ("train", "val", "test"), "split") or ("train", "val")
     root = data_dir or settings.data_dir
     if not root.is_dir():
@@ -241,19 +241,25 @@ def index_build(data_dir: Path | None = typer.Option(None, "--data-dir", help="D
 # ---------------------------------------------------------------------------------------- train
 def train_vlm(data_dir: Path | None = typer.Option(None, "--data-dir", help="Data folder (default $MCRAG_DATA_DIR)."),
               out: Path | None = typer.Option(None, "--out", "-o", help="Model folder (default var/models/vlm-default)."),
-              fast: bool = typer.Option(False, "--fast", help="The 2-4 minute setting (fewer epochs, fewer examples)."),
+              fast: bool = typer.Option(False, "--fast", help="The few-minute setting of `mcrag pipeline` (fewer epochs, "
+                                        "fewer examples)."),
               epochs: int | None = typer.Option(None, "--epochs", min=1, help="Vision epochs."),
               lm_epochs: int | None = typer.Option(None, "--lm-epochs", min=1, help="Decoder epochs."),
               max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Cap on steps per stage."),
-              sources: str | None = typer.Option(None, "--sources", help="Comma list of data sets (default all)."),
+              sources: str | None = typer.Option(None, "--sources", help="Comma list of data sets (default: nih_1000, "
+                                                 "pediatric_cxr, cxr_covid, vqa_rad, iu_xray)."),
               iu_xray: Path | None = typer.Option(None, "--iu-xray", help="IU-Xray folder (annotation.json, images/)."),
               threads: int | None = typer.Option(None, "--threads", min=1, max=64),
               seed: int = typer.Option(0, "--seed"),
+              intensity: str | None = typer.Option(None, "--intensity", help="Per-image intensity normalisation: "
+                                                   "zscore or equalise (default: the trained-in default)."),
+              pixel_cache: Path | None = typer.Option(None, "--pixel-cache", help="Folder to cache resized "
+                                                      "training images in between runs."),
               store: str | None = StoreOption) -> None:
     """Train the embedded VLM from scratch on the shared data (CPU), with progress and a training curve PNG."""
     from dataclasses import replace
 
-    from vlm.data import SOURCES
+    from vlm.data import KNOWN_SOURCES, SOURCES
     from vlm.encoders import TextEncoder
     from vlm.train import TrainConfig, train
 
@@ -264,9 +270,15 @@ def train_vlm(data_dir: Path | None = typer.Option(None, "--data-dir", help="Dat
         raise UserInputError(f"data folder {root} not found; set MCRAG_DATA_DIR or pass --data-dir")
     if iu_xray is not None and not iu_xray.exists():
         raise UserInputError(f"IU-Xray folder {iu_xray} not found")
-    src = _split_list(sources, SOURCES, "source") or SOURCES
+    src = _split_list(sources, KNOWN_SOURCES, "source") or SOURCES
+    if intensity is not None and intensity not in ("zscore", "equalise"):
+        raise UserInputError(f"unknown --intensity {intensity!r}; use zscore or equalise")
     cfg = TrainConfig.fast() if fast else TrainConfig()
     overrides: dict[str, object] = {"sources": src, "seed": seed, "threads": threads or vs.threads}
+    if intensity:
+        overrides["intensity"] = intensity
+    if pixel_cache is not None:
+        overrides["pixel_cache"] = str(pixel_cache)
     if epochs:
         overrides["vision_epochs"] = epochs
     if lm_epochs:

@@ -1,0 +1,89 @@
+"""Training the front end on adult and paediatric films: the sampler, the selection rule, the cache."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.fixtures.vlm.builders import TINY_TEXT, TINY_VISION, HashTextEncoder
+from tests.fixtures.vlm.frontend_data import make_nih, make_pediatric, nih_rows
+from vlm.confounders import target_class, weighted_auc
+from vlm.data import load_sources
+from vlm.train import TrainConfig, Trainer, load_resized, train
+
+
+@pytest.fixture(scope="module")
+def films(tmp_path_factory):
+    root = tmp_path_factory.mktemp("films")
+    make_nih(root / "nih_1000", nih_rows(160, confounded=True))
+    make_nih(root / "nih_621", nih_rows(12, start=150))
+    make_pediatric(root / "pediatric_cxr", per_class=24)
+    return root
+
+
+def _config(**kw) -> TrainConfig:
+    base = {"image_size": 32, "vision_epochs": 2, "samples_per_epoch": 64, "batch_size": 16, "vocab_size": 300,
+            "vision_config": TINY_VISION, "text_config": TINY_TEXT, "sources": ("nih_1000", "pediatric_cxr"),
+            "vision_only": True}
+    return TrainConfig(**{**base, **kw})
+
+
+def test_the_sampler_breaks_the_view_class_link_only_under_the_confounder_rule(films):
+    corpus = load_sources(films, ("nih_1000", "pediatric_cxr"))
+    train_recs = [r for r in corpus.records if r.split == "train"]
+    nih = np.array([r.source == "nih_1000" for r in train_recs])
+    y = np.array([target_class(r) for r in train_recs])[nih]
+    pa = np.array([r.view == "PA" for r in train_recs], dtype=float)[nih]
+    bright = np.full(len(train_recs), 0.5)
+    draws = {}
+    for rule in ("propensity", "off"):
+        t = Trainer(corpus, _config(confounder_rule=rule), store=None, text_encoder=HashTextEncoder())
+        w = t.sampling_weights(train_recs, bright)
+        assert w.sum() == pytest.approx(1.0) and (w > 0).all()
+        assert w[nih].sum() / w.sum() == pytest.approx(0.4 / 0.7), "source shares renormalised over those present"
+        draws[rule] = weighted_auc(pa, y, w[nih])
+    assert draws["off"] > 0.65 and abs(draws["propensity"] - 0.5) < 0.05
+
+
+def test_training_records_the_selection_rule_and_the_intensity_setting(films, tmp_path):
+    corpus = load_sources(films, ("nih_1000", "pediatric_cxr"))
+    report = train(corpus, tmp_path / "model", _config(intensity="equalise", pixel_cache=str(tmp_path / "cache")),
+                   text_encoder=HashTextEncoder())
+    assert report.samples == [] and report.history["lm_train_loss"] == [], "vision only"
+    assert "val_auc_nih_1000_abnormal" in report.val and "val_auc_pediatric_cxr_Pneumonia" in report.val
+    assert "val_auc_nih_1000_abnormal_worst_view_matched" in report.val
+    steps = [s for s, _ in report.history["vision_selection"]]
+    assert report.val["selected_step"] in steps
+    import json
+
+    cfg = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert cfg["intensity"] == "equalise"
+    assert list((tmp_path / "cache").glob("pixels-32-*.npz")), "resized films cached"
+    with pytest.raises(ValueError, match="confounder rule"):
+        _config(confounder_rule="magic")
+
+
+def test_resized_films_come_back_from_the_cache_without_reading_the_images(films, tmp_path):
+    copy = tmp_path / "nih"
+    shutil.copytree(films / "nih_1000", copy)
+    from vlm.data import read_nih
+
+    recs = read_nih(copy).records[:10]
+    first, kept = load_resized(recs, 24, cache_dir=tmp_path / "cache")
+    assert first.shape == (10, 24, 24) and kept == list(range(10)) and first.min() >= 0 and first.max() <= 1
+    stamp = {r.image_path: r.image_path.stat() for r in recs}
+    for p in stamp:
+        p.write_bytes(b"not an image any more")
+    _, kept_fresh = load_resized(recs, 24)  # unreadable now: skipped without the cache
+    assert kept_fresh == []
+    import os
+
+    for p, st in stamp.items():  # same size and time as before: the cache key still matches
+        os.truncate(p, 0)
+        with open(p, "wb") as fh:
+            fh.write(b"\0" * st.st_size)
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    again, kept_again = load_resized(recs, 24, cache_dir=tmp_path / "cache")
+    assert kept_again == kept and np.allclose(again, first, atol=1e-3)
