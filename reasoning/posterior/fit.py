@@ -12,7 +12,9 @@ reports it together with the node and the parents kept before it:
    tables keep enough studies per cell and exact inference stays cheap);
 3. each kept edge records its per-source effect and whether it differs across sources; under
    ``source_policy="agreeing"`` a source whose effect lies on the other side of 0 from the pooled
-   effect is left out of that family's counts, and the record names it.
+   effect is left out of that family's counts, and the record names it; under ``"invariant"`` an
+   edge is kept only when two or more sources report both ends and its effect does not differ
+   across them (the source as the environment), and a left-out edge says which test it failed.
 """
 
 from __future__ import annotations
