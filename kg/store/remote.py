@@ -157,6 +157,10 @@ class RemoteSparqlStore(Store):
             data = source.read_bytes()
         else:
             data = source.encode() if isinstance(source, str) else source
+        if fmt == "rdfxml":
+            from kg.store.xml_guard import check_rdfxml
+
+            check_rdfxml(data, name)
         # Parse locally first (native parser): a malformed file is reported with its line and never sent.
         staging = ox.Store()
         try:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from kg import curation
 from kg.namespaces import ID
 from mcrag.commands.args import TRUSTED_DEFAULT, status_list
-from mcrag.commands.common import StoreOption, open_configured_store, settings_for
+from mcrag.commands.common import PlainTable as Table
+from mcrag.commands.common import StoreOption, open_configured_store, resolve_claim, settings_for
 from mcrag.commands.output import print_json, signed
 from mcrag.errors import UserInputError
 from mcrag.palette import STATUS_COLOURS
@@ -73,7 +73,7 @@ def show(claim: str = typer.Argument(..., help="Claim IRI or hash."),
          store: str | None = StoreOption) -> None:
     """A claim with its sentences, sources, validation results and audit trail."""
     with open_configured_store(settings_for(store), create=False) as st:
-        d = curation.claim_detail(st, claim)
+        d = curation.claim_detail(st, resolve_claim(st, claim))
     if as_json:
         print_json(d.to_json())
         return
@@ -89,8 +89,10 @@ def show(claim: str = typer.Argument(..., help="Claim IRI or hash."),
     for src in d.sources:
         p(f"  source: {src.citation or src.identifier or src.document} [{src.collection or ''}]")
     for v in d.validations:
-        p(f"  validation {v.time.isoformat() if v.time else ''}: {v.verdict}; discovery {v.discovery}; "
-          f"effect {signed(v.effect)} [{signed(v.ci_low)}, {signed(v.ci_high)}] n={v.sample_size} on {v.dataset}")
+        effect = (f"; effect {signed(v.effect)} [{signed(v.ci_low)}, {signed(v.ci_high)}] n={v.sample_size}"
+                  if v.effect is not None else "")
+        p(f"  validation {v.time.isoformat() if v.time else ''}: {v.verdict}; discovery {v.discovery}{effect}"
+          f"{f' on {v.dataset}' if v.dataset else ''}")
         if v.estimand:
             p(f"    estimand: {v.estimand}  ({v.estimator})")
         for o in v.refutations:
@@ -109,7 +111,8 @@ def accept_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOp
     """Accept a claim (it joins the curated graph)."""
     settings = settings_for(store)
     with open_configured_store(settings, create=False) as st:
-        _print_record(curation.accept(st, claim, _curator(curator, settings), reason, version))
+        who = _curator(curator, settings)  # a missing curator is reported before the claim is looked up
+        _print_record(curation.accept(st, resolve_claim(st, claim), who, reason, version))
 
 
 @curate_app.command("reject")
@@ -118,7 +121,8 @@ def reject_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOp
     """Reject a claim (its edge is withdrawn unless another live claim states it)."""
     settings = settings_for(store)
     with open_configured_store(settings, create=False) as st:
-        _print_record(curation.reject(st, claim, _curator(curator, settings), reason, version))
+        who = _curator(curator, settings)  # a missing curator is reported before the claim is looked up
+        _print_record(curation.reject(st, resolve_claim(st, claim), who, reason, version))
 
 
 @curate_app.command("edit")
@@ -134,7 +138,8 @@ def edit_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOpti
     """Change fields of a claim in one audited act."""
     settings = settings_for(store)
     with open_configured_store(settings, create=False) as st:
-        _print_record(curation.edit(st, claim, _curator(curator, settings), reason, version, relation=relation,
+        who = _curator(curator, settings)  # a missing curator is reported before the claim is looked up
+        _print_record(curation.edit(st, resolve_claim(st, claim), who, reason, version, relation=relation,
                                     certainty=certainty, polarity=polarity, confidence=confidence,
                                     mechanism=mechanism, status=status))
 
@@ -146,7 +151,8 @@ def undo_cmd(claim: str = typer.Argument(...), curator: str | None = CuratorOpti
     """Revert the claim's latest curation act that is not undone yet."""
     settings = settings_for(store)
     with open_configured_store(settings, create=False) as st:
-        _print_record(curation.undo(st, claim, _curator(curator, settings), reason, version))
+        who = _curator(curator, settings)  # a missing curator is reported before the claim is looked up
+        _print_record(curation.undo(st, resolve_claim(st, claim), who, reason, version))
 
 
 @curate_app.command("undo-run")
@@ -171,7 +177,7 @@ def history_cmd(claim: str = typer.Argument(...), as_json: bool = typer.Option(F
                 store: str | None = StoreOption) -> None:
     """The claim's audit trail: curation acts and validation verdicts, oldest first."""
     with open_configured_store(settings_for(store), create=False) as st:
-        records = curation.history(st, claim)
+        records = curation.history(st, resolve_claim(st, claim))
     if as_json:
         print_json([asdict(r) for r in records])
         return
@@ -180,7 +186,7 @@ def history_cmd(claim: str = typer.Argument(...), as_json: bool = typer.Option(F
         table.add_row(r.time.isoformat(timespec="seconds"), r.action + (" (undone)" if r.undone_by else ""), r.agent,
                       f"{r.previous_status or ''} -> {r.new_status or ''}",
                       f"{r.from_version}->{r.to_version}" if r.to_version else "",
-                      "; ".join(f"{c.field}" for c in r.changes), r.reason[:80])
+                      "; ".join(f"{c.field}: {c.old} -> {c.new}" for c in r.changes), r.reason[:80])
     console.print(table)
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from mcrag.commands.common import PlainTable as Table
 from mcrag.commands.common import StoreOption, open_configured_store, settings_for
 from mcrag.errors import UserInputError
 
@@ -16,7 +16,12 @@ app = typer.Typer(help="Mine causal claims from radiology reports and literature
                   no_args_is_help=True)
 console = Console(stderr=True)
 
-DEFAULT_MODEL_DIR = Path("var/models/relation")
+DEFAULT_MODEL_DIR = None
+"""``--model-dir`` default: ``<MCRAG_HOME>/models/relation``, read when the command runs."""
+
+
+def _relation_model_dir(given: Path | None) -> Path:
+    return given if given is not None else settings_for(None).models_dir / "relation"
 
 LimitOption = typer.Option(None, "--limit", "-n", min=1, help="Mine at most this many documents.")
 BatchOption = typer.Option(None, "--batch-size", "-b", min=1,
@@ -94,7 +99,7 @@ def literature(path: Path = typer.Argument(..., help="PubTator, PubMed XML / JSO
                batch_size: int | None = BatchOption,
                processes: int = ProcessesOption,
                cluster: str | None = ClusterOption,
-               model_dir: Path = typer.Option(DEFAULT_MODEL_DIR, "--model-dir",
+               model_dir: Path | None = typer.Option(DEFAULT_MODEL_DIR, "--model-dir",
                                               help="Trained relation model and entity lexicon."),
                min_confidence: float | None = typer.Option(None, "--min-confidence", min=0.0, max=1.0,
                                                            help="Keep pairs at or above this calibrated confidence "
@@ -110,6 +115,7 @@ def literature(path: Path = typer.Argument(..., help="PubTator, PubMed XML / JSO
     from kg.mining.literature.lexicon import LEXICON_FILE
 
     _check_path(path)
+    model_dir = _relation_model_dir(model_dir)
     if not (model_dir / LEXICON_FILE).is_file():
         raise UserInputError(f"no trained relation model in {model_dir}; run `mcrag mine train-relations` first")
     settings = settings_for(store)
@@ -124,7 +130,9 @@ def literature(path: Path = typer.Argument(..., help="PubTator, PubMed XML / JSO
 
 
 @app.command("train-relations")
-def train_relations_cmd(model_dir: Path = typer.Option(DEFAULT_MODEL_DIR, "--model-dir", help="Where to save the model."),
+def train_relations_cmd(model_dir: Path | None = typer.Option(DEFAULT_MODEL_DIR, "--model-dir",
+                                                              help="Where to save the model (default: "
+                                                                   "$MCRAG_HOME/models/relation)."),
                         bc5cdr_train: Path | None = typer.Option(None, "--bc5cdr-train",
                                                                  help="BC5CDR training PubTator file "
                                                                       "(default: <data>/literature/bc5cdr/CDR_TrainingSet.PubTator.txt)."),
@@ -141,6 +149,7 @@ def train_relations_cmd(model_dir: Path = typer.Option(DEFAULT_MODEL_DIR, "--mod
     from kg.mining import train_relations
 
     settings = settings_for(None)
+    model_dir = _relation_model_dir(model_dir)
     bc5 = bc5cdr_train or settings.data("literature", "bc5cdr", "CDR_TrainingSet.PubTator.txt")
     if not bc5.is_file():
         raise UserInputError(f"BC5CDR training file {bc5} not found (set MCRAG_DATA_DIR or --bc5cdr-train)")

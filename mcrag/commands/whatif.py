@@ -6,9 +6,9 @@ from dataclasses import asdict
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from mcrag.commands.args import TRUSTED_DEFAULT, data_file, status_list
+from mcrag.commands.common import PlainTable as Table
 from mcrag.commands.common import StoreOption, open_configured_store, settings_for
 from mcrag.commands.output import print_json, signed
 from mcrag.errors import UserInputError
