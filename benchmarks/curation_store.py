@@ -77,7 +77,7 @@ def generate_claims(n_claims: int, n_edges: int, seed: int = 0) -> list[tuple[Ca
 
 
 def _scope_quads(claims: list[tuple[CausalClaim, str]], rng: random.Random) -> list[ox.Quad]:
-    return [ox.Quad(ox.NamedNode(c.iri), ox.NamedNode(str(MCRAG.scope)), ox.NamedNode(str(MCRAG[rng.choice(SCOPES)])),
+    return [ox.Quad(ox.NamedNode(c.iri), ox.NamedNode(str(MCRAG.scope)), ox.Literal(rng.choice(SCOPES)),
                     ox.NamedNode(g)) for c, g in claims]
 
 

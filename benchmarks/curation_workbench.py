@@ -54,7 +54,7 @@ GOALS = {"queue_p95_ms": 200.0, "edge_view_p95_ms": 200.0, "search_p95_ms": 200.
 TOKEN = "bench-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 COMMAND = "python -m benchmarks.curation_workbench --benchmarks-md"
-STORE_LAYOUT = "v2"
+STORE_LAYOUT = "v3"
 """Bumped when the generator changes, so a cached store of an older layout is not reused."""
 
 

@@ -33,11 +33,13 @@ __all__ = ["CONCEPT", "DCTERMS", "FOAF", "GRAPH", "ID", "MCRAG", "MESH", "NAMED_
 
 NAMED_GRAPHS: dict[str, str] = {
     "ontology": str(GRAPH["ontology"]),
+    "concepts": str(GRAPH["concepts"]),
     "starter": str(GRAPH["starter"]),
     "literature": str(GRAPH["literature"]),
     "reports": str(GRAPH["reports"]),
     "curated": str(GRAPH["curated"]),
     "validation": str(GRAPH["validation"]),
+    "proposals": str(GRAPH["proposals"]),
 }
 """Named graph per source of statements; `kg load --graph NAME` accepts these short names."""
 

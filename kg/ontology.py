@@ -77,7 +77,20 @@ def load_starter_graph(store: Store) -> LoadReport:
     return store.load(path, "turtle", graph=graph)
 
 
+def load_concept_graph(store: Store) -> LoadReport:
+    """Write the concept table as SKOS into the ``concepts`` named graph (replacing its previous contents)."""
+    from kg.concept_graph import load_concepts
+
+    graph = NAMED_GRAPHS["concepts"]
+    before = store.count()
+    written = load_concepts(store, graph=graph)
+    after = store.count()
+    return LoadReport(source=f"ontologies/chest_concepts.csv ({written} triples)", format="ntriples", graph=graph,
+                      quads_before=before, quads_after=after)
+
+
 def bootstrap(store: Store) -> list[LoadReport]:
-    """Ontology plus starter graph: what a fresh store needs to be useful. Safe to run again on a used
-    store: the ontology is brought up to date and curated state is left alone."""
-    return [load_ontology(store), load_starter_graph(store)]
+    """Ontology, the concept table and the starter graph: what a fresh store needs to be useful. Safe to run
+    again on a used store: the ontology and the concept table are brought up to date and curated state is
+    left alone."""
+    return [load_ontology(store), load_concept_graph(store), load_starter_graph(store)]

@@ -23,12 +23,12 @@ app = typer.Typer(name="mcrag", help="MCRAG: causal knowledge graphs that ground
 
 def _register() -> None:
     """Attach each area's commands; every module named here owns its own sub-commands."""
-    from mcrag.commands import curate, data, evaluate, mine, pipeline, serve, validate, vlm, whatif
+    from mcrag.commands import curate, data, evaluate, graph, mine, pipeline, serve, validate, vlm, whatif
     from mcrag.commands import kg as kg_cmd
 
     app.add_typer(kg_cmd.app, name="kg")
     app.command("serve")(serve.serve)
-    for module in (mine, validate, curate, whatif, vlm, evaluate, pipeline, data):
+    for module in (mine, validate, graph, curate, whatif, vlm, evaluate, pipeline, data):
         module.register(app)
 
 

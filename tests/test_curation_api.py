@@ -12,11 +12,11 @@ import rdflib
 from fastapi.testclient import TestClient
 
 from kg.claims import write_claims
+from kg.concepts import concept_for_finding
 from kg.curation import edge_iri
 from kg.namespaces import MCRAG, NAMED_GRAPHS
 from kg.ontology import load_ontology
 from kg.store import Store, open_store
-from kg.vocabulary import concept_for_finding
 from mcrag.service.app import create_app
 from mcrag.settings import load_settings
 from tests.fixtures.validation.scenario import claim

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from kg.claims import write_claims
+from kg.concepts import concept_for_finding
 from kg.curation import edge_iri
 from kg.namespaces import MCRAG, NAMED_GRAPHS
 from kg.ontology import load_ontology
 from kg.store import open_store
-from kg.vocabulary import concept_for_finding
 from mcrag.cli import main
 from tests.fixtures.validation.scenario import claim
 

@@ -15,12 +15,12 @@ import rdflib
 from kg import curation
 from kg.claim_reader import read_claims
 from kg.claims import write_claims
+from kg.concepts import concept_for_finding
 from kg.curation import acts
 from kg.curation.index import CurationIndex, index_for
 from kg.namespaces import MCRAG, NAMED_GRAPHS
 from kg.ontology import load_ontology
 from kg.store import open_store
-from kg.vocabulary import concept_for_finding
 from tests.fixtures.validation.scenario import claim
 
 REPORTS = NAMED_GRAPHS["reports"]
@@ -192,7 +192,7 @@ def test_bulk_relabel_and_rescope_then_a_member_changed_blocks_the_undo(wb: Any)
     assert not edge_exists(store, "Effusion", "causes", "Atelectasis")
     assert store.ask(f"ASK {{ <{ids['eff1']}> rdfs:label \"pleural effusion predisposesTo atelectasis\"@en }}")
     sc = curation.bulk(store, {ids["eff1"]: 2, ids["nod"]: 1}, "rescope", "alice", "chest film findings", scope="chest")
-    assert store.ask(f"ASK {{ <{ids['nod']}> mcrag:scope mcrag:chest }}")
+    assert store.ask(f"ASK {{ <{ids['nod']}> mcrag:scope \"chest\" }}")
     idx = index_for(store)
     assert curation.search_claims(idx, curation.filter_from(scope="chest")).total == 2
     with pytest.raises(curation.CurationConflictError, match="changed after this bulk act"):

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from kg.vocabulary import FINDING_CONCEPTS, finding_for_concept_iri
+from kg.concepts import FINDING_CONCEPTS, finding_for_concept_iri
 from reasoning.evidence import CausalSubgraph
 from vlm.counterfactual import WhatIfEngine, expected_under_do
 from vlm.errors import InputError

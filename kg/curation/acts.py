@@ -170,7 +170,7 @@ def _edge_triple(relation: str, polarity: str, status: str, s: str, o: str) -> t
 
 
 def _field_value_nt(name: str, value: str | float) -> str:
-    if name in ("status", "relation", "certainty", "scope"):
+    if name in ("status", "relation", "certainty"):
         return iri_nt(str(MCRAG[str(value)]))
     if name in ("subject", "object"):
         return iri_nt(str(value))

@@ -10,7 +10,7 @@ selects (:func:`kg.curation.acts.bulk`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,17 +19,27 @@ from kg.curation.comments import Comment, comments_on
 from kg.curation.index import CurationIndex, Verdict, index_for
 from kg.curation.search import ClaimHit, EdgeRow, edge_row, hit, resolve_edge
 from kg.store.base import Store
+from kg.validations import SourceEffectRecord, read_validations
 
 
 @dataclass(frozen=True)
 class SourceVerdict:
-    """The latest verdict one data source gave on the edge, with how many of its claims carry it."""
+    """The latest verdict one validation run's data gave on the edge, with how many of its claims carry it.
+
+    A cross-source run (``kg.validations``: ``mcrag:sourceEffect``) also gives the effect in each data
+    source it used (``effects``) and the verdict across them."""
 
     verdict: Verdict
     claims: int
+    effects: tuple[SourceEffectRecord, ...] = ()
+    across_sources: str | None = None
+    holds_across_sources: bool | None = None
+    direction_basis: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.verdict.to_json(), "claims": self.claims}
+        return {**self.verdict.to_json(), "claims": self.claims, "effects": [asdict(e) for e in self.effects],
+                "across_sources": self.across_sources, "holds_across_sources": self.holds_across_sources,
+                "direction_basis": self.direction_basis}
 
 
 @dataclass(frozen=True)
@@ -52,18 +62,28 @@ class EdgeDetail:
                                    for k, v in self.claim_comments.items()}}
 
 
-def per_source(index: CurationIndex, members: np.ndarray) -> list[SourceVerdict]:
-    """The latest result of each data source over the claims, newest first."""
-    best: dict[str, Verdict] = {}
+def per_source(index: CurationIndex, members: np.ndarray, store: Store | None = None) -> list[SourceVerdict]:
+    """The latest result of each data source over the claims, newest first; with ``store``, each result's
+    effect per source and verdict across sources (cross-source runs) are read for it."""
+    best: dict[str, tuple[Verdict, int]] = {}
     count: dict[tuple[str, str], int] = {}
     for i in members.tolist():
         for v in index.verdicts[i]:
             count[(v.source, v.result)] = count.get((v.source, v.result), 0) + 1
             cur = best.get(v.source)
-            if cur is None or (_t(v), v.result) > (_t(cur), cur.result):
-                best[v.source] = v
-    views = sorted(best.values(), key=lambda v: (_t(v), v.result), reverse=True)
-    return [SourceVerdict(v, count[(v.source, v.result)]) for v in views]
+            if cur is None or (_t(v), v.result) > (_t(cur[0]), cur[0].result):
+                best[v.source] = (v, i)
+    views = sorted(best.values(), key=lambda vi: (_t(vi[0]), vi[0].result), reverse=True)
+    out = []
+    for v, i in views:
+        full = None
+        if store is not None:  # one claim that carries the result: its full record has the per-source effects
+            full = next((r for r in read_validations(store, [index.claims[i]]).get(index.claims[i], [])
+                         if r.result == v.result), None)
+        out.append(SourceVerdict(v, count[(v.source, v.result)], full.per_source if full else (),
+                                 full.across_sources if full else None, full.holds_across_sources if full else None,
+                                 full.direction_basis if full else None))
+    return out
 
 
 def _t(v: Verdict) -> float:
@@ -83,7 +103,7 @@ def edge_detail(store: Store, edge: str, *, limit: int = 100, offset: int = 0,
         ordered = members[np.lexsort((members, -priority[members]))]
         page = ordered[max(offset, 0):max(offset, 0) + max(1, min(limit, 500))]
         claims = [hit(idx, int(i), priority) for i in page]
-        validations = per_source(idx, members)
+        validations = per_source(idx, members, store)
     found = comments_on(store, [row.edge, *(c.claim for c in claims)])
     return EdgeDetail(row, claims, len(members), max(offset, 0), validations, found.pop(row.edge, []), found)
 

@@ -28,12 +28,12 @@ from datetime import UTC, datetime
 import numpy as np
 
 from kg.claims import RELATION_KINDS, ClaimRecord
+from kg.concepts import FINDING_CONCEPTS
 from kg.namespaces import ID, MCRAG, local_name, mcrag_local
 from kg.revisions import parse_time
 from kg.statuses import DEFAULT_STATUS, LIVE_STATUSES, STATUSES
 from kg.store.base import Store
 from kg.validations import UNVALIDATED_UNCERTAINTY
-from kg.vocabulary import FINDING_CONCEPTS
 
 FIELD_SCAN = "SELECT ?s ?v WHERE {{ ?s {path} ?v }}"
 """One column: every (subject, value) of one property. ``{path}`` is one of :data:`COLUMNS`, never user input."""

@@ -30,7 +30,7 @@ from kg.namespaces import ID, NAMED_GRAPHS, local_name
 from kg.statuses import STATUS_RANK, STATUSES
 
 SCOPE_VALUES: tuple[str, ...] = ("cardiopulmonary", "chest", "general")
-"""The values of ``mcrag:scope`` (``mcrag:ScopeScheme``)."""
+"""The values of ``mcrag:scope`` (a plain literal on claims and concepts)."""
 NO_VALUE = "none"
 """Filter value for "no scope" or "not validated"."""
 VERDICT_VALUES: tuple[str, ...] = (*STATUSES, "mixed")

@@ -224,6 +224,38 @@ def undo_run_cmd(run: str = typer.Argument(..., help="The validation run: its IR
                   highlight=False)
 
 
+@curate_app.command("merge")
+def merge_cmd(source: str = typer.Argument(..., help="The concept to merge away: IRI, local name or label."),
+              target: str = typer.Argument(..., help="The concept that stands for both from now on."),
+              curator: str | None = CuratorOption, reason: str = ReasonOption,
+              store: str | None = StoreOption) -> None:
+    """Merge two concepts: claims and edges re-pointed in one transaction, recorded, undoable with undo-merge."""
+    from kg.curation.concept_merge import merge_concepts
+
+    settings = settings_for(store)
+    with open_configured_store(settings, create=False) as st:
+        rec = merge_concepts(st, curation.resolve_concept(st, source), curation.resolve_concept(st, target),
+                             _curator(curator, settings), reason)
+    console.print(f"merged {rec.source} into {rec.target}: {len(rec.claims)} claim(s) re-pointed "
+                  f"({rec.removed} quads removed, {rec.added} added)", markup=False, highlight=False)
+    console.print(f"recorded as {rec.activity}; put back with: mcrag curate undo-merge {rec.activity}",
+                  markup=False, highlight=False)
+
+
+@curate_app.command("undo-merge")
+def undo_merge_cmd(activity: str = typer.Argument(..., help="The merge activity IRI (printed by merge)."),
+                   curator: str | None = CuratorOption, reason: str = ReasonOption,
+                   store: str | None = StoreOption) -> None:
+    """Put back exactly what a merge changed (refused when something it added has changed since)."""
+    from kg.curation.concept_merge import undo_merge
+
+    settings = settings_for(store)
+    with open_configured_store(settings, create=False) as st:
+        rec = undo_merge(st, activity, _curator(curator, settings), reason)
+    console.print(f"undid the merge of {rec.source} into {rec.target}: {len(rec.claims)} claim(s) put back",
+                  markup=False, highlight=False)
+
+
 @curate_app.command("history")
 def history_cmd(claim: str = typer.Argument(...), as_json: bool = typer.Option(False, "--json"),
                 store: str | None = StoreOption) -> None:

@@ -176,15 +176,19 @@ def stats(store: str | None = StoreOption) -> None:
 def check(store: str | None = StoreOption,
           graph: list[str] = typer.Option([], "--graph", "-g", help="Check only these graphs (repeatable)."),
           owl: bool = typer.Option(True, help="Run the HermiT OWL 2 consistency check."),
-          shacl: bool = typer.Option(True, help="Run the SHACL shape validation.")) -> None:
-    """Check OWL consistency (HermiT) and SHACL shapes; print each violation with its offending node."""
+          shacl: bool = typer.Option(True, help="Run the SHACL shape validation."),
+          skos: bool = typer.Option(True, help="Run the SKOS integrity rules (one prefLabel per language, no shared "
+                                    "prefLabel, no concept that is only a qualifier).")) -> None:
+    """Check OWL consistency (HermiT), SHACL shapes and SKOS integrity; print each violation with its offending node."""
     settings = settings_for(store)
     with open_configured_store(settings, create=False, read_only_fallback=True) as st:
-        report = check_store(st, graphs=[graph_iri(g) for g in graph] or None, owl=owl, shacl=shacl)
+        report = check_store(st, graphs=[graph_iri(g) for g in graph] or None, owl=owl, shacl=shacl, skos=skos)
     if owl:
         console.print(f"OWL (HermiT): {'consistent' if report.consistent else '[red]INCONSISTENT[/red]'}")
     if shacl:
         console.print(f"SHACL: {'conforms' if report.conforms else '[red]violations[/red]'}")
+    if skos:
+        console.print(f"SKOS: {'sound' if report.skos_ok else '[red]violations[/red]'}")
     for v in report.violations:
         console.print(f"  {v}", markup=False, highlight=False)
     console.print(f"{report.triples_checked} triples checked, {len(report.violations)} violation(s)")

@@ -11,6 +11,7 @@ from rich.console import Console
 from mcrag.commands.common import PlainTable as Table
 from mcrag.commands.common import StoreOption, open_configured_store, settings_for
 from mcrag.errors import UserInputError
+from mcrag.settings import Settings
 
 app = typer.Typer(help="Mine causal claims from radiology reports and literature into the knowledge graph.",
                   no_args_is_help=True)
@@ -57,8 +58,44 @@ def _show(summary: object, as_json: bool) -> None:
         console.print(f"  skipped {n}: {reason}", markup=False, highlight=False)
 
 
+def _default_reports(settings: Settings) -> Path:
+    """The IU-Xray full reports (Open-i XML archive) where the locator finds them."""
+    from mcrag.datasets.locate import availability, how_to_get
+
+    found = availability(settings, "iu_xray_reports")
+    if not found.present or found.where is None:
+        raise UserInputError("no report path given and the IU-Xray full reports (NLMCXR_reports.tgz) are absent: "
+                             f"{how_to_get('iu_xray_reports')}, or install torchxrayvision")
+    archive = found.where / "NLMCXR_reports.tgz"
+    console.print(f"reading the IU-Xray full reports from {archive} ({found.via})", markup=False, highlight=False)
+    return archive
+
+
+def _splits(path: Path | None, settings: Settings, default_reports: bool) -> dict[str, str] | None:
+    """Study id -> split from an R2Gen annotation.json: the one given, else (for the default reports) the
+    data folder's ``iu_xray/annotation.json`` when present."""
+    from kg.mining.core.readers import read_r2gen_splits
+
+    if path is None:
+        if not default_reports:
+            return None
+        path = settings.data("iu_xray", "annotation.json")
+        if not path.is_file():
+            return None
+    elif not path.is_file():
+        raise UserInputError(f"{path}: no such split file (an R2Gen annotation.json)")
+    try:
+        return read_r2gen_splits(path)
+    except ValueError as err:
+        raise UserInputError(str(err)) from None
+
+
 @app.command()
-def reports(path: Path = typer.Argument(..., help="annotation.json, Open-i XML, text or CSV reports (file or folder)."),
+def reports(path: Path | None = typer.Argument(None, help="Reports to mine: the Open-i XML archive "
+                                                       "(NLMCXR_reports.tgz), Open-i XML, annotation.json (findings "
+                                                       "only), text or CSV (file or folder). Default: the IU-Xray "
+                                                       "full reports from the data folder or the installed "
+                                                       "torchxrayvision package."),
             store: str | None = StoreOption,
             limit: int | None = LimitOption,
             batch_size: int | None = BatchOption,
@@ -68,6 +105,10 @@ def reports(path: Path = typer.Argument(..., help="annotation.json, Open-i XML, 
                                                help="Also write the report x finding matrix (.csv or .parquet)."),
             drop_uncertain: bool = typer.Option(False, "--drop-uncertain",
                                                 help="Count uncertain findings as 0 in the matrix (default: 1)."),
+            splits: Path | None = typer.Option(None, "--splits",
+                                               help="R2Gen annotation.json whose train / val / test split labels "
+                                                    "the reports (default for the IU-Xray full reports: "
+                                                    "<data>/iu_xray/annotation.json when present)."),
             labeler_dir: Path | None = typer.Option(None, "--labeler-dir",
                                                     help="CheXpert / NegBio phrase folder (default: <data>/labeler)."),
             dry_run: bool = typer.Option(False, "--dry-run", help="Mine without writing to the store."),
@@ -76,14 +117,18 @@ def reports(path: Path = typer.Argument(..., help="annotation.json, Open-i XML, 
     """Mine radiology reports: finding statuses and in-report causal statements."""
     from kg.mining.api import mine_reports
 
-    _check_path(path)
     settings = settings_for(store)
+    if path is None:
+        path = _default_reports(settings)
+    else:
+        _check_path(path)
+    split_map = _splits(splits, settings, default_reports=path.name == "NLMCXR_reports.tgz")
     labeler = labeler_dir or settings.data("labeler")
     if labeler_dir is not None and not labeler_dir.is_dir():
         raise UserInputError(f"labeler folder {labeler_dir} not found")
     kwargs = dict(limit=limit, batch_size=batch_size or 256, processes=processes, cluster=cluster,
                   labeler_dir=labeler if Path(labeler).is_dir() else None, matrix_out=matrix,
-                  uncertain_as_present=not drop_uncertain, progress=progress)
+                  uncertain_as_present=not drop_uncertain, progress=progress, splits=split_map)
     if dry_run:
         summary = mine_reports(None, path, **kwargs)  # type: ignore[arg-type]
     else:

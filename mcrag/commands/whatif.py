@@ -77,6 +77,10 @@ def whatif(
         print_json([asdict(r) for r in results])
         return
     for r in results:
+        if not r.estimable:
+            console.print(f"do({r.treatment}={r.value:g}) on {r.outcome}: {r.reason}", markup=False, highlight=False,
+                          soft_wrap=True)
+            continue
         if not r.identified:
             console.print(f"do({r.treatment}={r.value:g}) on {r.outcome}: not identifiable: {r.reason}",
                           markup=False, highlight=False)
