@@ -158,7 +158,7 @@ def test_comments_mappings_and_releases_over_http(env: Any) -> None:
     assert client.post("/api/curation/releases", json={"name": "../v3", "curator": "a"}, headers=AUTH).status_code == 422
     d = client.get("/api/curation/releases/v1/diff/v2").json()
     assert d["counts"] == {"added": 1, "removed": 0, "changed": 0, "unchanged": 1}
-    assert [e["label"] for e in d["added"]] == ["pulmonary mass causes hiatal hernia"]
+    assert [e["label"] for e in d["added"]] == ["pulmonary mass causes hiatus hernia"]
     r = client.get("/api/curation/releases/v2/export", params={"format": "turtle"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
     g = rdflib.Graph().parse(data=r.text, format="turtle")
