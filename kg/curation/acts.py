@@ -492,15 +492,15 @@ def _patch_index(index: CurationIndex, revisions: Sequence[_Revision], when: dat
 
 def _check_shapes(store: Store, revisions: Sequence[_Revision], prov: Sequence[str]) -> None:
     """Refuse the act if the touched claims and concepts would violate a SHACL shape they did not before."""
-    from kg.curation import conformance
+    from kg.curation.conformance import apply, neighbourhood, new_violations
 
     claims = [r.record.claim for r in revisions]
     concepts = sorted({x for r in revisions for x in (r.record.subject, r.record.object, r.after.subject,
                                                       r.after.object)})
-    before = conformance.neighbourhood(store, claims, concepts)
-    after = conformance.apply(before, [t for r in revisions for t in r.delete],
-                              [t for r in revisions for t in r.insert] + list(prov))
-    found = conformance.new_violations(before, after, [*claims, *concepts, *(r.activity for r in revisions)])
+    before = neighbourhood(store, claims, concepts)
+    after = apply(before, [t for r in revisions for t in r.delete],
+                  [t for r in revisions for t in r.insert] + list(prov))
+    found = new_violations(before, after, [*claims, *concepts, *(r.activity for r in revisions)])
     if found:
         first = found[0]
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""

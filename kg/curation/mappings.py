@@ -100,12 +100,12 @@ class _MappingChange:
 
 
 def _check_shapes(store: Store, change: _MappingChange, prov: list[str]) -> None:
-    from kg.curation import conformance
+    from kg.curation.conformance import apply, neighbourhood, new_violations
 
-    before = conformance.neighbourhood(store, [], [change.concept])
+    before = neighbourhood(store, [], [change.concept])
     statement = f"{iri_nt(change.concept)} {iri_nt(change.prop)} {iri_nt(change.target)} ."
-    after = conformance.apply(before, [] if change.add else [statement], ([statement] if change.add else []) + prov)
-    found = conformance.new_violations(before, after, [change.concept])
+    after = apply(before, [] if change.add else [statement], ([statement] if change.add else []) + prov)
+    found = new_violations(before, after, [change.concept])
     if found:
         raise ShapeViolationError(f"refused by the SHACL shapes, nothing was changed: {found[0].focus_node}: "
                                   f"{found[0].message}", violations=tuple(str(v) for v in found))
