@@ -87,3 +87,52 @@ def test_resized_films_come_back_from_the_cache_without_reading_the_images(films
         os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
     again, kept_again = load_resized(recs, 24, cache_dir=tmp_path / "cache")
     assert kept_again == kept and np.allclose(again, first, atol=1e-3)
+
+
+def test_texture_augmentation_wipes_out_fine_texture_but_keeps_the_picture():
+    import torch
+
+    from vlm.confounders import texture_statistic
+    from vlm.train import texture_augment
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:48, 0:48] / 48
+    smooth = np.cos(3 * xx) + np.exp(-((yy - 0.5) ** 2 + (xx - 0.4) ** 2) / 0.02)
+    grainy = smooth + 0.15 * rng.standard_normal((48, 48))
+    x = torch.tensor(np.stack([smooth, grainy] * 32), dtype=torch.float32).unsqueeze(1)
+    gen = torch.Generator().manual_seed(0)
+    assert torch.equal(texture_augment(x, gen, 0.0), x), "share 0 changes nothing"
+    out = texture_augment(x, gen, 1.0)
+    assert out.shape == x.shape and not torch.equal(out, x)
+    before = texture_statistic(x[:, 0].numpy())
+    after = texture_statistic(out[:, 0].numpy())
+    gap_before = before[1::2].mean() - before[0::2].mean()
+    gap_after = after[1::2].mean() - after[0::2].mean()
+    assert gap_after < 0.5 * gap_before, "the grainy and the smooth film no longer differ as much in texture"
+    corr = np.corrcoef(out[0, 0].numpy().ravel(), x[0, 0].numpy().ravel())[0, 1]
+    assert corr > 0.8, "the anatomy stays"
+    with pytest.raises(ValueError, match="texture_augment"):
+        _config(texture_augment=1.5)
+
+
+def test_flip_averaged_models_give_a_film_and_its_mirror_the_same_diagnosis(films, tmp_path):
+    import torch
+
+    from vlm.model import GroundedVLM
+
+    corpus = load_sources(films, ("nih_1000", "pediatric_cxr"))
+    train(corpus, tmp_path / "model", _config(flip=True, texture_augment=0.5, texture_confounder=True,
+                                             checkpoint="last"), text_encoder=HashTextEncoder())
+    model = GroundedVLM.from_pretrained(tmp_path / "model").eval()
+    assert model.config.flip_average
+    x = torch.randn(3, 1, 32, 32)
+    with torch.inference_mode():
+        a = model.diagnosis_logits(model.vision_features(x)[0])
+        b = model.diagnosis_logits(model.vision_features(x.flip(-1))[0])
+    assert torch.allclose(a, b, atol=1e-5)
+    import json
+
+    report = json.loads((tmp_path / "model" / "train_report.json").read_text())
+    assert report["val"]["selected_step"] == report["history"]["vision_selection"][-1][0], "the last checkpoint"
+    with pytest.raises(ValueError, match="checkpoint rule"):
+        _config(checkpoint="best-on-test")

@@ -55,7 +55,8 @@ class GroundedVLMConfig(PretrainedConfig):
                  label_names: list[str] | tuple[str, ...] = LABELS, image_size: int = 64,
                  num_visual_tokens: int = 4, embed_dim: int = 384, calibration_temperature: list[float] | None = None,
                  report_uses_image: bool = False, prompt_budget: dict[str, int] | None = None,
-                 validated_labels: list[str] | None = None, intensity: str = "zscore", **kwargs: Any) -> None:
+                 validated_labels: list[str] | None = None, intensity: str = "zscore", flip_average: bool = False,
+                 **kwargs: Any) -> None:
         self.vision_config = {**DEFAULT_VISION, **(vision_config or {})}
         self.text_config = {**DEFAULT_TEXT, **(text_config or {})}
         self.label_names = list(label_names)
@@ -76,6 +77,9 @@ class GroundedVLMConfig(PretrainedConfig):
         Served images arrive standardised (``zscore``); an ``equalise`` model equalises them itself (the
         result does not depend on the standardisation). ``fixed`` (no per-image normalisation) exists to
         measure what normalisation does and is not served."""
+        self.flip_average = bool(flip_average)
+        """Outside training, the pooled feature is the mean over the film and its mirror image (the
+        vision tower was trained with horizontal flips)."""
         self.report_uses_image = bool(report_uses_image)
         """True when the report decoder was trained on imaged reports; otherwise it reads findings only."""
         self.prompt_budget = dict(prompt_budget or {"findings": 24, "evidence": 48, "similar": 40,
@@ -130,6 +134,8 @@ class GroundedVLM(PreTrainedModel):
             pixel_values = equalise_batch(pixel_values)
         fmap = self.vision(pixel_values).last_hidden_state
         pooled = fmap.mean(dim=(2, 3))
+        if getattr(self.config, "flip_average", False) and not self.training:
+            pooled = 0.5 * (pooled + self.vision(pixel_values.flip(-1)).last_hidden_state.mean(dim=(2, 3)))
         side = int(math.isqrt(self.config.num_visual_tokens))
         tokens = F.adaptive_avg_pool2d(fmap, side).flatten(2).transpose(1, 2)
         return pooled, tokens
