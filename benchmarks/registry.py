@@ -84,6 +84,11 @@ SCRIPTS: dict[str, Script] = {
                                "validation run time", ("validation_benchmark.json", "validation_benchmark.png")),
     "eval_mining": Script("benchmarks.eval_mining", "the miners against the Open-i, BC5CDR and ADE gold corpora",
                           ("mining_reports.json", "mining_reports.png", "mining_bc5cdr.json", "mining_ade.json")),
+    "import_sources": Script("benchmarks.import_sources", "import of the five chest label sources against a raw read",
+                             ("import_sources.json",)),
+    "cross_source": Script("benchmarks.cross_source", "chest edges validated and proposed across five label sources: "
+                           "starter recall, proposal precision, sign agreement, mined claims re-validated, time",
+                           ("cross_source.json", "cross_source_agreement.png")),
 }
 
 
