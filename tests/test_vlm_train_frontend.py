@@ -136,3 +136,25 @@ def test_flip_averaged_models_give_a_film_and_its_mirror_the_same_diagnosis(film
     assert report["val"]["selected_step"] == report["history"]["vision_selection"][-1][0], "the last checkpoint"
     with pytest.raises(ValueError, match="checkpoint rule"):
         _config(checkpoint="best-on-test")
+
+
+def test_within_folder_training_leaves_the_normal_folder_out_and_derives_normal_from_the_findings(films, tmp_path):
+    import torch
+
+    from vlm.labels import LABEL_INDEX
+    from vlm.model import GroundedVLM
+
+    corpus = load_sources(films, ("nih_1000", "pediatric_cxr"))
+    both = train(corpus, tmp_path / "both", _config(), text_encoder=HashTextEncoder())
+    report = train(corpus, tmp_path / "model", _config(within_folder=("nih_1000",)), text_encoder=HashTextEncoder())
+    nih_train = [r for r in corpus.records if r.source == "nih_1000" and r.split == "train"]
+    abnormal = sum(r.labels[LABEL_INDEX["normal"]] == 0 for r in nih_train)
+    assert both.counts["images_train_nih_1000"] == len(nih_train)
+    assert report.counts["images_train_nih_1000"] == abnormal < len(nih_train)
+    model = GroundedVLM.from_pretrained(tmp_path / "model").eval()
+    assert model.config.normal_from_findings
+    with torch.inference_mode():
+        p = model.calibrated_probs(model.diagnosis_logits(model.vision_features(torch.randn(4, 1, 32, 32))[0]))
+    others = [i for i in range(p.shape[1]) if i != LABEL_INDEX["normal"]]
+    assert torch.allclose(p[:, LABEL_INDEX["normal"]], (1 - p[:, others]).prod(dim=1))
+    assert "val_auc_nih_1000_abnormal" in report.val

@@ -56,7 +56,7 @@ class GroundedVLMConfig(PretrainedConfig):
                  num_visual_tokens: int = 4, embed_dim: int = 384, calibration_temperature: list[float] | None = None,
                  report_uses_image: bool = False, prompt_budget: dict[str, int] | None = None,
                  validated_labels: list[str] | None = None, intensity: str = "zscore", flip_average: bool = False,
-                 **kwargs: Any) -> None:
+                 normal_from_findings: bool = False, **kwargs: Any) -> None:
         self.vision_config = {**DEFAULT_VISION, **(vision_config or {})}
         self.text_config = {**DEFAULT_TEXT, **(text_config or {})}
         self.label_names = list(label_names)
@@ -77,6 +77,10 @@ class GroundedVLMConfig(PretrainedConfig):
         Served images arrive standardised (``zscore``); an ``equalise`` model equalises them itself (the
         result does not depend on the standardisation). ``fixed`` (no per-image normalisation) exists to
         measure what normalisation does and is not served."""
+        self.normal_from_findings = bool(normal_from_findings)
+        """P(normal) is the probability that no other label is present (the product of their complements),
+        not a head of its own: used when the training films' normal class is a folder of its own whose
+        look the model would otherwise learn as "normal"."""
         self.flip_average = bool(flip_average)
         """Outside training, the pooled feature is the mean over the film and its mirror image (the
         vision tower was trained with horizontal flips)."""
@@ -144,9 +148,13 @@ class GroundedVLM(PreTrainedModel):
         return self.diagnosis_head(pooled)
 
     def calibrated_probs(self, logits: torch.Tensor) -> torch.Tensor:
-        """Sigmoid of logits divided by the per-label temperatures fitted on validation data."""
+        """Sigmoid of logits divided by the per-label temperatures fitted on validation data (``normal``
+        derived from the others when the model says so: :func:`derive_normal`)."""
         t = torch.tensor(self.config.calibration_temperature, dtype=logits.dtype, device=logits.device).clamp_min(1e-3)
-        return torch.sigmoid(logits / t)
+        probs = torch.sigmoid(logits / t)
+        if getattr(self.config, "normal_from_findings", False):
+            probs = derive_normal(probs, self.config.label_names)
+        return probs
 
     def image_embeds(self, pooled: torch.Tensor) -> torch.Tensor:
         """Unit vectors in the text encoder's space (cosine = inner product)."""
@@ -241,6 +249,18 @@ class GroundedVLM(PreTrainedModel):
             out = self.lm(input_ids=torch.tensor([[nxt]]), **{_CACHE_ARG: cache}, use_cache=True)
             cache, logits = _cache_of(out), out.logits[:, -1]
         return generated
+
+
+def derive_normal(probs: torch.Tensor, label_names: list[str] | tuple[str, ...]) -> torch.Tensor:
+    """``normal`` replaced by the product of ``1 - p`` over every other label (no finding, no COVID-19)."""
+    names = list(label_names)
+    if "normal" not in names:
+        return probs
+    j = names.index("normal")
+    others = [i for i in range(len(names)) if i != j]
+    out = probs.clone()
+    out[:, j] = (1.0 - probs[:, others]).prod(dim=1)
+    return out
 
 
 def equalise_batch(x: torch.Tensor) -> torch.Tensor:

@@ -51,7 +51,7 @@ from vlm.encoders import TextEncoder
 from vlm.grounding import SubgraphCache, prompt_evidence, starter_store
 from vlm.images import INTENSITY_MODES, ImageError, load_image, normalise, square_resize
 from vlm.labels import LABEL_INDEX, LABELS, UNKNOWN, label_text, mentions, sentences
-from vlm.model import GroundedVLM, GroundedVLMConfig
+from vlm.model import GroundedVLM, GroundedVLMConfig, derive_normal
 from vlm.prompts import Prompt, encode_prompt, encode_target, findings_text, first_sentences
 from vlm.tokenizer import train_tokenizer
 
@@ -124,6 +124,11 @@ class TrainConfig:
     """Which checkpoint is kept (:data:`CHECKPOINT_RULES`)."""
     flip: bool = False
     """Horizontal flips in training, and predictions averaged over the film and its mirror image."""
+    within_folder: tuple[str, ...] = ()
+    """Sources whose normal and abnormal films come from two folders made differently (``nih_1000``): their
+    normal films are left out of training and their folder-defining labels (normal, pneumonia) masked, so
+    the findings are learned only from contrasts inside the abnormal folder, and the model's P(normal)
+    is derived from the findings (:func:`vlm.model.derive_normal`)."""
     pixel_cache: str | None = None
     """Folder where resized training images are cached between runs (None: no cache)."""
     vision_only: bool = False
@@ -367,6 +372,21 @@ def _load_pixels(records: Sequence[Record], size: int, progress: Progress | None
     return normalise_stack(raw, intensity), kept, brightness, texture_statistic(raw)
 
 
+FOLDER_LABELS: tuple[str, ...] = ("normal", "Pneumonia")
+"""The labels that the folder alone decides in a source whose two classes are two folders (``nih_1000``)."""
+
+
+def _normal_folder(record: Record, sources: Sequence[str]) -> bool:
+    return record.source in sources and record.labels[LABEL_INDEX["normal"]] == 1
+
+
+def _folder_masked(record: Record, sources: Sequence[str]) -> tuple[int, ...]:
+    """The record's labels, with the folder-defining ones unknown when its source is folder-confounded."""
+    if record.source not in sources:
+        return record.labels
+    return tuple(UNKNOWN if LABELS[i] in FOLDER_LABELS else v for i, v in enumerate(record.labels))
+
+
 def _vector(probs: dict[str, float]) -> tuple[float, ...]:
     return tuple(float(probs.get(n, 0.0)) for n in LABELS)
 
@@ -505,7 +525,8 @@ class Trainer:
                                               image_size=self.cfg.image_size,
                                               num_visual_tokens=self.cfg.num_visual_tokens,
                                               report_uses_image=report_images, intensity=self.cfg.intensity,
-                                              flip_average=self.cfg.flip)
+                                              flip_average=self.cfg.flip,
+                                              normal_from_findings=bool(self.cfg.within_folder))
         self.model = GroundedVLM(self.model_config)
 
     # -- stage 1: vision --------------------------------------------------------------------------
@@ -539,7 +560,7 @@ class Trainer:
         cfg = self.cfg
         imaged = [r for r in self.corpus.records
                   if r.has_image and (any(v != UNKNOWN for v in r.labels) or r.text)]
-        train = [r for r in imaged if r.split == "train"]
+        train = [r for r in imaged if r.split == "train" and not _normal_folder(r, cfg.within_folder)]
         val = [r for r in imaged if r.split == "val"]
         if not train:
             raise ValueError("no training images found; check the data folder and the --sources option")
@@ -549,8 +570,9 @@ class Trainer:
         x_val, kept_v, bright_val, _ = _load_pixels(val, cfg.image_size, self.progress, "load val images",
                                                     cfg.intensity, cfg.pixel_cache)
         val = [val[i] for i in kept_v]
-        y_train = torch.tensor([r.labels for r in train], dtype=torch.float32)
-        y_val = torch.tensor([r.labels for r in val], dtype=torch.float32) if val else None
+        y_train = torch.tensor([_folder_masked(r, cfg.within_folder) for r in train], dtype=torch.float32)
+        y_val = (torch.tensor([_folder_masked(r, cfg.within_folder) for r in val], dtype=torch.float32)
+                 if val else None)
         uniq = sorted({r.text for r in train})
         text_id = {t: i for i, t in enumerate(uniq)}
         self._tick("embed texts", 0, 1)
@@ -639,8 +661,10 @@ class Trainer:
     def _eval_vision(self, x: np.ndarray, y: torch.Tensor, records: Sequence[Record]) -> tuple[float, dict[str, float]]:
         logits = self._logits(x)
         loss = float(masked_bce(logits, y))
-        probs = torch.sigmoid(logits).numpy()
-        return loss, validation_aucs(probs, y.numpy(), records, getattr(self, "val_brightness", None))
+        probs = torch.sigmoid(logits)
+        if getattr(self.model.config, "normal_from_findings", False):
+            probs = derive_normal(probs, LABELS)
+        return loss, validation_aucs(probs.numpy(), y.numpy(), records, getattr(self, "val_brightness", None))
 
     def _calibrate(self, x: np.ndarray, y: torch.Tensor, records: Sequence[Record]) -> None:
         logits = self._logits(x).numpy()
