@@ -158,3 +158,24 @@ def test_within_folder_training_leaves_the_normal_folder_out_and_derives_normal_
     others = [i for i in range(p.shape[1]) if i != LABEL_INDEX["normal"]]
     assert torch.allclose(p[:, LABEL_INDEX["normal"]], (1 - p[:, others]).prod(dim=1))
     assert "val_auc_nih_1000_abnormal" in report.val
+
+
+def test_per_source_group_heads_are_mixed_by_the_group_classifier_and_survive_a_reload(films, tmp_path):
+    import torch
+
+    from vlm.model import GroundedVLM
+
+    corpus = load_sources(films, ("nih_1000", "pediatric_cxr"))
+    groups = (("adult", ("nih_1000",)), ("paediatric", ("pediatric_cxr",)))
+    trainer = Trainer(corpus, _config(source_groups=groups), store=None, text_encoder=HashTextEncoder())
+    recs = [r for r in corpus.records if r.split == "train"]
+    assert trainer._groups(recs).tolist() == [int(r.source == "pediatric_cxr") for r in recs]
+    train(corpus, tmp_path / "model", _config(source_groups=groups), text_encoder=HashTextEncoder())
+    model = GroundedVLM.from_pretrained(tmp_path / "model").eval()
+    assert model.config.source_groups == ["adult", "paediatric"] and len(model.group_heads) == 1
+    with torch.inference_mode():
+        pooled = model.vision_features(torch.randn(5, 1, 32, 32))[0]
+        mixed = torch.sigmoid(model.diagnosis_logits(pooled))
+        weights = torch.softmax(model.group_classifier(pooled), dim=-1)
+        heads = torch.sigmoid(torch.stack([model.diagnosis_head(pooled), model.group_heads[0](pooled)], dim=1))
+    assert torch.allclose(mixed, (weights.unsqueeze(-1) * heads).sum(1), atol=1e-4)

@@ -56,7 +56,8 @@ class GroundedVLMConfig(PretrainedConfig):
                  num_visual_tokens: int = 4, embed_dim: int = 384, calibration_temperature: list[float] | None = None,
                  report_uses_image: bool = False, prompt_budget: dict[str, int] | None = None,
                  validated_labels: list[str] | None = None, intensity: str = "zscore", flip_average: bool = False,
-                 normal_from_findings: bool = False, **kwargs: Any) -> None:
+                 normal_from_findings: bool = False, source_groups: list[str] | None = None,
+                 **kwargs: Any) -> None:
         self.vision_config = {**DEFAULT_VISION, **(vision_config or {})}
         self.text_config = {**DEFAULT_TEXT, **(text_config or {})}
         self.label_names = list(label_names)
@@ -81,6 +82,9 @@ class GroundedVLMConfig(PretrainedConfig):
         """P(normal) is the probability that no other label is present (the product of their complements),
         not a head of its own: used when the training films' normal class is a folder of its own whose
         look the model would otherwise learn as "normal"."""
+        self.source_groups = list(source_groups) if source_groups else None
+        """Per-source-group diagnosis heads (e.g. adult, paediatric, other), mixed by a learned group
+        classifier: P(label) = sum over groups of P(group | film) P(label | film, group head). None: one head."""
         self.flip_average = bool(flip_average)
         """Outside training, the pooled feature is the mean over the film and its mirror image (the
         vision tower was trained with horizontal flips)."""
@@ -117,6 +121,12 @@ class GroundedVLM(PreTrainedModel):
         text_cfg = GPT2Config(**config.text_config)
         n_embd = text_cfg.n_embd
         self.diagnosis_head = nn.Sequential(nn.Dropout(0.2), nn.Linear(feat, len(config.label_names)))
+        groups = getattr(config, "source_groups", None) or []
+        if groups:
+            # the first group reads ``diagnosis_head``; the others have their own
+            self.group_heads = nn.ModuleList(nn.Sequential(nn.Dropout(0.2), nn.Linear(feat, len(config.label_names)))
+                                             for _ in groups[1:])
+            self.group_classifier = nn.Linear(feat, len(groups))
         self.embed_head = nn.Sequential(nn.Linear(feat, feat), nn.ReLU(), nn.Linear(feat, config.embed_dim))
         self.projector = nn.Sequential(nn.Linear(feat, n_embd), nn.GELU(), nn.Linear(n_embd, n_embd))
         self.null_image = nn.Parameter(torch.zeros(config.num_visual_tokens, n_embd))
@@ -144,8 +154,17 @@ class GroundedVLM(PreTrainedModel):
         tokens = F.adaptive_avg_pool2d(fmap, side).flatten(2).transpose(1, 2)
         return pooled, tokens
 
+    def group_logits(self, pooled: torch.Tensor) -> torch.Tensor:
+        """(B, groups, labels): each source group's head (only for models with ``source_groups``)."""
+        return torch.stack([self.diagnosis_head(pooled), *(h(pooled) for h in self.group_heads)], dim=1)
+
     def diagnosis_logits(self, pooled: torch.Tensor) -> torch.Tensor:
-        return self.diagnosis_head(pooled)
+        """One logit per label; with source groups, the logit of the group-mixed probability."""
+        if not getattr(self.config, "source_groups", None):
+            return self.diagnosis_head(pooled)
+        weights = torch.softmax(self.group_classifier(pooled), dim=-1).unsqueeze(-1)
+        probs = (weights * torch.sigmoid(self.group_logits(pooled))).sum(dim=1).clamp(1e-6, 1 - 1e-6)
+        return torch.logit(probs)
 
     def calibrated_probs(self, logits: torch.Tensor) -> torch.Tensor:
         """Sigmoid of logits divided by the per-label temperatures fitted on validation data (``normal``

@@ -124,6 +124,10 @@ class TrainConfig:
     """Which checkpoint is kept (:data:`CHECKPOINT_RULES`)."""
     flip: bool = False
     """Horizontal flips in training, and predictions averaged over the film and its mirror image."""
+    source_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Per-source-group diagnosis heads: (group, its sources) in order, e.g. adult films, paediatric films,
+    the rest; each head learns from its own group's films only and a group classifier mixes them at
+    inference (:meth:`vlm.model.GroundedVLM.diagnosis_logits`). Empty: one head for every source."""
     within_folder: tuple[str, ...] = ()
     """Sources whose normal and abnormal films come from two folders made differently (``nih_1000``): their
     normal films are left out of training and their folder-defining labels (normal, pneumonia) masked, so
@@ -526,7 +530,8 @@ class Trainer:
                                               num_visual_tokens=self.cfg.num_visual_tokens,
                                               report_uses_image=report_images, intensity=self.cfg.intensity,
                                               flip_average=self.cfg.flip,
-                                              normal_from_findings=bool(self.cfg.within_folder))
+                                              normal_from_findings=bool(self.cfg.within_folder),
+                                              source_groups=[g for g, _ in self.cfg.source_groups] or None)
         self.model = GroundedVLM(self.model_config)
 
     # -- stage 1: vision --------------------------------------------------------------------------
@@ -587,7 +592,9 @@ class Trainer:
         self.counts["images_val"] = len(val)
 
         m = self.model
-        params = [p for n, p in m.named_parameters() if n.startswith(("vision.", "diagnosis_head.", "embed_head."))]
+        group_of = self._groups(train)
+        params = [p for n, p in m.named_parameters()
+                  if n.startswith(("vision.", "diagnosis_head.", "embed_head.", "group_heads.", "group_classifier."))]
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
         steps_per_epoch = max(1, cfg.samples_per_epoch // cfg.batch_size)
         total = steps_per_epoch * cfg.vision_epochs
@@ -607,7 +614,12 @@ class Trainer:
                 xb = augment(xt[idx], self.gen, restandardise=cfg.intensity != "fixed",
                              low_resolution=cfg.low_resolution, texture=cfg.texture_augment, flip=cfg.flip)
                 pooled, _ = m.vision_features(xb)
-                loss_d = masked_bce(m.diagnosis_logits(pooled), y_train[idx])
+                if group_of is None:
+                    loss_d = masked_bce(m.diagnosis_logits(pooled), y_train[idx])
+                else:  # each film trains its own group's head, and the classifier learns the groups
+                    g = group_of[idx]
+                    own = m.group_logits(pooled)[torch.arange(len(idx)), g]
+                    loss_d = masked_bce(own, y_train[idx]) + 0.1 * F.cross_entropy(m.group_classifier(pooled), g)
                 loss_c = contrastive(m.image_embeds(pooled), txt[t_ids[idx]], t_ids[idx])
                 loss = loss_d + cfg.contrastive_weight * loss_c
                 opt.zero_grad()
@@ -637,6 +649,14 @@ class Trainer:
         if y_val is not None and len(val):
             self._calibrate(x_val, y_val, val)
         self.val_images = (x_val, val)
+
+    def _groups(self, records: Sequence[Record]) -> torch.Tensor | None:
+        """Each record's source group index (the last group takes sources no group names)."""
+        groups = self.cfg.source_groups
+        if not groups:
+            return None
+        where = {src: i for i, (_, sources) in enumerate(groups) for src in sources}
+        return torch.tensor([where.get(r.source, len(groups) - 1) for r in records], dtype=torch.long)
 
     def _selection_score(self, val_loss: float, aucs: Mapping[str, float]) -> float:
         """What picks the checkpoint (higher is better): under the confounder rule, the worst view
