@@ -204,3 +204,23 @@ def test_adult_and_paediatric_readers_match_the_documented_counts(shared_data):
     assert sum(r.split == "test" for r in ped) == 624 and sum(r.split in ("train", "val") for r in ped) == 5216
     groups = {s: {r.group for r in ped if r.split == s} for s in ("train", "val")}
     assert not groups["train"] & groups["val"], "paediatric train and val split by patient"
+
+
+def test_the_adult_base_rates_are_those_of_the_nih_label_table(shared_data):
+    import csv
+    import gzip
+
+    from vlm.labels import ADULT_PREVALENCE
+
+    counts: dict[str, int] = {}
+    n = 0
+    with gzip.open(shared_data / "cxr_labels" / "Data_Entry_2017_v2020.csv.gz", "rt", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            n += 1
+            for label in row["Finding Labels"].split("|"):
+                counts[label] = counts.get(label, 0) + 1
+    assert n == 112_120
+    table = {("normal" if k == "No Finding" else k): v / n for k, v in counts.items()}
+    assert set(table) == set(ADULT_PREVALENCE)
+    for label, rate in ADULT_PREVALENCE.items():
+        assert rate == pytest.approx(table[label], abs=5e-5), label

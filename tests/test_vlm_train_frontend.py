@@ -179,3 +179,36 @@ def test_per_source_group_heads_are_mixed_by_the_group_classifier_and_survive_a_
         weights = torch.softmax(model.group_classifier(pooled), dim=-1)
         heads = torch.sigmoid(torch.stack([model.diagnosis_head(pooled), model.group_heads[0](pooled)], dim=1))
     assert torch.allclose(mixed, (weights.unsqueeze(-1) * heads).sum(1), atol=1e-4)
+
+
+def test_the_adult_prior_correction_moves_adult_films_to_the_population_base_rates(films, tmp_path):
+    import torch
+
+    from vlm.labels import ADULT_PREVALENCE, LABEL_INDEX
+    from vlm.model import GroundedVLM
+
+    corpus = load_sources(films, ("nih_1000", "pediatric_cxr"))
+    groups = (("adult", ("nih_1000",)), ("paediatric", ("pediatric_cxr",)))
+    report = train(corpus, tmp_path / "model", _config(source_groups=groups, group_heads=False,
+                                                       prior_correction=("adult",)), text_encoder=HashTextEncoder())
+    model = GroundedVLM.from_pretrained(tmp_path / "model").eval()
+    shift = model.config.prior_shift
+    assert set(shift) == {"adult"} and len(model.group_heads) == 0
+    p = LABEL_INDEX["Pneumonia"]
+    # the fixture's adult films are a quarter pneumonia; NIH's are 1.3%
+    assert shift["adult"][p] < -2.0 and shift["adult"][LABEL_INDEX["COVID-19"]] == 0.0
+    assert report.val["prior_shift_adult_Pneumonia"] == shift["adult"][p]
+    assert ADULT_PREVALENCE["Pneumonia"] < 0.02
+    x = torch.randn(6, 1, 32, 32)
+    with torch.inference_mode():
+        pooled = model.vision_features(x)[0]
+        shifted = model.calibrated_probs(model.diagnosis_logits(pooled))
+        adult = torch.softmax(model.group_classifier(pooled), dim=-1)[:, 0]
+        model.config.prior_shift = None
+        plain = model.calibrated_probs(model.diagnosis_logits(pooled))
+    moved = torch.logit(shifted[:, p]) - torch.logit(plain[:, p])
+    assert torch.allclose(moved, adult * shift["adult"][p], atol=1e-3), "the offset, weighted by P(adult)"
+    with pytest.raises(ValueError, match="not among the source_groups"):
+        _config(prior_correction=("adult",))
+    with pytest.raises(ValueError, match="no population base rates"):
+        _config(source_groups=(("elderly", ("nih_1000",)),), prior_correction=("elderly",))

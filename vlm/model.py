@@ -57,6 +57,7 @@ class GroundedVLMConfig(PretrainedConfig):
                  report_uses_image: bool = False, prompt_budget: dict[str, int] | None = None,
                  validated_labels: list[str] | None = None, intensity: str = "zscore", flip_average: bool = False,
                  normal_from_findings: bool = False, source_groups: list[str] | None = None,
+                 group_heads: bool = True, prior_shift: dict[str, list[float]] | None = None,
                  **kwargs: Any) -> None:
         self.vision_config = {**DEFAULT_VISION, **(vision_config or {})}
         self.text_config = {**DEFAULT_TEXT, **(text_config or {})}
@@ -85,6 +86,13 @@ class GroundedVLMConfig(PretrainedConfig):
         self.source_groups = list(source_groups) if source_groups else None
         """Per-source-group diagnosis heads (e.g. adult, paediatric, other), mixed by a learned group
         classifier: P(label) = sum over groups of P(group | film) P(label | film, group head). None: one head."""
+        self.group_heads = bool(group_heads)
+        """With ``source_groups``: one diagnosis head per group (True), or one shared head and the group
+        classifier alone (which :attr:`prior_shift` reads)."""
+        self.prior_shift = {str(k): [float(x) for x in v] for k, v in prior_shift.items()} if prior_shift else None
+        """Per source group, a log-odds offset per label moving that group's training base rates to the
+        population's (e.g. adult films to NIH ChestX-ray14's), applied after calibration and weighted by the
+        group classifier's probability; None: no correction."""
         self.flip_average = bool(flip_average)
         """Outside training, the pooled feature is the mean over the film and its mirror image (the
         vision tower was trained with horizontal flips)."""
@@ -124,8 +132,9 @@ class GroundedVLM(PreTrainedModel):
         groups = getattr(config, "source_groups", None) or []
         if groups:
             # the first group reads ``diagnosis_head``; the others have their own
+            n_heads = len(groups) - 1 if getattr(config, "group_heads", True) else 0
             self.group_heads = nn.ModuleList(nn.Sequential(nn.Dropout(0.2), nn.Linear(feat, len(config.label_names)))
-                                             for _ in groups[1:])
+                                             for _ in range(n_heads))
             self.group_classifier = nn.Linear(feat, len(groups))
         self.embed_head = nn.Sequential(nn.Linear(feat, feat), nn.ReLU(), nn.Linear(feat, config.embed_dim))
         self.projector = nn.Sequential(nn.Linear(feat, n_embd), nn.GELU(), nn.Linear(n_embd, n_embd))
@@ -159,12 +168,22 @@ class GroundedVLM(PreTrainedModel):
         return torch.stack([self.diagnosis_head(pooled), *(h(pooled) for h in self.group_heads)], dim=1)
 
     def diagnosis_logits(self, pooled: torch.Tensor) -> torch.Tensor:
-        """One logit per label; with source groups, the logit of the group-mixed probability."""
-        if not getattr(self.config, "source_groups", None):
-            return self.diagnosis_head(pooled)
-        weights = torch.softmax(self.group_classifier(pooled), dim=-1).unsqueeze(-1)
-        probs = (weights * torch.sigmoid(self.group_logits(pooled))).sum(dim=1).clamp(1e-6, 1 - 1e-6)
-        return torch.logit(probs)
+        """One logit per label; with per-group heads, the logit of the group-mixed probability; with a
+        prior shift, moved so that the calibrated probability carries the population's base rates."""
+        groups = getattr(self.config, "source_groups", None)
+        if not groups or not getattr(self.config, "group_heads", True):
+            logits = self.diagnosis_head(pooled)
+        else:
+            weights = torch.softmax(self.group_classifier(pooled), dim=-1).unsqueeze(-1)
+            probs = (weights * torch.sigmoid(self.group_logits(pooled))).sum(dim=1).clamp(1e-6, 1 - 1e-6)
+            logits = torch.logit(probs)
+        shift = getattr(self.config, "prior_shift", None)
+        if groups and shift:
+            offsets = torch.tensor([shift.get(g, [0.0] * logits.shape[1]) for g in groups], dtype=logits.dtype)
+            weights = torch.softmax(self.group_classifier(pooled), dim=-1)
+            t = torch.tensor(self.config.calibration_temperature, dtype=logits.dtype).clamp_min(1e-3)
+            logits = logits + (weights @ offsets) * t  # calibrated_probs divides by t: the offset lands as is
+        return logits
 
     def calibrated_probs(self, logits: torch.Tensor) -> torch.Tensor:
         """Sigmoid of logits divided by the per-label temperatures fitted on validation data (``normal``

@@ -50,7 +50,7 @@ from vlm.data import SOURCES, Corpus, Record, load_sources
 from vlm.encoders import TextEncoder
 from vlm.grounding import SubgraphCache, prompt_evidence, starter_store
 from vlm.images import INTENSITY_MODES, ImageError, load_image, normalise, square_resize
-from vlm.labels import LABEL_INDEX, LABELS, UNKNOWN, label_text, mentions, sentences
+from vlm.labels import ADULT_PREVALENCE, LABEL_INDEX, LABELS, UNKNOWN, label_text, mentions, sentences
 from vlm.model import GroundedVLM, GroundedVLMConfig, derive_normal
 from vlm.prompts import Prompt, encode_prompt, encode_target, findings_text, first_sentences
 from vlm.tokenizer import train_tokenizer
@@ -75,6 +75,8 @@ CONFOUNDER_RULES: tuple[str, ...] = ("propensity", "off")
 """``propensity``: inverse-propensity sampling weights over each source's recorded confounders and
 checkpoints chosen by the worst view stratum of the confounder-weighted validation AUC
 (:mod:`vlm.confounders`); ``off``: neither (checkpoint by validation loss), kept to measure the rule."""
+POPULATION_PREVALENCE: dict[str, dict[str, float]] = {"adult": ADULT_PREVALENCE}
+"""Base rates per source group that :attr:`TrainConfig.prior_correction` can move a group to."""
 CHECKPOINT_RULES: tuple[str, ...] = ("rule", "last")
 """``rule``: the checkpoint the confounder rule picks (or the lowest validation loss without it);
 ``last``: the end of training."""
@@ -128,6 +130,13 @@ class TrainConfig:
     """Per-source-group diagnosis heads: (group, its sources) in order, e.g. adult films, paediatric films,
     the rest; each head learns from its own group's films only and a group classifier mixes them at
     inference (:meth:`vlm.model.GroundedVLM.diagnosis_logits`). Empty: one head for every source."""
+    group_heads: bool = True
+    """With ``source_groups``: a diagnosis head per group (True), or one shared head and the group classifier."""
+    prior_correction: tuple[str, ...] = ()
+    """Source groups (of ``source_groups``) whose probabilities are moved, after calibration, from the base
+    rates the sampler showed them to the population's (:data:`POPULATION_PREVALENCE`; ``adult``: NIH
+    ChestX-ray14's): a training set with pneumonia in half its adult films otherwise calls pneumonia on
+    most normal adult films."""
     within_folder: tuple[str, ...] = ()
     """Sources whose normal and abnormal films come from two folders made differently (``nih_1000``): their
     normal films are left out of training and their folder-defining labels (normal, pneumonia) masked, so
@@ -143,6 +152,13 @@ class TrainConfig:
             raise ValueError(f"unknown intensity normalisation {self.intensity!r}; use {', '.join(INTENSITY_MODES)}")
         if self.confounder_rule not in CONFOUNDER_RULES:
             raise ValueError(f"unknown confounder rule {self.confounder_rule!r}; use {', '.join(CONFOUNDER_RULES)}")
+        unknown = set(self.prior_correction) - {g for g, _ in self.source_groups}
+        if unknown:
+            raise ValueError(f"prior_correction names {', '.join(sorted(unknown))}, not among the source_groups")
+        unknown = set(self.prior_correction) - set(POPULATION_PREVALENCE)
+        if unknown:
+            raise ValueError(f"no population base rates for {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(POPULATION_PREVALENCE)}")
         if self.checkpoint not in CHECKPOINT_RULES:
             raise ValueError(f"unknown checkpoint rule {self.checkpoint!r}; use {', '.join(CHECKPOINT_RULES)}")
         if not 0.0 <= self.texture_augment <= 1.0:
@@ -391,6 +407,11 @@ def _folder_masked(record: Record, sources: Sequence[str]) -> tuple[int, ...]:
     return tuple(UNKNOWN if LABELS[i] in FOLDER_LABELS else v for i, v in enumerate(record.labels))
 
 
+def _log_odds(p: float) -> float:
+    p = min(max(p, 1e-3), 1 - 1e-3)
+    return math.log(p / (1 - p))
+
+
 def _vector(probs: dict[str, float]) -> tuple[float, ...]:
     return tuple(float(probs.get(n, 0.0)) for n in LABELS)
 
@@ -531,7 +552,8 @@ class Trainer:
                                               report_uses_image=report_images, intensity=self.cfg.intensity,
                                               flip_average=self.cfg.flip,
                                               normal_from_findings=bool(self.cfg.within_folder),
-                                              source_groups=[g for g, _ in self.cfg.source_groups] or None)
+                                              source_groups=[g for g, _ in self.cfg.source_groups] or None,
+                                              group_heads=self.cfg.group_heads)
         self.model = GroundedVLM(self.model_config)
 
     # -- stage 1: vision --------------------------------------------------------------------------
@@ -616,9 +638,10 @@ class Trainer:
                 pooled, _ = m.vision_features(xb)
                 if group_of is None:
                     loss_d = masked_bce(m.diagnosis_logits(pooled), y_train[idx])
-                else:  # each film trains its own group's head, and the classifier learns the groups
+                else:  # each film trains its own group's head (or the shared one), and the classifier the groups
                     g = group_of[idx]
-                    own = m.group_logits(pooled)[torch.arange(len(idx)), g]
+                    own = (m.group_logits(pooled)[torch.arange(len(idx)), g] if cfg.group_heads
+                           else m.diagnosis_head(pooled))
                     loss_d = masked_bce(own, y_train[idx]) + 0.1 * F.cross_entropy(m.group_classifier(pooled), g)
                 loss_c = contrastive(m.image_embeds(pooled), txt[t_ids[idx]], t_ids[idx])
                 loss = loss_d + cfg.contrastive_weight * loss_c
@@ -648,7 +671,32 @@ class Trainer:
             self.val["selection_score"] = float(best[0])
         if y_val is not None and len(val):
             self._calibrate(x_val, y_val, val)
+        if cfg.prior_correction:
+            self.model.config.prior_shift = self.prior_shift(train, y_train.numpy(), w)
+            self.val.update({f"prior_shift_{g}_{n}": v for g, offs in self.model.config.prior_shift.items()
+                             for n, v in zip(LABELS, offs, strict=True) if v})
         self.val_images = (x_val, val)
+
+    def prior_shift(self, train: Sequence[Record], targets: np.ndarray, draw: np.ndarray) -> dict[str, list[float]]:
+        """Per corrected group, log-odds offsets per label: the population's base rate against the rate the
+        sampler showed that group's films (draw probabilities ``draw``; unannotated films do not count)."""
+        groups = self._groups(train)
+        assert groups is not None, "prior correction needs source groups"
+        names = [g for g, _ in self.cfg.source_groups]
+        out: dict[str, list[float]] = {}
+        for name in self.cfg.prior_correction:
+            rows = (groups == names.index(name)).numpy()
+            target = POPULATION_PREVALENCE[name]
+            offsets = []
+            for j, label in enumerate(LABELS):
+                known = rows & (targets[:, j] >= 0)
+                if label not in target or draw[known].sum() <= 0:
+                    offsets.append(0.0)
+                    continue
+                shown = float((draw[known] * targets[known, j]).sum() / draw[known].sum())
+                offsets.append(round(_log_odds(target[label]) - _log_odds(shown), 4))
+            out[name] = offsets
+        return out
 
     def _groups(self, records: Sequence[Record]) -> torch.Tensor | None:
         """Each record's source group index (the last group takes sources no group names)."""
