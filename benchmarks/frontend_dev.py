@@ -160,15 +160,51 @@ def append(path: Path, entry: dict[str, Any], counts: dict[str, int]) -> None:
         os.replace(tmp, path)
 
 
+def plot(log: dict[str, Any], path: Path) -> Path:
+    """Each candidate's dev AUC against its paediatric val AUC (mean over seeds; seeds as small dots)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    merged: dict[str, dict[str, dict[str, Any]]] = {}
+    for e in log["entries"]:
+        merged.setdefault(e["name"], {}).update(e["seeds"])
+    fig, ax = plt.subplots(figsize=(9, 6))
+    for i, (name, seeds) in enumerate(merged.items()):
+        dev = [r["nih_621_dev"]["auc"] for r in seeds.values() if "nih_621_dev" in r]
+        ped = [r["pediatric_val"]["auc"] for r in seeds.values() if "pediatric_val" in r]
+        if not dev or not ped:
+            continue
+        colour = plt.cm.tab20(i % 20)
+        ax.scatter(ped, dev, s=10, color=colour, alpha=0.5)
+        ax.scatter([np.mean(ped)], [np.mean(dev)], s=60, color=colour, edgecolor="k", label=name, zorder=3)
+    ax.set_xlabel("paediatric val AUC (pneumonia)")
+    ax.set_ylabel("nih_621 dev AUC (normal vs abnormal)")
+    ax.set_title(f"Selection log: {log['dev_scorings']} development scorings (big: mean over seeds; small: seeds)",
+                 fontsize=10)
+    ax.legend(fontsize=6, loc="lower left", ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--name", required=True, help="name of the candidate in the log")
+    ap.add_argument("--name", help="name of the candidate in the log")
+    ap.add_argument("--plot", action="store_true", help="only draw the log's plot (frontend_dev.png beside it)")
     ap.add_argument("--set", dest="overrides", nargs="*", default=[], help="TrainConfig overrides, key=value")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MCRAG_DATA_DIR") or ROOT / ".." / "shared" / "data"))
     ap.add_argument("--cache", type=Path, default=Path("/tmp/mcrag-frontend-dev"))
     ap.add_argument("--log", type=Path, default=ROOT / "docs" / "results" / "frontend_dev.json")
     args = ap.parse_args(argv)
+    if args.plot:
+        print("wrote", plot(json.loads(args.log.read_text(encoding="utf-8")), args.log.with_suffix(".png")))
+        return 0
+    if not args.name:
+        ap.error("--name is required to train and score a candidate")
     try:
         overrides = parse_overrides(args.overrides)
         cfg0 = replace(TrainConfig.fast(), **overrides)
