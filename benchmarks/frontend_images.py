@@ -513,19 +513,30 @@ def machine() -> str:
 
 
 def benchmarks_row(result: dict[str, Any]) -> str:
+    """One row of docs/BENCHMARKS.md: the default's speed and headline figures, beside the same-run anchor."""
     d = result["variants"]["default"]
     secs = [s["seconds"] for s in d["training"].values()]
     sps = [s["samples_per_second"] for s in d["training"].values()]
     m = d["mean"]
+    anchor = result["variants"].get("round-one")
+
+    def fig(key: str) -> str:
+        text = f"{m[key]['mean']:.3f}"
+        if anchor is not None:
+            a = anchor["mean"][key]["mean"]
+            text += f" (round-one anchor {a:.3f}, ratio {m[key]['mean'] / a:.3f})" if a else f" (round-one anchor {a:.3f})"
+        return text
+
+    seeds = ", ".join(d["seeds"])
     return (f"| `{result['command']}` | {result['machine']} | {result['date']} | Front end, fast setting (vision stage, "
-            f"{d['training']['0']['steps']} steps of {d['training']['0']['batch_size']}): training "
+            f"{d['training']['0']['steps']} steps of {d['training']['0']['batch_size']}), seeds {seeds}: training "
             f"{min(secs):.0f}-{max(secs):.0f} s per seed ({min(sps):.0f}-{max(sps):.0f} samples/s, 1 thread); "
-            f"encoding {result['speed']['images_per_second']:.0f} films/s. nih_621 normal-vs-abnormal AUC "
-            f"{m['nih_621_auc']['mean']:.3f} (seeds {m['nih_621_auc']['min']:.3f}-{m['nih_621_auc']['max']:.3f}; "
-            f"goal 0.75), paediatric 224 px AUC {m['pediatric_224_auc']['mean']:.3f} / accuracy "
-            f"{m['pediatric_224_accuracy']['mean']:.3f}, PneumoniaMNIST 28 px {m['pneumoniamnist_28_auc']['mean']:.3f} / "
-            f"{m['pneumoniamnist_28_accuracy']['mean']:.3f} (goal 0.992 / 0.95), COVID test AUC "
-            f"{m['covid_test_auc']['mean']:.3f}. Full figures: [results/frontend_images.json](results/frontend_images.json), "
+            f"encoding {result['speed']['images_per_second']:.0f} films/s. nih_621 test part normal-vs-abnormal AUC "
+            f"{fig('nih_621_auc')} (seeds {m['nih_621_auc']['min']:.3f}-{m['nih_621_auc']['max']:.3f}; goal 0.75), "
+            f"paediatric 224 px AUC {fig('pediatric_224_auc')} / accuracy {fig('pediatric_224_accuracy')}, "
+            f"PneumoniaMNIST 28 px {fig('pneumoniamnist_28_auc')} / {fig('pneumoniamnist_28_accuracy')} "
+            f"(goal 0.992 / 0.95), COVID test AUC {fig('covid_test_auc')}. Whole run {result['seconds']:.0f} s. "
+            "Full figures: [results/frontend_images.json](results/frontend_images.json), "
             "[results/frontend_images_roc.png](results/frontend_images_roc.png). |")
 
 
@@ -569,12 +580,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "covid_test": len(tests.covid_test), "covid_test_covid19": int(tests.covid_y.sum())},
         "variants": {}}
     curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {"all": {}, "AP": {}, "PA": {}}
-    first_default: tuple[Path, dict[str, np.ndarray]] | None = None
     y621 = np.array([target_class(r) for r in tests.nih_621])
     views = np.array([r.view for r in tests.nih_621])
-    for variant in args.variants:
-        block: dict[str, Any] = {"overrides": VARIANTS[variant], "seeds": {}, "training": {}}
-        for seed in args.seeds:
+    blocks: dict[str, dict[str, Any]] = {v: {"overrides": VARIANTS[v], "seeds": {}, "training": {}} for v in args.variants}
+    partial = args.cache / "frontend_images.partial.json"
+    for seed in args.seeds:  # seed-major: a run cut short still holds every variant of the seeds it finished
+        for variant in args.variants:
+            block = blocks[variant]
             model_dir, info = train_variant(variant, seed, tests.corpus, args.cache, store, encoder, args.max_steps)
             model = GroundedVLM.from_pretrained(model_dir)
             scores, embeds = score_model(model, tests)
@@ -583,7 +595,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 result["speed"] = {**e, "images_per_second": round(e["films"] / max(e["seconds"], 1e-9), 1),
                                    "note": "per-image normalisation + vision tower + heads on resized films, batches "
                                            "of 256, 1 thread (image decoding not included)"}
-                first_default = (model_dir, embeds)
+                if args.modes:
+                    result["modes"] = score_modes(model_dir, tests, embeds, args.data_dir, encoder, args.modes)
             if seed == args.seeds[0]:
                 s = 1.0 - embeds["probs:nih_621"][:, LABEL_INDEX["normal"]]
                 curves["all"][variant] = (y621, s)
@@ -591,14 +604,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     curves[v][variant] = (y621[views == v], s[views == v])
             block["seeds"][str(seed)] = scores
             block["training"][str(seed)] = info
+            block["mean"] = mean_rows(block["seeds"])
+            result["variants"][variant] = block
             m = scores["nih_621"]["abnormal"]
             print(f"{variant} seed {seed}: trained {info['seconds']:.0f} s; nih_1000 val AUC {scores['nih_1000_val']['auc']:.3f}, "
                   f"nih_621 AUC {m['auc']:.3f} {m['auc_ci95']}, spec@0.8 {m['spec_at_sens80']:.3f}; paediatric "
                   f"{scores['pediatric_224']['auc']:.3f}/{scores['pediatric_224']['accuracy']:.3f}, 28 px "
                   f"{scores['pneumoniamnist_28']['auc']:.3f}/{scores['pneumoniamnist_28']['accuracy']:.3f}; COVID "
                   f"{scores['covid_test']['auc']:.3f}", flush=True)
-        block["mean"] = mean_rows(block["seeds"])
-        result["variants"][variant] = block
+            partial.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")  # what is scored so far
     if "equalise" in result["variants"]:
         means = {v: round(float(np.mean([i["selection_score"] for i in result["variants"][v]["training"].values()])), 4)
                  for v in ("default", "equalise")}
@@ -606,8 +620,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                                       "equalise": means["equalise"]},
                                       "chosen": "equalise" if means["equalise"] - means["default"] >= 0.01 else "zscore",
                                       "default_is": TrainConfig().intensity}
-    if args.modes and first_default is not None:
-        result["modes"] = score_modes(first_default[0], tests, first_default[1], args.data_dir, encoder, args.modes)
     result["seconds"] = round(time.perf_counter() - t_start, 1)
     result["command"] = "python benchmarks/frontend_images.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])
                                                                   if (argv if argv is not None else sys.argv[1:]) else "")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks.frontend_dev import append, parse_overrides
-from benchmarks.frontend_images import best_threshold, normal_calls, spec_at_sens
+from benchmarks.frontend_images import benchmarks_row, best_threshold, normal_calls, spec_at_sens
 from vlm.data import Record
 from vlm.labels import LABEL_INDEX, LABELS
 
@@ -58,3 +58,22 @@ def test_the_selection_log_takes_train_config_overrides_and_counts_every_scoring
     append(log, {"name": "b", "seeds": {"0": {}}}, {"nih_621_dev": 187})
     data = json.loads(log.read_text())
     assert [e["name"] for e in data["entries"]] == ["a", "b"] and data["dev_scorings"] == 3
+
+
+def test_the_benchmark_row_names_the_seeds_run_and_quotes_the_same_run_anchor():
+    keys = ("nih_621_auc", "pediatric_224_auc", "pediatric_224_accuracy", "pneumoniamnist_28_auc",
+            "pneumoniamnist_28_accuracy", "covid_test_auc")
+
+    def variant(value: float, seeds: tuple[str, ...]) -> dict:
+        return {"seeds": dict.fromkeys(seeds, {}),
+                "training": {s: {"seconds": 100.0, "samples_per_second": 50.0, "steps": 460, "batch_size": 64} for s in seeds},
+                "mean": {k: {"mean": value, "min": value - 0.01, "max": value + 0.01} for k in keys}}
+
+    result = {"command": "python benchmarks/frontend_images.py", "machine": "m", "date": "d", "seconds": 1234.0,
+              "speed": {"images_per_second": 500.0},
+              "variants": {"default": variant(0.66, ("0", "1")), "round-one": variant(0.6, ("0", "1"))}}
+    row = benchmarks_row(result)
+    assert "seeds 0, 1:" in row and "460 steps of 64" in row
+    assert "AUC 0.660 (round-one anchor 0.600, ratio 1.100)" in row
+    del result["variants"]["round-one"]
+    assert "anchor" not in benchmarks_row(result)
