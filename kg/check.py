@@ -15,7 +15,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
-from kg.namespaces import MCRAG, NAMED_GRAPHS, RDF, SH
+from kg.concepts import QUALIFIER_TERMS
+from kg.namespaces import MCRAG, NAMED_GRAPHS, RDF, SH, SKOS, sparql_prologue
 from kg.ontology import SHAPES_FILE, ontology_path
 from kg.store.base import Store
 
@@ -27,7 +28,7 @@ class Violation:
     """One problem found in the graph."""
 
     check: str
-    """``owl`` or ``shacl``."""
+    """``owl``, ``shacl`` or ``skos``."""
     focus_node: str
     message: str
     path: str | None = None
@@ -47,10 +48,12 @@ class CheckReport:
     conforms: bool | None
     violations: tuple[Violation, ...]
     triples_checked: int
+    skos_ok: bool | None = None
+    """The SKOS integrity rules held (None when not run)."""
 
     @property
     def ok(self) -> bool:
-        return bool(self.consistent is not False and self.conforms is not False)
+        return bool(self.consistent is not False and self.conforms is not False and self.skos_ok is not False)
 
 
 def _data_ntriples(store: Store, graphs: Sequence[str] | None) -> bytes:
@@ -108,6 +111,11 @@ def _hermit_consistent(tbox_nt: bytes, abox_lines: Sequence[bytes]) -> bool:
             world.close()
     return True
 
+
+CONCEPT_CLASSES: tuple[str, ...] = ("MedicalConcept", "Disease", "ImagingFinding", "AnatomicalSite",
+                                     "PathophysiologicalProcess", "Exposure", "Intervention", "Chemical", "Demographic",
+                                     "AcquisitionFactor")
+"""MCRAG's concept classes: what the SKOS rules look at (with ``skos:Concept``)."""
 
 _FUNCTIONAL = tuple(f"<{MCRAG[p]}>".encode()
                     for p in ("polarity", "certainty", "confidence", "status", "version"))
@@ -169,20 +177,63 @@ def check_owl(data_nt: bytes) -> tuple[bool, list[Violation]]:
     return False, violations
 
 
+# ------------------------------------------------------------------------------------ SKOS integrity
+_QUALIFIERS = ", ".join(f'"{t}"' for t in sorted(QUALIFIER_TERMS))
+_CONCEPT = "?c a ?k . VALUES ?k { skos:Concept " + " ".join(f"mcrag:{k}" for k in CONCEPT_CLASSES) + " }"
+
+SKOS_RULES: tuple[tuple[str, str], ...] = (
+    ("more than one skos:prefLabel in one language",
+     "SELECT DISTINCT ?c ?value WHERE { " + _CONCEPT + " . ?c skos:prefLabel ?value , ?other . "
+     "FILTER (?other != ?value && LANG(?other) = LANG(?value)) }"),
+    ("shares its skos:prefLabel with another concept",
+     "SELECT DISTINCT ?c ?value WHERE { " + _CONCEPT + " . ?c skos:prefLabel ?value . ?d skos:prefLabel ?value . "
+     "FILTER (?d != ?c) FILTER NOT EXISTS { ?c dcterms:isReplacedBy ?d } "
+     "FILTER NOT EXISTS { ?d dcterms:isReplacedBy ?c } }"),
+    ("only a qualifier or modifier term, not a concept",
+     "SELECT DISTINCT ?c ?value WHERE { " + _CONCEPT + " . ?c skos:prefLabel ?value . "
+     f"FILTER (LCASE(STR(?value)) IN ({_QUALIFIERS})) }}"),
+)
+"""(message, query binding ``?c`` and ``?value``): the SKOS rules ``kg check`` adds. One prefLabel per
+language (SKOS S14), no two concepts sharing a prefLabel (a merged concept, ``dcterms:isReplacedBy``
+its survivor, is exempt), and no concept that is only a qualifier ("acute", "chronic", "position")."""
+
+
+def check_skos(store: Store, graphs: Sequence[str] | None = None, *, data_nt: bytes | None = None) -> list[Violation]:
+    """The SKOS integrity rules over the store's data (or the given N-Triples), one violation per node and rule."""
+    data = data_nt if data_nt is not None else _data_ntriples(store, list(graphs) if graphs else None)
+    mem = ox.Store()
+    if data.strip():
+        mem.bulk_load(data, format=ox.RdfFormat.N_TRIPLES)
+    prologue = sparql_prologue()
+    out = []
+    for message, query in SKOS_RULES:
+        solutions = mem.query(prologue + query)
+        assert isinstance(solutions, ox.QuerySolutions)
+        for row in solutions:
+            node, value = row["c"], row["value"]
+            out.append(Violation("skos", node.value if node is not None else "?", message,
+                                 str(SKOS.prefLabel), value.value if value is not None else None))
+    return sorted(out, key=lambda v: (v.focus_node, v.message))
+
+
 def check_store(store: Store, *, graphs: Sequence[str] | None = None, owl: bool = True, shacl: bool = True,
-                max_triples: int = 200_000) -> CheckReport:
-    """Run the OWL and SHACL checks on the store's data (excluding the ontology graph itself)."""
+                skos: bool = True, max_triples: int = 200_000) -> CheckReport:
+    """Run the OWL, SHACL and SKOS checks on the store's data (excluding the ontology graph itself)."""
     chosen = list(graphs) if graphs else [g for g in store.named_graphs() if g != NAMED_GRAPHS["ontology"]]
     data = _data_ntriples(store, chosen) if chosen else b""
     n = data.count(b"\n")
     if n > max_triples:
         raise ValueError(f"{n} triples is more than the check limit of {max_triples}; check one graph with --graph")
     violations: list[Violation] = []
-    consistent = conforms = None
+    consistent = conforms = skos_ok = None
     if owl:
         consistent, v = check_owl(data)
         violations += v
     if shacl:
         conforms, v = check_shacl(data)
         violations += v
-    return CheckReport(consistent, conforms, tuple(violations), n)
+    if skos:
+        v = check_skos(store, data_nt=data)
+        skos_ok = not v
+        violations += v
+    return CheckReport(consistent, conforms, tuple(violations), n, skos_ok)

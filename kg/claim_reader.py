@@ -46,6 +46,9 @@ CONCEPT_LABELS_QUERY = """SELECT ?c (SAMPLE(?pl) AS ?p) (SAMPLE(?rl) AS ?r) WHER
 
 CONCEPT_SYNONYMS_QUERY = "SELECT ?c ?a WHERE {{ VALUES ?c {{ {values} }} ?c skos:altLabel ?a }} ORDER BY ?c ?a"
 
+CONCEPT_NOTATIONS_QUERY = "SELECT ?c ?n WHERE {{ VALUES ?c {{ {values} }} ?c skos:notation ?n }} ORDER BY ?c ?n"
+"""External ids (``MESH:D011654``) each concept carries as ``skos:notation``."""
+
 CLAIM_SOURCES_QUERY = """SELECT ?c ?sentence ?doc ?ident ?coll ?cit ?section WHERE {{
   VALUES ?c {{ {values} }}
   OPTIONAL {{ ?c mcrag:sentence ?sentence }}
@@ -175,6 +178,16 @@ def concept_synonyms(store: Store, iris: Iterable[str]) -> dict[str, tuple[str, 
         for r in store.select(CONCEPT_SYNONYMS_QUERY.format(values=_values(chunk))):
             if r["c"] and r["a"]:
                 found.setdefault(r["c"], []).append(r["a"])
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def concept_notations(store: Store, iris: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """``skos:notation`` values (external ids) of each concept: how a mined concept finds its table concept."""
+    found: dict[str, list[str]] = {}
+    for chunk in _chunks(sorted(set(iris))):
+        for r in store.select(CONCEPT_NOTATIONS_QUERY.format(values=_values(chunk))):
+            if r["c"] and r["n"]:
+                found.setdefault(r["c"], []).append(r["n"])
     return {k: tuple(v) for k, v in found.items()}
 
 

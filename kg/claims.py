@@ -108,6 +108,9 @@ class CausalClaim:
     extractor: str = "manual"
     extractor_version: str = "0"
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    scope: str | None = None
+    """The domain the claim belongs to (``chest``, ``cardiopulmonary`` or ``general``), so that grounding
+    can read one domain only; None when the extractor does not say."""
 
     def __post_init__(self) -> None:
         if self.relation not in RELATION_KINDS:
@@ -255,6 +258,8 @@ def claim_quads(claim: CausalClaim, graph: str) -> Iterator[ox.Quad]:
         yield ox.Quad(_nn(claim.subject.iri), rel, _nn(claim.object.iri), g)
     if claim.mechanism:
         yield ox.Quad(c, _nn(str(MCRAG.mechanism)), _lit(claim.mechanism), g)
+    if claim.scope:
+        yield ox.Quad(c, _nn(str(MCRAG.scope)), _lit(claim.scope), g)
     if claim.mediator:
         yield from concept_quads(claim.mediator, g)
         yield ox.Quad(c, _nn(str(MCRAG.mediator)), _nn(claim.mediator.iri), g)

@@ -91,3 +91,24 @@ def to_tsv(result: QueryResult) -> str:
 
 def to_ntriples(result: QueryResult) -> str:
     return "".join(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in result.triples)
+
+
+RESULT_MEDIA_TYPES = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+}
+
+
+def render(result: QueryResult, name: str) -> tuple[bytes, str]:
+    """A result as the bytes of a SPARQL results format (graphs as N-Triples) with its media type."""
+    if result.form == "graph":
+        return to_ntriples(result).encode("utf-8"), "application/n-triples"
+    if name == "xml":
+        return to_sparql_xml(result).encode("utf-8"), RESULT_MEDIA_TYPES["xml"]
+    if name == "csv" and result.form == "select":
+        return to_csv(result).encode("utf-8"), RESULT_MEDIA_TYPES["csv"]
+    if name == "tsv" and result.form == "select":
+        return to_tsv(result).encode("utf-8"), RESULT_MEDIA_TYPES["tsv"]
+    return to_sparql_json(result).encode("utf-8"), RESULT_MEDIA_TYPES["json"]

@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -47,6 +48,25 @@ class RefutationRecord:
 
 
 @dataclass(frozen=True)
+class SourceEffectRecord:
+    """An edge's adjusted effect in one data source of a cross-source run, or why there is none."""
+
+    source: str
+    effect: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    sample_size: int | None = None
+    co_occurrences: int | None = None
+    """Studies with both the cause and the effect (the smallest cells are what a minimum support guards)."""
+    adjusted_for: str | None = None
+    """The backdoor set used in this source, as text (``age, sex, view, pneumonia``)."""
+    independent: bool = True
+    """False when this source produced the claim (it is shown but cannot test it)."""
+    note: str | None = None
+    """Why no effect is reported here (no column, below the minimum support, produced the claim)."""
+
+
+@dataclass(frozen=True)
 class ValidationRecord:
     """A ``mcrag:ValidationResult``: what one run concluded about one edge, for every claim of the edge."""
 
@@ -70,6 +90,21 @@ class ValidationRecord:
     uncertainty: float | None = None
     """How unsure the verdict is, in [0, 1] (``reasoning.uncertainty``): what orders the review queue."""
     label: str | None = None
+    per_source: tuple[SourceEffectRecord, ...] = ()
+    """Cross-source runs: the effect in each source (``mcrag:sourceEffect``)."""
+    across_sources: str | None = None
+    """Cross-source runs: ``validated``, ``refuted``, ``mixed`` or ``notTestable`` (``mixed`` is stored as the
+    verdict ``notTestable``; this keeps the finer word)."""
+    holds_across_sources: bool | None = None
+    """The independent sources' effects share one sign and Cochran's Q does not reject a common effect."""
+    direction_basis: str | None = None
+    """How the direction was decided: ``tiers``, ``discovery``, ``invariance`` or ``undetermined``."""
+    direction_detail: str | None = None
+
+    @property
+    def estimated_on(self) -> tuple[str, ...]:
+        """The independent sources with an effect."""
+        return tuple(p.source for p in self.per_source if p.effect is not None and p.independent)
 
 
 @dataclass(frozen=True)
@@ -154,6 +189,32 @@ REFUTATIONS_QUERY = """SELECT ?r ?name ?passed ?p ?new ?note WHERE {{ VALUES ?r 
   OPTIONAL {{ ?x mcrag:newEffect ?new }} OPTIONAL {{ ?x rdfs:comment ?note }}
 }} ORDER BY ?name"""
 
+SOURCE_EFFECTS_QUERY = """SELECT ?r ?x ?src ?ind ?effect ?lo ?hi ?n ?both ?adj ?note WHERE {{ VALUES ?r {{ {values} }}
+  ?r mcrag:sourceEffect ?x . ?x mcrag:source ?src .
+  OPTIONAL {{ ?x mcrag:independent ?ind }} OPTIONAL {{ ?x mcrag:effect ?effect }}
+  OPTIONAL {{ ?x mcrag:ciLow ?lo }} OPTIONAL {{ ?x mcrag:ciHigh ?hi }} OPTIONAL {{ ?x mcrag:sampleSize ?n }}
+  OPTIONAL {{ ?x mcrag:coOccurrences ?both }} OPTIONAL {{ ?x mcrag:adjustedFor ?adj }} OPTIONAL {{ ?x rdfs:comment ?note }}
+}} ORDER BY ?r ?src"""
+
+ACROSS_SOURCES_QUERY = """SELECT ?r ?across ?holds ?basis ?detail WHERE {{ VALUES ?r {{ {values} }}
+  OPTIONAL {{ ?r mcrag:acrossSources ?across }} OPTIONAL {{ ?r mcrag:holdsAcrossSources ?holds }}
+  OPTIONAL {{ ?r mcrag:directionBasis ?basis }} OPTIONAL {{ ?r mcrag:directionDetail ?detail }}
+}}"""
+
+VALIDATED_EDGES_BY_SOURCE_QUERY = """SELECT DISTINCT ?cause ?effect ?source ?effectSize ?ciLow ?ciHigh ?n ?adjustedFor ?holds ?direction
+WHERE {
+  ?claim a mcrag:CausalClaim ; rdf:subject ?s ; rdf:object ?o ; mcrag:hasValidation ?r .
+  ?r mcrag:verdict mcrag:validated ; mcrag:holdsAcrossSources ?holds ; mcrag:directionBasis ?direction ;
+     prov:wasGeneratedBy ?run ; mcrag:sourceEffect ?x .
+  ?run prov:endedAtTime ?ended .
+  ?x mcrag:source ?source ; mcrag:independent true ; mcrag:effect ?effectSize ; mcrag:ciLow ?ciLow ;
+     mcrag:ciHigh ?ciHigh ; mcrag:sampleSize ?n ; mcrag:adjustedFor ?adjustedFor .
+  ?s skos:prefLabel ?cause . ?o skos:prefLabel ?effect .
+  """ + LATEST_RESULT_FILTER.format(claim="claim", ended="ended", result="r") + """
+}
+ORDER BY ?cause ?effect ?source"""
+"""Every data-validated edge (latest verdict per claim) with its effect in each source that tested it."""
+
 _BATCH = 300
 
 
@@ -184,6 +245,17 @@ def read_validations(store: Store, claims: Iterable[str]) -> dict[str, list[Vali
                 ref = RefutationRecord(rr["name"] or "", passed, _float(rr["p"]), _float(rr["new"]), rr["note"])
                 if ref not in refs.setdefault(result, []):
                     refs[result].append(ref)
+        per_source: dict[str, list[SourceEffectRecord]] = {}
+        across: dict[str, dict[str, str | None]] = {}
+        for rchunk in _chunks(results):
+            values = " ".join(iri_nt(x) for x in rchunk)
+            for rr in store.select(SOURCE_EFFECTS_QUERY.format(values=values)):
+                per_source.setdefault(rr["r"] or "", []).append(SourceEffectRecord(
+                    rr["src"] or "", _float(rr["effect"]), _float(rr["lo"]), _float(rr["hi"]),
+                    int(float(rr["n"])) if rr["n"] else None, int(float(rr["both"])) if rr["both"] else None,
+                    rr["adj"], rr["ind"] not in ("false", "0"), rr["note"]))
+            for rr in store.select(ACROSS_SOURCES_QUERY.format(values=values)):
+                across[rr["r"] or ""] = rr
         seen: set[tuple[str, str]] = set()
         for r in rows:
             key = (r["c"] or "", r["r"] or "")
@@ -195,8 +267,18 @@ def read_validations(store: Store, claims: Iterable[str]) -> dict[str, list[Vali
                 discovery=r["disc"], estimand=r["estimand"], estimator=r["estimator"], effect=_float(r["effect"]),
                 ci_low=_float(r["lo"]), ci_high=_float(r["hi"]),
                 sample_size=int(float(r["n"])) if r["n"] else None, dataset=r["ds"], reason=r["reason"],
-                refutations=tuple(refs.get(key[1], ())), uncertainty=_float(r["unc"])))
+                refutations=tuple(refs.get(key[1], ())), uncertainty=_float(r["unc"]),
+                **_cross_source_fields(key[1], per_source, across)))
     return {c: newest_first(views) for c, views in out.items()}
+
+
+def _cross_source_fields(result: str, per_source: dict[str, list[SourceEffectRecord]],
+                         across: dict[str, dict[str, str | None]]) -> dict[str, Any]:
+    a = across.get(result) or {}
+    holds = a.get("holds")
+    return {"per_source": tuple(per_source.get(result, ())), "across_sources": a.get("across"),
+            "holds_across_sources": None if holds is None else holds in ("true", "1"),
+            "direction_basis": a.get("basis"), "direction_detail": a.get("detail")}
 
 
 def latest_validations(store: Store, claims: Iterable[str]) -> dict[str, ValidationRecord]:
@@ -279,6 +361,7 @@ def run_triples(run: ValidationRunRecord) -> list[ox.Triple]:
                 t.append(ox.Triple(r, _nn(MCRAG[prop]), _dec(value)))
         if v.uncertainty is not None:
             t.append(ox.Triple(r, _nn(MCRAG.uncertainty), _dec(v.uncertainty)))
+        t += _cross_source_triples(v, r)
         for o in v.refutations:
             rr = _nn(f"{v.result}/refuter/{o.refuter}")
             t += [ox.Triple(r, _nn(MCRAG.hasRefutation), rr),
@@ -293,6 +376,39 @@ def run_triples(run: ValidationRunRecord) -> list[ox.Triple]:
                 t.append(ox.Triple(rr, _nn(MCRAG.newEffect), _dec(o.new_effect)))
             if o.note:
                 t.append(ox.Triple(rr, _nn(RDFS.comment), _str(o.note)))
+    return t
+
+
+def _cross_source_triples(v: ValidationRecord, r: ox.NamedNode) -> list[ox.Triple]:
+    """Per-source effects and the across-sources verdict, direction and invariance of a cross-source result."""
+    t: list[ox.Triple] = []
+    if v.across_sources is not None:
+        t.append(ox.Triple(r, _nn(MCRAG.acrossSources), _str(v.across_sources)))
+    if v.holds_across_sources is not None:
+        t.append(ox.Triple(r, _nn(MCRAG.holdsAcrossSources),
+                           ox.Literal("true" if v.holds_across_sources else "false", datatype=_nn(XSD.boolean))))
+    if v.direction_basis is not None:
+        t.append(ox.Triple(r, _nn(MCRAG.directionBasis), _str(v.direction_basis)))
+    if v.direction_detail:
+        t.append(ox.Triple(r, _nn(MCRAG.directionDetail), _str(v.direction_detail)))
+    for src in v.estimated_on:
+        t.append(ox.Triple(r, _nn(MCRAG.estimatedOn), _str(src)))
+    for p in v.per_source:
+        x = _nn(f"{v.result}/source/{p.source}")
+        t += [ox.Triple(r, _nn(MCRAG.sourceEffect), x), ox.Triple(x, _nn(RDF.type), _nn(MCRAG.SourceEffect)),
+              ox.Triple(x, _nn(MCRAG.source), _str(p.source)),
+              ox.Triple(x, _nn(MCRAG.independent),
+                        ox.Literal("true" if p.independent else "false", datatype=_nn(XSD.boolean)))]
+        for prop, value in (("effect", p.effect), ("ciLow", p.ci_low), ("ciHigh", p.ci_high)):
+            if value is not None and math.isfinite(value):
+                t.append(ox.Triple(x, _nn(MCRAG[prop]), _dec(value)))
+        for prop, count in (("sampleSize", p.sample_size), ("coOccurrences", p.co_occurrences)):
+            if count is not None:
+                t.append(ox.Triple(x, _nn(MCRAG[prop]), ox.Literal(str(count), datatype=_nn(XSD.integer))))
+        if p.adjusted_for is not None:
+            t.append(ox.Triple(x, _nn(MCRAG.adjustedFor), _str(p.adjusted_for)))
+        if p.note:
+            t.append(ox.Triple(x, _nn(RDFS.comment), _str(p.note)))
     return t
 
 

@@ -62,6 +62,14 @@ class Settings:
     """If false, reads over HTTP need the token too."""
     max_upload_bytes: int = 20 * 1024 * 1024
     cors_origins: tuple[str, ...] = ()
+    query_workers: int = 2
+    """Processes that evaluate SPARQL sent to the service (each is killed at its deadline)."""
+    query_memory_mb: int = 1024
+    """Address space each of those processes may use; a query that needs more is stopped."""
+    remote_allow: tuple[str, ...] = ()
+    """SERVICE / LOAD targets the service may contact (exact IRIs, or prefixes ending in /); none by default."""
+    max_image_mb: int = 256
+    """Memory one uploaded image may take to decode (read from its header before decoding)."""
     curator: str | None = None
     """Who a curation act is recorded as when the command names no one (``MCRAG_CURATOR``)."""
     vlm_model: Path | None = None
@@ -144,6 +152,10 @@ def load_settings(**overrides: object) -> Settings:
         open_reads=env.get("MCRAG_OPEN_READS", "1") not in ("0", "false", "no"),
         max_upload_bytes=_int("MCRAG_MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
         cors_origins=cors,
+        query_workers=_int("MCRAG_QUERY_WORKERS", 2),
+        query_memory_mb=_int("MCRAG_QUERY_MEMORY_MB", 1024),
+        remote_allow=tuple(a.strip() for a in env.get("MCRAG_REMOTE_ALLOW", "").split(",") if a.strip()),
+        max_image_mb=_int("MCRAG_MAX_IMAGE_MB", 256),
         curator=env.get("MCRAG_CURATOR") or None,
         vlm_model=_path("MCRAG_VLM_MODEL"),
         vlm_index=_path("MCRAG_VLM_INDEX"),

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from kg.concept_table import ConceptTable
+from kg.concepts import ConceptTable
 from reasoning.identify import Identification
 from reasoning.source_frames import CONFOUNDER_GROUPS, SourceFrame, UncertainPolicy
 

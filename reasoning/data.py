@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from kg.claims import slug
-from kg.namespaces import local_name
-from kg.vocabulary import finding_for_concept_iri
+from kg.concepts import default_table, finding_for_concept_iri
+from kg.namespaces import CONCEPT, local_name
 
 VariableKind = Literal["binary", "discrete", "continuous", "constant", "empty", "non-numeric"]
 """What a column holds; only binary, discrete and continuous columns can be analysed."""
@@ -148,6 +148,20 @@ def concept_keys(concept: ConceptRef) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
+def _exact_names(concept: ConceptRef) -> tuple[str, ...]:
+    """Column names that name this concept exactly, as written: its local name, then its vocabulary key.
+
+    The vocabulary key (``Edema``) is the Open-i / starter name of a table concept; written exactly,
+    it beats another concept whose local name merely folds to the same slug (``edema``, edema of any
+    tissue), so an Open-i ``Edema`` column stays pulmonary edema whatever else the graph holds.
+    """
+    out = [local_name(concept.iri)]
+    c = default_table().resolve(concept.iri) if concept.iri.startswith(str(CONCEPT)) else None
+    if c is not None and c.vocabulary_key:
+        out.append(c.vocabulary_key)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class ColumnMap:
     """Which column carries which concept; concepts without a column are simply absent."""
@@ -169,11 +183,13 @@ def map_columns(columns: Iterable[str], concepts: Iterable[ConceptRef]) -> Colum
     by_slug: dict[str, str] = {}
     for c in cols:
         by_slug.setdefault(slug(str(c)), str(c))
+    raw = {str(c) for c in cols}
     chosen: dict[str, tuple[int, str]] = {}
     claimed: dict[str, tuple[int, str]] = {}  # column -> (rank, iri): one column serves one concept
     for concept in concepts:
-        for rank, key in enumerate(concept_keys(concept)):
-            col = by_slug.get(key)
+        exact = [(rank, name) for rank, name in enumerate(_exact_names(concept))]
+        folded = [(2 + rank, by_slug.get(key)) for rank, key in enumerate(concept_keys(concept))]
+        for rank, col in [*((r, n if n in raw else None) for r, n in exact), *folded]:
             if col is None:
                 continue
             prev = claimed.get(col)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
-from kg.concept_table import ConceptTable
+from kg.concepts import ConceptTable
 from reasoning.cross_source import (
     CandidateEdge,
     CrossSourceSettings,

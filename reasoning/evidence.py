@@ -21,11 +21,11 @@ from typing import Any
 
 from kg.claim_reader import claim_sources, claims_touching, concept_labels
 from kg.claims import ClaimRecord, ClaimSource
+from kg.concepts import finding_for_concept_iri
 from kg.namespaces import CONCEPT, MCRAG
 from kg.statuses import EVIDENCE_STATUSES, LIVE_STATUSES, STATUS_ORDER, status_rank, unknown_statuses
 from kg.store.base import Store
 from kg.validations import ValidationRecord, latest_of, latest_validations
-from kg.vocabulary import finding_for_concept_iri
 
 _MCRAG = str(MCRAG)
 
@@ -147,7 +147,7 @@ class CausalSubgraph:
 
 def concept_iris_for(names: Iterable[str]) -> tuple[str, ...]:
     """IRIs for finding names (``Effusion``) or concept keys; unknown names are skipped."""
-    from kg.vocabulary import concept_for_finding
+    from kg.concepts import concept_for_finding
 
     out = []
     for n in names:

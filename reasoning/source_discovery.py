@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from kg.concept_table import TIERS, ConceptTable
+from kg.concepts import TIERS, ConceptTable
 from reasoning.discovery import DiscoveredEdge, DiscoveryResult
 from reasoning.source_frames import SourceFrame
 

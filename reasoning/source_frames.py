@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from kg.concept_table import ConceptTable
+from kg.concepts import ConceptTable
 
 UncertainPolicy = Literal["exclude", "present", "absent"]
 CONFOUNDER_GROUPS: tuple[str, ...] = ("age", "sex", "view", "device_maker", "label_method")

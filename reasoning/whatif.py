@@ -28,9 +28,9 @@ import pandas as pd
 
 from kg.claim_reader import concept_synonyms, read_claims
 from kg.claims import ClaimRecord, slug
+from kg.concepts import finding_for_concept_iri
 from kg.statuses import TRUSTED_STATUSES
 from kg.store.base import Store
-from kg.vocabulary import finding_for_concept_iri
 from reasoning.data import (
     ConceptRef,
     DataTable,
@@ -122,6 +122,29 @@ class InterventionResult:
     estimator: str
     samples: int
     reason: str = ""
+    estimable: bool = True
+    """False when a cell of the treatment x outcome table is below :data:`MIN_SUPPORT`: no effect is reported."""
+
+
+MIN_SUPPORT = 10
+"""Fewest studies in each cell of a binary treatment x binary outcome table for an effect to be reported
+(the cross-source estimates use the same floor, ``CrossSourceSettings.min_cell``)."""
+
+
+def support_problem(data: pd.DataFrame, t: str, y: str, labels: Mapping[str, str], minimum: int = MIN_SUPPORT) -> str | None:
+    """Why no effect of binary ``t`` on binary ``y`` can be reported from these rows, or None when each cell has support."""
+    rows = data[[t, y]].dropna()
+    if rows[t].nunique() > 2 or rows[y].nunique() > 2:
+        return None
+    tv, yv = rows[t] == rows[t].max(), rows[y] == rows[y].max()
+    cells = {"both": int((tv & yv).sum()), "cause only": int((tv & ~yv).sum()),
+             "effect only": int((~tv & yv).sum()), "neither": int((~tv & ~yv).sum())}
+    if min(cells.values()) >= minimum:
+        return None
+    lt, ly = labels.get(t, t), labels.get(y, y)
+    return (f"not estimable: {cells['both']} studies with both {lt} and {ly}, {cells['cause only']} with {lt} only, "
+            f"{cells['effect only']} with {ly} only, {cells['neither']} with neither; below the minimum support of "
+            f"{minimum} studies per cell no effect is reported")
 
 
 def intervene(model: WhatIfModel, treatment: str, outcome: str, value: float = 1.0,
@@ -140,6 +163,11 @@ def intervene(model: WhatIfModel, treatment: str, outcome: str, value: float = 1
                                   estimand="none: no causal path in the graph", estimator="none",
                                   reason=f"no causal path from {model.labels[t]} to {model.labels[y]} among "
                                          f"{'/'.join(model.statuses)} edges, so do() leaves it unchanged")
+    problem = support_problem(model.data, t, y, model.labels)
+    if problem is not None and model.kinds.get(t) == "binary" and model.kinds.get(y) == "binary":
+        return InterventionResult(**base, identified=True, expected=None, expected_control=None, effect=None,  # type: ignore[arg-type]
+                                  ci_low=None, ci_high=None, estimand="", estimator="", reason=problem,
+                                  estimable=False)
     try:
         ident = identify(build_model(model.graph, t, y, model.observed))
     except NotTestable as err:

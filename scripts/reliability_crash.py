@@ -10,7 +10,9 @@ kills the child with SIGKILL at a random moment, reopens the store and checks:
 Workloads: ``load`` (RDF files through ``Store.load``), ``bulk`` (big files through the journaled
 bulk loader), ``claims`` (causal claims with provenance
 through ``kg.claims.write_claims``, the write path of the miners), ``curation`` (accept / reject /
-edit acts through ``kg.curation``).
+edit acts through ``kg.curation``), ``update`` (SPARQL updates the way the service runs them: a trial
+run in a worker process, then applied; it also counts trial copies and worker processes the crash
+left behind).
 
     python scripts/reliability_crash.py --trials 20 --workloads load claims curation
 """
@@ -198,6 +200,51 @@ def check_curation(store_dir: Path, journal: Path) -> dict[str, int]:
     return {"committed": n_acts, "present": len(acts), "lost": lost, "half_written": half}
 
 
+UPDATE_TRIPLES = 500
+
+
+def child_update(store_dir: Path, journal: Path) -> None:
+    from kg.store import open_store
+    from kg.store.sandbox import QuerySandbox, SandboxLimits
+
+    store = open_store(store_dir)
+    sandbox = QuerySandbox(store, SandboxLimits(workers=1))  # type: ignore[arg-type]
+    b = 0
+    while True:
+        triples = " ".join(f"<urn:s:{b}:{i}> <urn:p> {i} ." for i in range(UPDATE_TRIPLES))
+        sandbox.update(f"INSERT DATA {{ GRAPH <urn:batch:{b}> {{ {triples} }} }}", timeout=60)
+        _journal(journal, str(b))
+        b += 1
+
+
+def check_update(store_dir: Path, journal: Path) -> dict[str, object]:
+    import psutil
+
+    from kg.store import open_store
+    from kg.store.sandbox import QuerySandbox, SandboxLimits
+
+    done = [int(x) for x in journal.read_text().split()] if journal.exists() else []
+    deadline = time.monotonic() + 5  # workers see their pipe close and leave
+    orphans: list[psutil.Process] = []
+    while time.monotonic() < deadline:
+        orphans = [p for p in psutil.process_iter(["cmdline"])
+                   if "kg.store.sandbox_worker" in " ".join(p.info["cmdline"] or []) and p.ppid() == 1]
+        if not orphans:
+            break
+        time.sleep(0.2)
+    lost = half = 0
+    with open_store(store_dir) as store:
+        sizes = dict(store.iter_graph_sizes())
+        for b in done:
+            if sizes.get(f"urn:batch:{b}", 0) != UPDATE_TRIPLES:
+                lost += 1
+        half = sum(1 for g, n in sizes.items() if g.startswith("urn:batch:") and n != UPDATE_TRIPLES)
+        QuerySandbox(store, SandboxLimits(workers=1)).close()  # opening the service's sandbox clears old trials  # type: ignore[arg-type]
+    left = list(store_dir.parent.glob(f".{store_dir.name}.trial-*"))
+    return {"committed": len(done), "present": len(sizes), "lost": lost, "half_written": half,
+            "trial_copies_left": len(left), "orphan_workers": len(orphans)}
+
+
 def seed_curation_store(store_dir: Path) -> None:
     from kg.ontology import bootstrap
     from kg.store import open_store
@@ -211,6 +258,7 @@ WORKLOADS = {
     "bulk": (child_bulk, check_bulk, None),
     "claims": (child_claims, check_claims, None),
     "curation": (child_curation, check_curation, seed_curation_store),
+    "update": (child_update, check_update, None),
 }
 
 
@@ -218,6 +266,8 @@ def run_trials(workload: str, trials: int, seed: int) -> dict[str, object]:
     _, check, seed_fn = WORKLOADS[workload]
     rng = random.Random(seed)
     totals = {"committed": 0, "lost": 0, "half_written": 0}
+    if workload == "update":
+        totals |= {"trial_copies_left": 0, "orphan_workers": 0}
     per_trial = []
     for t in range(trials):
         with tempfile.TemporaryDirectory() as tmp:

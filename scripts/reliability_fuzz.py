@@ -1,5 +1,8 @@
 """Fuzz the running service with Schemathesis: every operation of the OpenAPI spec, positive and
-negative inputs, with and without the bearer token; goal: 0 responses 5xx over >= 10,000 requests.
+negative inputs, with and without the bearer token; then the hostile payloads of
+``reliability_payloads.py`` (SSRF, runaway and bomb queries, oversized bodies, XML entities, a pixel
+bomb). Goal: no 500 over >= 10,000 requests (a 503 is the answer to a query stopped at its deadline),
+no address contacted, the server up and its memory flat.
 
 Requests and responses are recorded as a HAR file and counted from it, so the figure is what was
 actually sent, not what was planned.
@@ -33,6 +36,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--max-time", type=int, default=0, help="seconds per pass; fuzzing repeats until spent (0: off)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--payload-rounds", type=int, default=20, help="rounds of the hostile payloads (0: none)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "reliability_fuzz.json")
     args = ap.parse_args()
     st = Path(sys.executable).parent / "st"
@@ -73,11 +77,23 @@ def main() -> None:
                     if code >= 500:
                         five_xx.append({"method": e["request"]["method"], "url": e["request"]["url"][:300],
                                         "status": code, "body": e["response"]["content"].get("text", "")[:300]})
+            hostile = None
+            if args.payload_rounds:
+                import psutil
+
+                from scripts.reliability_payloads import attack
+
+                server = next(p for p in psutil.Process().children() if "serve" in " ".join(p.cmdline()))
+                print(f"hostile payloads x{args.payload_rounds} ...", flush=True)
+                hostile = attack(root, TOKEN, rounds=args.payload_rounds, server_pid=server.pid)
+                statuses.update({int(k): v for k, v in hostile["status_counts"].items()})
     total = sum(statuses.values())
     payload = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": f"{os.cpu_count()} cores, loopback",
                "command": "python scripts/reliability_fuzz.py " + " ".join(sys.argv[1:]),
                "requests": total, "responses_5xx": sum(v for k, v in statuses.items() if k >= 500),
-               "no_response": statuses.get(0, 0),
+               "responses_500": sum(v for k, v in statuses.items() if k >= 500 and k != 503),
+               "responses_503": statuses.get(503, 0),
+               "no_response": statuses.get(0, 0), "hostile_payloads": hostile,
                "status_counts": dict(sorted(statuses.items())), "first_5xx": five_xx[:20],
                "passes": [p[0] for p in passes]}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -40,10 +40,10 @@ FINDINGS = ["Effusion", "Atelectasis", "Edema", "Cardiomegaly", "Pneumonia", "Pn
 
 def seed_store(folder: Path, n_claims: int) -> None:
     from kg.claims import CausalClaim, SourceSpan, write_claims
+    from kg.concepts import FINDING_CONCEPTS
     from kg.namespaces import NAMED_GRAPHS
     from kg.ontology import bootstrap
     from kg.store import open_store
-    from kg.vocabulary import FINDING_CONCEPTS
 
     names = list(FINDING_CONCEPTS)
     rng = random.Random(0)

@@ -47,7 +47,7 @@ def main() -> None:
             try:
                 wait = WebDriverWait(d, 60)
                 d.get(root + "/ui/")
-                time.sleep(1.0)
+                wait.until(lambda drv: drv.find_element(By.ID, "queue").get_attribute("aria-busy") is None)
                 if not d.find_elements(By.CSS_SELECTOR, "#queue li[data-claim]"):
                     d.execute_script("const f = document.getElementById('status-filter'); f.value = 'accepted';"
                                      "f.dispatchEvent(new Event('change'));")

@@ -30,7 +30,7 @@ def loaded(tmp_path: Path) -> Path:
     sample.write_text(SAMPLE)
     r = mcrag("kg", "load", str(sample), "--graph", "curated", "--store", str(store))
     assert r.returncode == 0, r.stderr
-    assert "+3 quads" in r.stdout
+    assert "3 causal edge(s) had no claim" in r.stdout
     return store
 
 
@@ -60,11 +60,12 @@ def test_malformed_sparql_exits_2(loaded: Path) -> None:
 def test_malformed_rdf_names_file_and_line_and_changes_nothing(loaded: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.ttl"
     bad.write_text("@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b \"oops .\n")
+    query = ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", "-f", "csv", "--store", str(loaded))
+    before = mcrag("kg", "query", *query).stdout
     r = mcrag("kg", "load", str(bad), "--store", str(loaded))
     assert r.returncode == 2
     assert f"{bad}:3" in r.stderr and "nothing was loaded" in r.stderr
-    count = mcrag("kg", "query", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "-f", "csv", "--store", str(loaded))
-    assert count.stdout.splitlines()[1] == "3"
+    assert mcrag("kg", "query", *query).stdout == before
 
 
 @pytest.mark.slow
@@ -77,8 +78,10 @@ def test_update_export_and_stats(loaded: Path, tmp_path: Path) -> None:
         r = mcrag("kg", "export", str(out), "--store", str(loaded))
         assert r.returncode == 0, r.stderr
         assert out.stat().st_size > 0 and not out.with_name(out.name + ".part").exists()
+    quads = mcrag("kg", "query", "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", "-f", "csv",
+                  "--store", str(loaded)).stdout.splitlines()[1]
     stats = mcrag("kg", "stats", "--store", str(loaded))
-    assert "graph:curated" in stats.stdout and "4" in stats.stdout
+    assert "graph:curated" in stats.stdout and f"│ {quads} " in stats.stdout
 
 
 def test_missing_store_is_a_clear_message(tmp_path: Path) -> None:
@@ -115,3 +118,31 @@ ex:claim1 a mcrag:CausalClaim ; mcrag:polarity "maybe" .
     assert bad.returncode == 1
     assert "INCONSISTENT" in bad.stdout and "[owl] http://example.org/lung_as_disease" in bad.stdout
     assert "[shacl] http://example.org/claim1: polarity must be" in bad.stdout
+
+
+@pytest.mark.slow
+def test_bare_causal_edges_become_proposed_claims_citing_the_load(loaded: Path) -> None:
+    from kg import curation
+    from kg.store import open_store
+
+    with open_store(loaded) as st:
+        items = curation.review_queue(st, 50, statuses=("proposed",))
+        edges = {(i.record.subject_label, i.record.relation, i.record.object_label) for i in items}
+        assert edges == {("smoking", "causes", "emphysema"), ("emphysema", "causes", "hyperinflation"),
+                         ("emphysema", "predisposesTo", "pneumothorax")}
+        detail = curation.claim_detail(st, items[0].claim)
+        assert [s.collection for s in detail.sources] == ["kg-load"]
+        assert any("sample.ttl" in (s.identifier or "") + (s.citation or "") for s in detail.sources)
+        agents = st.select("SELECT ?l WHERE { ?c prov:wasGeneratedBy/prov:wasAssociatedWith/rdfs:label ?l }",
+                           bindings={"c": __import__("kg.store", fromlist=["Term"]).Term.iri(items[0].claim)})
+        assert [a["l"] for a in agents] == ["mcrag kg load"]
+    again = mcrag("kg", "load", str(loaded.parent / "sample.ttl"), "--graph", "curated", "--store", str(loaded))
+    assert again.returncode == 0 and "had no claim" not in again.stdout, "a backed edge gets no second claim"
+
+
+@pytest.mark.slow
+def test_bulk_load_of_bare_causal_edges_is_refused(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.ttl"
+    sample.write_text(SAMPLE)
+    r = mcrag("kg", "load", str(sample), "--graph", "curated", "--bulk", "--store", str(tmp_path / "s"))
+    assert r.returncode == 2 and "without --bulk" in r.stderr

@@ -7,16 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from kg.concept_table import (
+from kg.concept_checks import integrity_problems, obo_problems, qualifier_ids, read_obo
+from kg.concept_graph import concept_triples
+from kg.concepts import (
     QUALIFIER_TERMS,
     TIERS,
     ConceptTableError,
-    integrity_problems,
     load_concept_table,
     normalise_label,
-    obo_problems,
-    read_obo,
-    skos_graph,
 )
 
 TABLE = load_concept_table()
@@ -137,10 +135,19 @@ def test_load_errors_name_line_and_column(tmp_path: Path) -> None:
 
 
 def test_skos_graph_has_one_pref_label_per_concept_and_language() -> None:
-    g = skos_graph(TABLE)
+    import pyoxigraph as ox
+
+    g = ox.Store()
+    for t in concept_triples(TABLE):
+        g.add(ox.Quad(t.subject, t.predicate, t.object))
     rows = list(g.query("""PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-        SELECT ?c (COUNT(?l) AS ?n) WHERE { ?c a skos:Concept ; skos:prefLabel ?l } GROUP BY ?c (lang(?l) AS ?lang)"""))  # type: ignore[attr-defined]
-    assert len(rows) == len(TABLE) and all(int(r[1]) == 1 for r in rows)
+        SELECT ?c (COUNT(?l) AS ?n) WHERE { ?c a skos:Concept ; skos:prefLabel ?l } GROUP BY ?c (lang(?l) AS ?lang)""",
+                        use_default_graph_as_union=True))
+    assert len(rows) == len(TABLE) and all(int(r[1].value) == 1 for r in rows)
+    closes = g.query("""PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        ASK { <https://w3id.org/mcrag/concept/heart_failure> skos:narrowMatch <http://purl.obolibrary.org/obo/HP_0001635> }""",
+                          use_default_graph_as_union=True)
+    assert bool(closes)
 
 
 # --------------------------------------------------------------------------------- OBO (shared data)
@@ -155,6 +162,15 @@ def test_every_hpo_and_doid_id_names_its_concept(obo: tuple[dict, dict]) -> None
     hpo, doid = obo
     assert obo_problems(TABLE, hpo, doid, newer_than_release=NEWER_THAN_SHIPPED_DO) == []
     assert hpo["HP:0031457"].name == "Pulmonary opacity" and hpo["HP:0032177"].name == "Parenchymal consolidation"
+
+
+@pytest.mark.shared_data
+def test_hpo_modifiers_are_qualifiers_and_no_concept_maps_to_one(obo: tuple[dict, dict]) -> None:
+    hpo, _ = obo
+    quals = qualifier_ids(hpo)
+    assert {"HP:0011009", "HP:0011010"} <= quals  # Acute, Chronic
+    assert "HP:0002202" not in quals  # pleural effusion is a phenotype
+    assert not [c.id for c in TABLE for m in c.matches if m.curie in quals]
 
 
 @pytest.mark.shared_data

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kg.concept_table import load_concept_table
+from kg.concepts import load_concept_table
 from reasoning.cross_source import (
     CandidateEdge,
     CrossSourceSettings,

@@ -37,7 +37,7 @@ def _status(store: Any, iri: str) -> tuple[str, int]:
 
 
 def _edge(store: Any, s: str, p: str, o: str) -> bool:
-    from kg.vocabulary import concept_for_finding
+    from kg.concepts import concept_for_finding
 
     return store.ask(f"ASK {{ GRAPH <{NAMED_GRAPHS['reports']}> {{ <{concept_for_finding(s).iri}> "
                      f"<{MCRAG[p]}> <{concept_for_finding(o).iri}> }} }}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kg.concept_table import load_concept_table
+from kg.concepts import load_concept_table
 from reasoning.sources import SOURCES, SourceError, import_sources, read_source
 from reasoning.sources.base import META_COLUMNS
 from reasoning.sources.mapping import load_source_map, map_key

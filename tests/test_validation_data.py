@@ -29,6 +29,16 @@ def test_an_exact_local_name_wins_over_an_open_i_name() -> None:
     assert m.column(C + "pleural_effusion") == "pleural_effusion"
 
 
+def test_the_open_i_edema_column_stays_pulmonary_edema_beside_edema_of_any_tissue() -> None:
+    """A literature claim about drug-induced edema must not take the Open-i Edema column from pulmonary edema."""
+    for order in (1, -1):
+        concepts = [ConceptRef(C + "edema", "edema"), ConceptRef(C + "pulmonary_edema", "pulmonary edema")][::order]
+        m = map_columns(["Edema", "Effusion"], concepts)
+        assert m.column(C + "pulmonary_edema") == "Edema" and m.column(C + "edema") is None
+    assert map_columns(["edema"], [ConceptRef(C + "edema", "edema"),
+                                   ConceptRef(C + "pulmonary_edema", "pulmonary edema")]).column(C + "edema") == "edema"
+
+
 def test_kinds_and_recoding() -> None:
     assert variable_kind(pd.Series([0, 1, 1])) == "binary"
     assert variable_kind(pd.Series([1, 1, 1])) == "constant"

@@ -37,7 +37,7 @@ def _verdicts(run: ValidationRun) -> dict[tuple[str, str], set[str]]:
 
 
 def _iri(name: str) -> str:
-    from kg.vocabulary import concept_for_finding
+    from kg.concepts import concept_for_finding
 
     return concept_for_finding(name).iri.rsplit("/", 1)[-1]
 

@@ -374,3 +374,21 @@ def test_the_calibration_set_survives_save_and_load(tmp_path, query):
                        idx.front_end_offsets(c, "stratum-finding").offsets)
     plain = _scored_index(query, MEMORISED)
     assert ExemplarIndex.load(plain.save(tmp_path / "plain")).calibration is None
+
+
+def test_nearest_without_takes_the_nearer_of_candidates_and_exact_scan(query):
+    """Whatever candidates an approximate search returns, the exact scan's nearer case wins."""
+    idx = _index(query, [
+        (0.95, ("Effusion",), "a|PA", ALL),
+        (0.90, ("Cardiomegaly",), "a|PA", ALL),  # the true nearest case without effusion
+    ])
+    r = Retriever(idx, RetrievalSettings(k=2, candidates=2))
+    far = 2  # filler-0: rows follow the order the cases were given in
+    assert idx.exemplar(far).id == "filler-0"
+    # a candidate list that holds only a far case lacking effusion (as a poor approximate search might)
+    rows, sims = np.array([0, far]), np.array([0.95, -0.5], dtype=np.float32)
+    row, sim = r._nearest_without(query, rows, sims, "Effusion", set())
+    assert idx.exemplar(row).id == "case-1" and sim == pytest.approx(0.90, abs=1e-3)
+    # and a candidate that is the nearest stays chosen
+    row, _ = r._nearest_without(query, np.array([1]), np.array([0.90], dtype=np.float32), "Effusion", set())
+    assert idx.exemplar(row).id == "case-1"

@@ -95,3 +95,18 @@ def test_names_resolve_and_bad_questions_are_clear_errors() -> None:
         intervene(latent, "u", "b")
     with pytest.raises(WhatIfError, match="no counterfactual value"):
         counterfactual(latent, {"a": 1}, {"a": 0}, outcomes=["u"])
+
+
+def test_no_effect_is_reported_from_cells_below_the_minimum_support() -> None:
+    """Emphysema and pneumothorax never seen together: no confident effect from zero co-occurrences."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    emph = (rng.random(n) < 0.05).astype(float)
+    ptx = np.where(emph == 1, 0.0, (rng.random(n) < 0.01).astype(float))
+    model = whatif_model(_edges("emphysema>pneumothorax", status="accepted"),
+                         pd.DataFrame({"emphysema": emph, "pneumothorax": ptx}))
+    r = intervene(model, "emphysema", "pneumothorax")
+    assert not r.estimable and r.effect is None and r.ci_low is None
+    assert "0 studies with both" in r.reason and "minimum support" in r.reason
+    chain = intervene(whatif_model(_edges("a>b", "b>c"), _binary_chain()), "a", "c")
+    assert chain.estimable and chain.effect is not None

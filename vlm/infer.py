@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from kg.concepts import FINDING_CONCEPTS
 from kg.store.base import Store
-from kg.vocabulary import FINDING_CONCEPTS
 from reasoning.evidence import CausalSubgraph
 from vlm.backends import ImageEncoding, VLMBackend, load_backend
 from vlm.counterfactual import WhatIfEngine

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from kg.vocabulary import FINDING_CONCEPTS, finding_for_concept_iri
+from kg.concepts import FINDING_CONCEPTS, finding_for_concept_iri
 from reasoning.evidence import CausalSubgraph
 from vlm.counterfactual import WhatIfEngine, expected_under_do
 from vlm.errors import InputError
@@ -347,17 +347,25 @@ class Retriever:
     # -- counterfactual exemplars --------------------------------------------------------------------
     def _nearest_without(self, query: np.ndarray, rows: np.ndarray, sims: np.ndarray, label: str,
                          used: set[int]) -> tuple[int, float] | None:
-        """Nearest exemplar annotated as lacking ``label``: from the candidates, else a scan of such cases."""
+        """Nearest exemplar annotated as lacking ``label``: the nearer of the best candidate and an exact scan.
+
+        The candidates come from an approximate search, so a candidate lacking the label may be farther
+        than a case the exact scan finds; taking the nearer of the two makes the answer independent of
+        which candidates the approximate search happened to return.
+        """
         b = np.uint32(1 << LABEL_INDEX[label])
         ok = ((self.index.known_bits[rows] & b) != 0) & ((self.index.label_bits[rows] & b) == 0)
+        best: tuple[int, float] | None = None
         for i in np.flatnonzero(ok):
-            if int(rows[i]) not in used:
-                return int(rows[i]), float(sims[i])
+            if int(rows[i]) not in used and (best is None or float(sims[i]) > best[1]):
+                best = int(rows[i]), float(sims[i])
         fs, fr = self.index.nearest_absent(query, LABEL_INDEX[label], k=len(used) + 1)
         for s, r in zip(fs, fr, strict=True):
             if int(r) not in used:
-                return int(r), float(s)
-        return None
+                if best is None or float(s) > best[1] or (float(s) == best[1] and int(r) < best[0]):
+                    best = int(r), float(s)
+                break
+        return best
 
     def counterfactuals(self, query: np.ndarray, rows: np.ndarray, sims: np.ndarray, probs: Mapping[str, float],
                         positives: Sequence[str], subgraph: CausalSubgraph | None, *,

@@ -17,12 +17,12 @@ import pyoxigraph as ox
 
 from kg.claim_reader import claim_concepts, concept_labels, read_claims
 from kg.claims import slug
+from kg.concepts import FINDING_CONCEPTS, finding_for_concept_iri
 from kg.errors import CurationError
 from kg.namespaces import PREFIXES, local_name
 from kg.statuses import STATUSES, TRUSTED_STATUSES, strongest_status, unknown_statuses
 from kg.store.base import Store, Term
 from kg.validations import latest_of, latest_validations
-from kg.vocabulary import FINDING_CONCEPTS, finding_for_concept_iri
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Mining causal claims from radiology reports and biomedical abstracts into the knowledge graph.
 
 :mod:`.api` is the entry point (``mine_reports``, ``mine_literature``, ``build_finding_matrix``;
-``train_relations`` trains the literature miner). Three subpackages:
+``train_relations`` trains the literature miner). Four subpackages:
 
 * :mod:`.core`: what both miners share: documents and file readers, the base spaCy pipeline, report
   sections and ConText rules, the term matcher and causal cues, the partition runner (inline, local
@@ -9,7 +9,10 @@
 * :mod:`.reports`: the report miner (finding mentions with their ConText status, in-report causal
   statements, the report x finding matrix);
 * :mod:`.literature`: the literature miner (entity dictionary, causal patterns, candidate pairs, the
-  calibrated relation model, its training on BC5CDR and ADE).
+  calibrated relation model, its training on BC5CDR and ADE);
+* :mod:`.classifiers`: the learned literature classifiers (chemical / disease recogniser, relation
+  kinds with their direction, negation, claim strength, document-level cause scorer) and their
+  training on BC5CDR, BioRED, ADE, Yu et al. and NegEx.
 
 The concepts everything normalises to are in :mod:`kg.concepts`. Imports ``kg.*`` only.
 """

@@ -1,6 +1,7 @@
 """The miners' Python API: what the CLI and the end-to-end pipeline job call.
 
-    summary = mine_reports(store, "data/iu_xray/annotation.json", matrix_out="var/runs/findings.csv")
+    summary = mine_reports(store, "data/cxr_labels/NLMCXR_reports.tgz", matrix_out="var/runs/findings.csv",
+                           splits=read_r2gen_splits("data/iu_xray/annotation.json"))
     summary = mine_literature(store, "data/literature/bc5cdr", model_dir="var/models/relation")
     build_finding_matrix("data/iu_xray/annotation.json", "var/runs/findings.csv")
     train_relations("var/models/relation", "data/literature/bc5cdr/CDR_TrainingSet.PubTator.txt", ...)
@@ -13,12 +14,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from kg.mining.core.documents import Document, ReportFindings, Skipped
-from kg.mining.core.readers import iter_documents
+from kg.mining.core.readers import iter_documents, iter_report_documents
 from kg.mining.core.runner import MiningTask, execute
 from kg.mining.core.storage import MiningSummary, PartitionWriter
 from kg.mining.literature.task import LiteratureTask
@@ -30,9 +31,12 @@ from kg.store.base import Store
 log = logging.getLogger(__name__)
 
 
-def _documents(kind: str, path: Path | str, limit: int | None, run: PartitionWriter) -> Iterator[Document]:
+def _documents(kind: str, path: Path | str, limit: int | None, run: PartitionWriter,
+               splits: Mapping[str, str] | None = None) -> Iterator[Document]:
     n = 0
-    for item in iter_documents("report" if kind == "report" else "abstract", path):
+    items = (iter_report_documents(path, splits=splits) if kind == "report"
+             else iter_documents("abstract", path))
+    for item in items:
         if isinstance(item, Skipped):
             run.skip(item)
             continue
@@ -51,13 +55,14 @@ def _progress(enabled: bool, kind: str, total: int | None) -> Any:
 
 
 def _run(kind: str, store: Store | None, path: Path | str, task: MiningTask, graph: str | None, *, limit: int | None,
-         batch_size: int, processes: int, cluster: str | None, progress: bool) -> tuple[MiningSummary, PartitionWriter]:
+         batch_size: int, processes: int, cluster: str | None, progress: bool,
+         splits: Mapping[str, str] | None = None) -> tuple[MiningSummary, PartitionWriter]:
     summary = MiningSummary(kind, str(path), graph if store is not None else None)
     bar = _progress(progress, kind, limit)
     run = PartitionWriter(store, graph or "", summary, bar)
     started = time.perf_counter()
     try:
-        summary.backend = execute(task, _documents(kind, path, limit, run), batch_size=batch_size,
+        summary.backend = execute(task, _documents(kind, path, limit, run, splits), batch_size=batch_size,
                                   processes=processes, cluster=cluster, on_result=run)
     finally:
         summary.seconds = round(time.perf_counter() - started, 3)
@@ -69,12 +74,15 @@ def _run(kind: str, store: Store | None, path: Path | str, task: MiningTask, gra
 def mine_reports(store: Store | None, path: Path | str, *, limit: int | None = None, batch_size: int = 256,
                  processes: int = 1, cluster: str | None = None, labeler_dir: Path | str | None = None,
                  matrix_out: Path | str | None = None, uncertain_as_present: bool = True,
-                 graph: str | None = None, progress: bool = False, parse: bool = False) -> MiningSummary:
+                 graph: str | None = None, progress: bool = False, parse: bool = False,
+                 splits: Mapping[str, str] | None = None) -> MiningSummary:
     """Mine radiology reports: causal statements into ``graph`` (default: the reports graph), and
-    optionally the report x finding matrix to ``matrix_out``. ``store=None`` mines without writing."""
+    optionally the report x finding matrix to ``matrix_out``. ``store=None`` mines without writing.
+    ``splits`` (study id -> split, :func:`read_r2gen_splits`) labels reports that carry no split."""
     task = ReportTask(labeler_dir=str(labeler_dir or ""), parse=parse)
     summary, run = _run("report", store, path, task, graph or NAMED_GRAPHS["reports"], limit=limit,
-                        batch_size=batch_size, processes=processes, cluster=cluster, progress=progress)
+                        batch_size=batch_size, processes=processes, cluster=cluster, progress=progress,
+                        splits=splits)
     if matrix_out is not None:
         summary.matrix_path = str(write_matrix(run.ordered_findings(), matrix_out,
                                                uncertain_as_present=uncertain_as_present))
@@ -96,21 +104,24 @@ def mine_literature(store: Store | None, path: Path | str, *, model_dir: Path | 
 
 
 def report_findings_table(path: Path | str, *, labeler_dir: Path | str | None = None, limit: int | None = None,
-                          processes: int = 1, batch_size: int = 256, cluster: str | None = None
+                          processes: int = 1, batch_size: int = 256, cluster: str | None = None,
+                          splits: Mapping[str, str] | None = None, keep_mentions: bool = False
                           ) -> tuple[list[ReportFindings], MiningSummary]:
-    """Finding statuses of every report under ``path`` (no store involved)."""
-    task = ReportTask(labeler_dir=str(labeler_dir or ""))
+    """Finding statuses and Open-i labels of every report under ``path`` (no store involved);
+    ``keep_mentions`` also returns each row's finding mentions."""
+    task = ReportTask(labeler_dir=str(labeler_dir or ""), keep_mentions=keep_mentions)
     summary, run = _run("report", None, path, task, None, limit=limit, batch_size=batch_size,
-                        processes=processes, cluster=cluster, progress=False)
+                        processes=processes, cluster=cluster, progress=False, splits=splits)
     return run.ordered_findings(), summary
 
 
 def build_finding_matrix(path: Path | str, out_csv: Path | str, *, labeler_dir: Path | str | None = None,
                          uncertain_as_present: bool = True, limit: int | None = None, processes: int = 1,
-                         batch_size: int = 256, cluster: str | None = None) -> Path:
+                         batch_size: int = 256, cluster: str | None = None,
+                         splits: Mapping[str, str] | None = None) -> Path:
     """Write the report x finding matrix (agreed CSV format; ``.parquet`` for Parquet) and return its path."""
     rows, _ = report_findings_table(path, labeler_dir=labeler_dir, limit=limit, processes=processes,
-                                    batch_size=batch_size, cluster=cluster)
+                                    batch_size=batch_size, cluster=cluster, splits=splits)
     return write_matrix(rows, out_csv, uncertain_as_present=uncertain_as_present)
 
 

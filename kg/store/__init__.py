@@ -11,7 +11,8 @@ from kg.store.remote import RemoteSparqlStore
 
 
 def open_store(location: str | Path | None, *, token: str | None = None, read_only: bool = False,
-               create: bool = True, update_url: str | None = None, gsp_url: str | None = None) -> Store:
+               create: bool = True, update_url: str | None = None, gsp_url: str | None = None,
+               read_only_fallback: bool = False) -> Store:
     """Open a store from one setting: a folder path, ``:memory:``, or a SPARQL endpoint URL.
 
     For a bare server root (``http://host:7878``) the Oxigraph server layout is assumed
@@ -28,7 +29,7 @@ def open_store(location: str | Path | None, *, token: str | None = None, read_on
             return RemoteSparqlStore(f"{root}/query", update_url or f"{root}/update", gsp_url or f"{root}/store",
                                      token=token, read_only=read_only)
         return RemoteSparqlStore(text, update_url, gsp_url, token=token, read_only=read_only)
-    return OxigraphStore(Path(text), create=create, read_only=read_only)
+    return OxigraphStore(Path(text), create=create, read_only=read_only, read_only_fallback=read_only_fallback)
 
 
 __all__ = [

@@ -7,6 +7,7 @@ moves bytes and small result sets.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -30,6 +31,7 @@ from kg.errors import (
 from kg.formats import QUAD_FORMATS, RdfFormatName, ResultsFormatName, guess_rdf_format, rdf_format_name
 from kg.namespaces import PREFIXES
 from kg.store.base import Bindings, LoadReport, QueryResult, Store, StoreCapabilities, Term
+from kg.store.xml_guard import check_rdfxml
 
 _RDF = {
     "turtle": ox.RdfFormat.TURTLE,
@@ -119,6 +121,12 @@ def with_values(sparql: str, bindings: Bindings) -> str:
     return sparql[:at] + block + sparql[at:]
 
 
+def _unwritable(err: OSError) -> bool:
+    text = str(err).lower()
+    return err.errno in (errno.EROFS, errno.EACCES, errno.EPERM) or "read-only file system" in text or \
+        "permission denied" in text
+
+
 def _syntax_error_line(err: SyntaxError) -> int | None:
     if err.lineno:
         return int(err.lineno)
@@ -130,7 +138,10 @@ def _syntax_error_line(err: SyntaxError) -> int | None:
 class OxigraphStore(Store):
     """A pyoxigraph store in a folder (``path``) or in memory (``path=None``)."""
 
-    def __init__(self, path: Path | str | None = None, *, create: bool = True, read_only: bool = False) -> None:
+    def __init__(self, path: Path | str | None = None, *, create: bool = True, read_only: bool = False,
+                 read_only_fallback: bool = False) -> None:
+        """Open (or with ``create``, make) a store folder; ``read_only_fallback`` opens read-only when
+        the folder cannot be written (a read-only mount, no write permission)."""
         self.location = str(path) if path is not None else ":memory:"
         self.read_only = read_only
         self.capabilities = StoreCapabilities(
@@ -141,30 +152,68 @@ class OxigraphStore(Store):
             graph_store_protocol=False,
             query_cancellation=False,
         )
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self.generation = 0
+        """Bumped by every write through this object: readers elsewhere reopen when it moves."""
         if path is None:
             self._store = ox.Store()
             return
         folder = Path(path)
         if not folder.exists() and (not create or read_only):
-            raise StoreUnavailableError(f"store folder {folder} does not exist; create it with `mcrag kg load`")
+            raise StoreUnavailableError(f"store folder {folder} does not exist; create it with `mcrag kg init "
+                                        f"--store {folder}`")
         if folder.exists() and not folder.is_dir():
             raise StoreUnavailableError(f"store location {folder} is a file, not a folder")
+        if folder.is_dir() and not (folder / "CURRENT").exists():
+            if not create or read_only:
+                raise StoreUnavailableError(f"{folder} is not a store (it has no CURRENT file); give the folder "
+                                            "a store lives in, or create one with `mcrag kg init --store FOLDER`")
+            if any(folder.iterdir()):
+                raise StoreUnavailableError(f"{folder} holds other files and is not a store; give an empty or "
+                                            "new folder for a new store")
         try:
             if read_only:
                 self._store = ox.Store.read_only(str(folder))
             else:
-                folder.mkdir(parents=True, exist_ok=True)
-                self._store = ox.Store(str(folder))
-                self.recover()
-        except OSError as err:
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    self._store = ox.Store(str(folder))
+                except OSError as err:
+                    if not read_only_fallback or not _unwritable(err):
+                        raise
+                    self._store = ox.Store.read_only(str(folder))
+                    self.read_only = True
+                    log.warning("store folder %s cannot be written (%s): opened read-only", folder, err)
+                else:
+                    self.recover()
+        except (OSError, RuntimeError) as err:
             text = str(err)
             if "lock" in text.lower():
                 raise StoreUnavailableError(
                     f"store folder {folder} is locked by another process (is `mcrag serve` running on it?); "
                     "stop it or query that server with --store http://HOST:PORT/sparql"
                 ) from None
+            if "corrupt" in text.lower():
+                raise StoreUnavailableError(f"store folder {folder} is damaged ({text}); restore it from a "
+                                            "backup or an export") from None
             raise StoreUnavailableError(f"cannot open store folder {folder}: {text}") from None
+
+    @classmethod
+    def wrap(cls, raw: ox.Store, location: str, *, read_only: bool = False) -> OxigraphStore:
+        """Put the store seam around an already open pyoxigraph store (query sandboxes use it)."""
+        self = cls.__new__(cls)
+        self.location, self.read_only, self._store = location, read_only, raw
+        self.capabilities = StoreCapabilities(persistent=location != ":memory:", atomic_load=True,
+                                              atomic_update=True, native_parsers=True,
+                                              graph_store_protocol=False, query_cancellation=False)
+        self._write_lock = threading.RLock()
+        self.generation = 0
+        return self
+
+    @property
+    def write_lock(self) -> threading.RLock:
+        """Held by every write; hold it to keep the store still across several steps."""
+        return self._write_lock
 
     # -- queries ---------------------------------------------------------------------------------
     def _run(self, sparql: str, union_default_graph: bool, bindings: Bindings | None = None) -> Any:
@@ -237,6 +286,7 @@ class OxigraphStore(Store):
     def update(self, sparql: str) -> None:
         self._writable()
         with self._write_lock:
+            self.generation += 1
             try:
                 self._store.update(sparql, prefixes=PREFIXES)
             except SyntaxError as err:
@@ -265,11 +315,14 @@ class OxigraphStore(Store):
             bulk = is_path and Path(source).stat().st_size > BULK_THRESHOLD_BYTES  # type: ignore[arg-type]
         if bulk and not is_path:
             raise ValueError("bulk loads read from a file path")
+        if fmt == "rdfxml":  # before the lock: entities and deep nesting never reach the parser
+            check_rdfxml(Path(source) if is_path else source, name)  # type: ignore[arg-type]
         before = len(self._store)
         kwargs: dict[str, Any] = {"format": _RDF[fmt], "base_iri": base_iri or "https://w3id.org/mcrag/base/"}
         if graph:
             kwargs["to_graph"] = ox.NamedNode(graph)  # triples go there; quads keep their own graph
         with self._write_lock:
+            self.generation += 1
             try:
                 if bulk:
                     self._bulk_load(Path(source), kwargs, graph)  # type: ignore[arg-type]
@@ -355,6 +408,7 @@ class OxigraphStore(Store):
     def clear(self, graph: str | None = None) -> None:
         self._writable()
         with self._write_lock:
+            self.generation += 1
             if graph is None:
                 self._store.clear()
             else:

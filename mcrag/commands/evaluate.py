@@ -23,8 +23,8 @@ from types import ModuleType
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from mcrag.commands.common import PlainTable as Table
 from mcrag.errors import UserInputError
 from mcrag.settings import load_settings
 

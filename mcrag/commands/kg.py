@@ -7,14 +7,17 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from kg.check import check_store
 from kg.claim_reader import CLAIM_COUNTS_QUERY
 from kg.formats import guess_rdf_format, rdf_format_name
+from kg.load_claims import count_bare_edges, load_with_claims
 from kg.namespaces import NAMED_GRAPHS, PREFIXES, graph_iri
 from kg.ontology import bootstrap
 from kg.results_format import short, to_csv, to_json_rows, to_sparql_json
+from mcrag import __version__
+from mcrag.commands.common import PlainTable as Table
 from mcrag.commands.common import StoreOption, open_configured_store, settings_for
 from mcrag.errors import UserInputError
 
@@ -57,12 +60,26 @@ def load(files: list[Path] = typer.Argument(..., help="RDF files (Turtle, N-Trip
         if not f.is_file():
             raise UserInputError(f"{f}: file not found")
         rdf_format_name(fmt) if fmt else guess_rdf_format(f)
+    if bulk:
+        for f in files:
+            bare = count_bare_edges(f, rdf_format_name(fmt) if fmt else guess_rdf_format(f))
+            if bare:
+                raise UserInputError(f"{f}: {bare} causal edge(s) without a claim; load it without --bulk so they "
+                                     "become proposed claims that curators can review")
     with open_configured_store(settings) as st:
         for f in files:
-            rep = st.load(f, rdf_format_name(fmt) if fmt else None, graph=graph_iri(graph) if graph else None,
-                          bulk=bulk or None)
-            where = f" into <{rep.graph}>" if rep.graph else ""
-            console.print(f"{f}: +{rep.added} quads{where} (store now {rep.quads_after})")
+            name = rdf_format_name(fmt) if fmt else guess_rdf_format(f)
+            target = graph_iri(graph) if graph else None
+            where = f" into <{target}>" if target else ""
+            if bulk:
+                rep = st.load(f, name, graph=target, bulk=True)
+                console.print(f"{f}: +{rep.added} quads{where} (store now {rep.quads_after})", markup=False)
+                continue
+            added, proposed, _ = load_with_claims(st, f, name, target, __version__)
+            console.print(f"{f}: +{added} quads{where} (store now {st.count()})", markup=False)
+            if proposed:
+                console.print(f"  {proposed} causal edge(s) had no claim: each is now a proposed claim citing "
+                              f"{f.name}, waiting in `mcrag curate queue`", markup=False)
 
 
 @app.command()
@@ -76,7 +93,7 @@ def query(sparql: str | None = typer.Argument(None, help="SPARQL query text, or 
     if out not in ("table", "csv", "json", "sparql-json", "sparql-xml", "tsv"):
         raise UserInputError(f"unknown output format {out!r}; use table, csv, json, sparql-json or sparql-xml")
     settings = settings_for(store)
-    with open_configured_store(settings, create=False) as st:
+    with open_configured_store(settings, create=False, read_only_fallback=True) as st:
         t = timeout or settings.query_timeout
         if out == "sparql-xml":
             body, _ = st.query_serialized(text, "xml", timeout=t)
@@ -127,7 +144,7 @@ def export(output: Path = typer.Argument(..., help="Output file; '-' writes to s
     """Export the store (all graphs, or one) as Turtle, N-Triples, N-Quads, TriG, RDF/XML or JSON-LD."""
     name = rdf_format_name(fmt) if fmt else (guess_rdf_format(output) if str(output) != "-" else "nquads")
     settings = settings_for(store)
-    with open_configured_store(settings, create=False) as st:
+    with open_configured_store(settings, create=False, read_only_fallback=True) as st:
         if str(output) == "-":
             st.export(sys.stdout.buffer, name, graph=graph_iri(graph) if graph else None)
             return
@@ -142,11 +159,11 @@ def export(output: Path = typer.Argument(..., help="Output file; '-' writes to s
 def stats(store: str | None = StoreOption) -> None:
     """Quads per named graph, claims per status and relation kind."""
     settings = settings_for(store)
-    with open_configured_store(settings, create=False) as st:
+    with open_configured_store(settings, create=False, read_only_fallback=True) as st:
         table = Table("graph", "quads")
         for g, n in st.iter_graph_sizes():
             table.add_row(short(g, PREFIXES), str(n))
-        table.add_row("[b]total[/b]", str(st.count()))
+        table.add_row(Text("total", style="bold"), str(st.count()))
         console.print(table)
         res = st.query(CLAIM_COUNTS_QUERY)
         claims = Table("status", "relation", "claims")
@@ -159,15 +176,19 @@ def stats(store: str | None = StoreOption) -> None:
 def check(store: str | None = StoreOption,
           graph: list[str] = typer.Option([], "--graph", "-g", help="Check only these graphs (repeatable)."),
           owl: bool = typer.Option(True, help="Run the HermiT OWL 2 consistency check."),
-          shacl: bool = typer.Option(True, help="Run the SHACL shape validation.")) -> None:
-    """Check OWL consistency (HermiT) and SHACL shapes; print each violation with its offending node."""
+          shacl: bool = typer.Option(True, help="Run the SHACL shape validation."),
+          skos: bool = typer.Option(True, help="Run the SKOS integrity rules (one prefLabel per language, no shared "
+                                    "prefLabel, no concept that is only a qualifier).")) -> None:
+    """Check OWL consistency (HermiT), SHACL shapes and SKOS integrity; print each violation with its offending node."""
     settings = settings_for(store)
-    with open_configured_store(settings, create=False) as st:
-        report = check_store(st, graphs=[graph_iri(g) for g in graph] or None, owl=owl, shacl=shacl)
+    with open_configured_store(settings, create=False, read_only_fallback=True) as st:
+        report = check_store(st, graphs=[graph_iri(g) for g in graph] or None, owl=owl, shacl=shacl, skos=skos)
     if owl:
         console.print(f"OWL (HermiT): {'consistent' if report.consistent else '[red]INCONSISTENT[/red]'}")
     if shacl:
         console.print(f"SHACL: {'conforms' if report.conforms else '[red]violations[/red]'}")
+    if skos:
+        console.print(f"SKOS: {'sound' if report.skos_ok else '[red]violations[/red]'}")
     for v in report.violations:
         console.print(f"  {v}", markup=False, highlight=False)
     console.print(f"{report.triples_checked} triples checked, {len(report.violations)} violation(s)")

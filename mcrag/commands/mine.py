@@ -7,16 +7,22 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from mcrag.commands.common import PlainTable as Table
 from mcrag.commands.common import StoreOption, open_configured_store, settings_for
 from mcrag.errors import UserInputError
+from mcrag.settings import Settings
 
 app = typer.Typer(help="Mine causal claims from radiology reports and literature into the knowledge graph.",
                   no_args_is_help=True)
 console = Console(stderr=True)
 
-DEFAULT_MODEL_DIR = Path("var/models/relation")
+DEFAULT_MODEL_DIR = None
+"""``--model-dir`` default: ``<MCRAG_HOME>/models/relation``, read when the command runs."""
+
+
+def _relation_model_dir(given: Path | None) -> Path:
+    return given if given is not None else settings_for(None).models_dir / "relation"
 
 LimitOption = typer.Option(None, "--limit", "-n", min=1, help="Mine at most this many documents.")
 BatchOption = typer.Option(None, "--batch-size", "-b", min=1,
@@ -52,8 +58,44 @@ def _show(summary: object, as_json: bool) -> None:
         console.print(f"  skipped {n}: {reason}", markup=False, highlight=False)
 
 
+def _default_reports(settings: Settings) -> Path:
+    """The IU-Xray full reports (Open-i XML archive) where the locator finds them."""
+    from mcrag.datasets.locate import availability, how_to_get
+
+    found = availability(settings, "iu_xray_reports")
+    if not found.present or found.where is None:
+        raise UserInputError("no report path given and the IU-Xray full reports (NLMCXR_reports.tgz) are absent: "
+                             f"{how_to_get('iu_xray_reports')}, or install torchxrayvision")
+    archive = found.where / "NLMCXR_reports.tgz"
+    console.print(f"reading the IU-Xray full reports from {archive} ({found.via})", markup=False, highlight=False)
+    return archive
+
+
+def _splits(path: Path | None, settings: Settings, default_reports: bool) -> dict[str, str] | None:
+    """Study id -> split from an R2Gen annotation.json: the one given, else (for the default reports) the
+    data folder's ``iu_xray/annotation.json`` when present."""
+    from kg.mining.core.readers import read_r2gen_splits
+
+    if path is None:
+        if not default_reports:
+            return None
+        path = settings.data("iu_xray", "annotation.json")
+        if not path.is_file():
+            return None
+    elif not path.is_file():
+        raise UserInputError(f"{path}: no such split file (an R2Gen annotation.json)")
+    try:
+        return read_r2gen_splits(path)
+    except ValueError as err:
+        raise UserInputError(str(err)) from None
+
+
 @app.command()
-def reports(path: Path = typer.Argument(..., help="annotation.json, Open-i XML, text or CSV reports (file or folder)."),
+def reports(path: Path | None = typer.Argument(None, help="Reports to mine: the Open-i XML archive "
+                                                       "(NLMCXR_reports.tgz), Open-i XML, annotation.json (findings "
+                                                       "only), text or CSV (file or folder). Default: the IU-Xray "
+                                                       "full reports from the data folder or the installed "
+                                                       "torchxrayvision package."),
             store: str | None = StoreOption,
             limit: int | None = LimitOption,
             batch_size: int | None = BatchOption,
@@ -63,6 +105,10 @@ def reports(path: Path = typer.Argument(..., help="annotation.json, Open-i XML, 
                                                help="Also write the report x finding matrix (.csv or .parquet)."),
             drop_uncertain: bool = typer.Option(False, "--drop-uncertain",
                                                 help="Count uncertain findings as 0 in the matrix (default: 1)."),
+            splits: Path | None = typer.Option(None, "--splits",
+                                               help="R2Gen annotation.json whose train / val / test split labels "
+                                                    "the reports (default for the IU-Xray full reports: "
+                                                    "<data>/iu_xray/annotation.json when present)."),
             labeler_dir: Path | None = typer.Option(None, "--labeler-dir",
                                                     help="CheXpert / NegBio phrase folder (default: <data>/labeler)."),
             dry_run: bool = typer.Option(False, "--dry-run", help="Mine without writing to the store."),
@@ -71,14 +117,18 @@ def reports(path: Path = typer.Argument(..., help="annotation.json, Open-i XML, 
     """Mine radiology reports: finding statuses and in-report causal statements."""
     from kg.mining.api import mine_reports
 
-    _check_path(path)
     settings = settings_for(store)
+    if path is None:
+        path = _default_reports(settings)
+    else:
+        _check_path(path)
+    split_map = _splits(splits, settings, default_reports=path.name == "NLMCXR_reports.tgz")
     labeler = labeler_dir or settings.data("labeler")
     if labeler_dir is not None and not labeler_dir.is_dir():
         raise UserInputError(f"labeler folder {labeler_dir} not found")
     kwargs = dict(limit=limit, batch_size=batch_size or 256, processes=processes, cluster=cluster,
                   labeler_dir=labeler if Path(labeler).is_dir() else None, matrix_out=matrix,
-                  uncertain_as_present=not drop_uncertain, progress=progress)
+                  uncertain_as_present=not drop_uncertain, progress=progress, splits=split_map)
     if dry_run:
         summary = mine_reports(None, path, **kwargs)  # type: ignore[arg-type]
     else:
@@ -94,7 +144,7 @@ def literature(path: Path = typer.Argument(..., help="PubTator, PubMed XML / JSO
                batch_size: int | None = BatchOption,
                processes: int = ProcessesOption,
                cluster: str | None = ClusterOption,
-               model_dir: Path = typer.Option(DEFAULT_MODEL_DIR, "--model-dir",
+               model_dir: Path | None = typer.Option(DEFAULT_MODEL_DIR, "--model-dir",
                                               help="Trained relation model and entity lexicon."),
                min_confidence: float | None = typer.Option(None, "--min-confidence", min=0.0, max=1.0,
                                                            help="Keep pairs at or above this calibrated confidence "
@@ -110,6 +160,7 @@ def literature(path: Path = typer.Argument(..., help="PubTator, PubMed XML / JSO
     from kg.mining.literature.lexicon import LEXICON_FILE
 
     _check_path(path)
+    model_dir = _relation_model_dir(model_dir)
     if not (model_dir / LEXICON_FILE).is_file():
         raise UserInputError(f"no trained relation model in {model_dir}; run `mcrag mine train-relations` first")
     settings = settings_for(store)
@@ -124,7 +175,9 @@ def literature(path: Path = typer.Argument(..., help="PubTator, PubMed XML / JSO
 
 
 @app.command("train-relations")
-def train_relations_cmd(model_dir: Path = typer.Option(DEFAULT_MODEL_DIR, "--model-dir", help="Where to save the model."),
+def train_relations_cmd(model_dir: Path | None = typer.Option(DEFAULT_MODEL_DIR, "--model-dir",
+                                                              help="Where to save the model (default: "
+                                                                   "$MCRAG_HOME/models/relation)."),
                         bc5cdr_train: Path | None = typer.Option(None, "--bc5cdr-train",
                                                                  help="BC5CDR training PubTator file "
                                                                       "(default: <data>/literature/bc5cdr/CDR_TrainingSet.PubTator.txt)."),
@@ -141,6 +194,7 @@ def train_relations_cmd(model_dir: Path = typer.Option(DEFAULT_MODEL_DIR, "--mod
     from kg.mining import train_relations
 
     settings = settings_for(None)
+    model_dir = _relation_model_dir(model_dir)
     bc5 = bc5cdr_train or settings.data("literature", "bc5cdr", "CDR_TrainingSet.PubTator.txt")
     if not bc5.is_file():
         raise UserInputError(f"BC5CDR training file {bc5} not found (set MCRAG_DATA_DIR or --bc5cdr-train)")

@@ -44,7 +44,7 @@ class PipelineContext:
 
 def step_bootstrap(ctx: PipelineContext) -> str:
     have = set(ctx.store.named_graphs())
-    if NAMED_GRAPHS["ontology"] in have and NAMED_GRAPHS["starter"] in have:
+    if all(NAMED_GRAPHS[g] in have for g in ("ontology", "concepts", "starter")):
         return "ontology and starter graph already present"
     reports = bootstrap(ctx.store)
     return ", ".join(f"+{r.added} quads into <{r.graph}>" for r in reports)
@@ -75,13 +75,19 @@ def _optional(ctx: PipelineContext, name: str) -> Path | None:
 
 
 def step_mine_reports(ctx: PipelineContext) -> str:
+    """The IU-Xray full reports (Open-i XML: findings and impression), from the data folder or the installed
+    torchxrayvision package, with the R2Gen split when the iu_xray set is there."""
     from kg.mining.api import mine_reports
+    from kg.mining.core.readers import read_r2gen_splits
 
-    ann = _located(ctx, "iu_xray", "annotation.json")
+    archive = _located(ctx, "iu_xray_reports", "NLMCXR_reports.tgz")
+    iu = _optional(ctx, "iu_xray")
+    splits = read_r2gen_splits(iu / "annotation.json") if iu is not None else None
     ctx.matrix = ctx.settings.runs_dir / "iu_xray_findings.csv"
-    s = mine_reports(ctx.store, ann, matrix_out=ctx.matrix, labeler_dir=_optional(ctx, "labeler"), progress=True)
-    return (f"{s.documents} reports, {s.claims_found} causal statements ({s.claims_added} new), "
-            f"finding matrix -> {ctx.matrix}")
+    s = mine_reports(ctx.store, archive, matrix_out=ctx.matrix, labeler_dir=_optional(ctx, "labeler"),
+                     splits=splits, progress=True)
+    return (f"{s.documents} full reports from {availability(ctx.settings, 'iu_xray_reports').via}, "
+            f"{s.claims_found} causal statements ({s.claims_added} new), finding matrix -> {ctx.matrix}")
 
 
 def step_mine_literature(ctx: PipelineContext) -> str:
@@ -101,24 +107,38 @@ def step_mine_literature(ctx: PipelineContext) -> str:
     return f"{trained}{s.documents} abstracts, {s.claims_found} claims ({s.claims_added} new)"
 
 
-def step_validate(ctx: PipelineContext) -> str:
-    from reasoning.validate import validate_store
+LEARN_SAMPLE = 20_000
+"""Studies per source the main job's learning step keeps (uniform, seed 0): it runs in a few minutes on two
+cores; ``mcrag graph learn`` without ``--sample`` and ``benchmarks/cross_source.py`` use every study."""
 
-    data = ctx.matrix if ctx.matrix is not None and ctx.matrix.exists() else _located(ctx, "iu_xray", "openi_labels.csv")
-    run = validate_store(ctx.store, data, graphs=[NAMED_GRAPHS["reports"], NAMED_GRAPHS["starter"]])
+
+def step_learn(ctx: PipelineContext) -> str:
+    from mcrag.commands.graph import learn_into_store
+    from reasoning.graph_learning import LearnRun
+    from reasoning.sources import SOURCES
+
+    data = _located(ctx, "cxr_labels")
+    run = learn_into_store(ctx.settings, ctx.store, sources=SOURCES, sample=LEARN_SAMPLE, seed=0, data=data,
+                           per_source_discovery=False, progress=False)
+    assert isinstance(run, LearnRun)
     counts = ", ".join(f"{k} {v}" for k, v in run.counts().items())
-    return f"{len(run.claims)} claims checked against {run.rows} reports in {run.seconds:.0f} s: {counts}"
+    proposed = run.proposals_written.written if run.proposals_written else 0
+    return (f"{len(run.claims)} claims judged across {len(run.sources)} sources ({LEARN_SAMPLE} studies per source at "
+            f"most, seed 0): {counts}; {proposed} edges proposed from data into <{NAMED_GRAPHS['proposals']}>")
 
 
 def step_verdicts(ctx: PipelineContext) -> str:
-    from kg.validations import VALIDATED_EDGES_QUERY
+    from kg.validations import VALIDATED_EDGES_BY_SOURCE_QUERY
 
-    rows = ctx.store.select(VALIDATED_EDGES_QUERY)
-    for r in rows[:10]:
-        ci = f" [{float(r['ciLow']):+.3f}, {float(r['ciHigh']):+.3f}]" if r["ciLow"] and r["ciHigh"] else ""
-        effect = f"effect {float(r['effectSize']):+.3f}{ci}, n={r['n']}" if r["effectSize"] else "no effect estimate"
-        console.print(f"    {(r['verdict'] or '').rsplit('#', 1)[-1]:9s} {r['cause']} -> {r['effect']}: {effect}")
-    return f"{len(rows)} validated / refuted edges (latest verdict per edge; first 10 shown)"
+    rows = ctx.store.select(VALIDATED_EDGES_BY_SOURCE_QUERY)
+    edges: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        edges.setdefault((r["cause"] or "", r["effect"] or ""), []).append(
+            f"{r['source']} {float(r['effectSize'] or 0):+.3f} [{float(r['ciLow'] or 0):+.3f}, "
+            f"{float(r['ciHigh'] or 0):+.3f}] n={r['n']}")
+    for (cause, effect), effects in list(edges.items())[:10]:
+        console.print(f"    {cause} -> {effect}: {'; '.join(effects)}", markup=False, highlight=False)
+    return f"{len(edges)} data-validated edges with their per-source effects (README query; first 10 shown)"
 
 
 def step_train_vlm(ctx: PipelineContext) -> str:
@@ -202,15 +222,15 @@ class StepOutcome:
 
 
 STEPS: list[Step] = [
-    Step("bootstrap", "bootstrap the store (ontology + curated starter graph)", step_bootstrap),
+    Step("bootstrap", "bootstrap the store (ontology + concept table + curated starter graph)", step_bootstrap),
     Step("two_hop", "query two-hop causal paths with SPARQL", step_two_hop, after=("bootstrap",)),
-    Step("mine_reports", "mine the IU-Xray reports (causal statements + report x finding matrix)", step_mine_reports,
-         needs=("iu_xray",), uses=("labeler",), after=("bootstrap",)),
+    Step("mine_reports", "mine the IU-Xray full reports (causal statements + report x finding matrix)",
+         step_mine_reports, needs=("iu_xray_reports",), uses=("iu_xray", "labeler"), after=("bootstrap",)),
     Step("mine_literature", "mine BC5CDR abstracts (chemical -> disease claims)", step_mine_literature,
          needs=("bc5cdr", "ade_corpus_v2"), uses=("ontologies",), after=("bootstrap",)),
-    Step("validate", "validate report and starter edges against the finding matrix (discovery + DoWhy)",
-         step_validate, needs=("iu_xray",), after=("bootstrap",)),
-    Step("verdicts", "list validated and refuted edges with their effects (SPARQL)", step_verdicts,
+    Step("learn", "learn and validate the chest graph across five label sources (discovery + per-source effects)",
+         step_learn, needs=("cxr_labels",), after=("bootstrap",)),
+    Step("verdicts", "list data-validated edges with their sources and effects (SPARQL)", step_verdicts,
          after=("bootstrap",)),
     Step("train_vlm", "train the embedded default VLM (fast setting)", step_train_vlm, needs=VLM_SOURCES),
     Step("index", "build the exemplar index", step_index, needs=VLM_SOURCES, after=("train_vlm",)),

@@ -8,11 +8,11 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from kg.curation import resolve_claim_iri
 from kg.namespaces import graph_iri
 from mcrag.commands.args import data_file
+from mcrag.commands.common import PlainTable as Table
 from mcrag.commands.common import StoreOption, open_configured_store, settings_for
 from mcrag.commands.output import json_default, signed
 

@@ -6,9 +6,9 @@ from dataclasses import asdict
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from mcrag.commands.args import TRUSTED_DEFAULT, data_file, status_list
+from mcrag.commands.common import PlainTable as Table
 from mcrag.commands.common import StoreOption, open_configured_store, settings_for
 from mcrag.commands.output import print_json, signed
 from mcrag.errors import UserInputError
@@ -77,6 +77,10 @@ def whatif(
         print_json([asdict(r) for r in results])
         return
     for r in results:
+        if not r.estimable:
+            console.print(f"do({r.treatment}={r.value:g}) on {r.outcome}: {r.reason}", markup=False, highlight=False,
+                          soft_wrap=True)
+            continue
         if not r.identified:
             console.print(f"do({r.treatment}={r.value:g}) on {r.outcome}: not identifiable: {r.reason}",
                           markup=False, highlight=False)

@@ -69,11 +69,35 @@ async def claim_neighbourhood(request: Request, claim_id: Annotated[str, PathPar
     return Response(render_svg(edges, highlight=iri), media_type="image/svg+xml")
 
 
+def register_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` from files installed with the package, so the page works offline."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Any:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title="MCRAG API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+
+
 def register(app: FastAPI) -> None:
     """Mount the API, the curation and inference routes, and the web UI."""
     app.include_router(router)
     app.include_router(curation_api.router)
     app.include_router(infer_api.router)
+
+    register_docs(app)
+
+    @app.get("/api/prefixes", tags=["service"], summary="The prefixes SPARQL text may use without declaring them")
+    async def prefixes() -> dict[str, str]:
+        from kg.namespaces import PREFIXES
+
+        return dict(PREFIXES)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

@@ -16,6 +16,31 @@ from mcrag.service.auth import require_read
 
 router = APIRouter(prefix="/api", tags=["inference"])
 _lock = threading.Lock()
+_WORK_BYTES_PER_PIXEL = 12
+"""Grayscale float64 plus float32 working copies that decoding to model input makes of every pixel."""
+
+
+def decode_cost(data: bytes, reduce_to: int = 256) -> tuple[int, str]:
+    """Bytes an upload takes to decode, read from its header alone, with a description for messages."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        im = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return 0, "unreadable"  # the decoder's own checks name the problem
+    w, h = im.size
+    scale = 1
+    if im.format == "JPEG":  # decoded at a reduced scale (draft mode), down to the model's input size
+        while scale < 8 and w // (scale * 2) >= reduce_to and h // (scale * 2) >= reduce_to:
+            scale *= 2
+    bands = len(im.getbands())
+    depth = 2 if im.mode.startswith("I;16") or (im.info.get("bitdepth", 8) or 8) > 8 else 1
+    if im.mode in ("I", "F"):
+        depth = 4
+    pixels = (w // scale) * (h // scale)
+    return pixels * (bands * depth + _WORK_BYTES_PER_PIXEL), f"{w}x{h} {im.format} {im.mode}"
 
 
 def _grounder(request: Request, mode: str) -> Any:
@@ -60,6 +85,11 @@ async def infer(request: Request,
             raise HTTPException(413, f"image over the {settings.max_upload_bytes}-byte upload limit")
         if not data:
             raise HTTPException(422, "the uploaded image is empty")
+        cost, what = decode_cost(data)
+        budget = settings.max_image_mb * 1024 * 1024
+        if cost > budget:
+            raise HTTPException(413, f"the {what} image needs about {cost // 2**20} MiB to decode, over the "
+                                     f"{settings.max_image_mb} MiB one upload may use; downscale it first")
     if data is None and not findings:
         raise HTTPException(422, "send an image, or findings from another front end")
     if task == "vqa" and not (question or "").strip():

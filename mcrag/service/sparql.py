@@ -1,20 +1,35 @@
 """SPARQL 1.1 Protocol: GET/POST query and POST update at ``/sparql``.
 
-Queries run in a worker thread under a deadline: the client gets a clear 503 when the limit passes
-and the server goes on serving; streaming results also stop at the deadline inside the store.
+A caller's SPARQL never runs in the server process: queries and trial runs of updates go to worker
+processes (:mod:`kg.store.sandbox`) that are killed at the deadline or when they outgrow their memory
+cap, so the client gets a clear 503 or 400 and the server's CPU and memory are its own again.
+SERVICE and LOAD are refused unless their target is allow-listed. Bodies are counted while they
+arrive and refused (413) at the limit, never buffered whole first.
 """
 
 from __future__ import annotations
 
-import asyncio
+import threading
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from kg.errors import MalformedQueryError, QueryTimeoutError, ResultTooLargeError
-from kg.results_format import to_csv, to_ntriples, to_sparql_json, to_sparql_xml, to_tsv
-from kg.store.base import QueryResult, Store
+from kg.errors import (
+    KGError,
+    MalformedQueryError,
+    QueryTimeoutError,
+    ReadOnlyStoreError,
+    ResultTooLargeError,
+    StoreUnavailableError,
+)
+from kg.namespaces import PREFIXES
+from kg.results_format import render
+from kg.store.base import Store
+from kg.store.guard import RemoteAccessRefusedError, UncheckableQueryError, check_remote_access
+from kg.store.oxigraph import OxigraphStore
+from kg.store.sandbox import QuerySandbox, ResourceLimitError, SandboxBusyError, SandboxLimits
 from mcrag.service.auth import require_read, require_write
 from mcrag.settings import Settings
 
@@ -54,42 +69,96 @@ def _negotiate(accept: str) -> tuple[str, str]:
     return best[2], best[3]
 
 
-def _render(result: QueryResult, accept: str) -> Response:
-    if result.form == "graph":
-        return Response(to_ntriples(result), media_type="application/n-triples")
-    media, name = _negotiate(accept)
-    if name == "xml":
-        return Response(to_sparql_xml(result), media_type="application/sparql-results+xml")
-    if name == "csv" and result.form == "select":
-        return Response(to_csv(result), media_type="text/csv")
-    if name == "tsv" and result.form == "select":
-        return Response(to_tsv(result), media_type="text/tab-separated-values")
-    return Response(to_sparql_json(result), media_type="application/sparql-results+json")
+_sandbox_lock = threading.Lock()
 
 
-async def run_query(store: Store, settings: Settings, sparql: str) -> QueryResult:
-    """Evaluate under the configured deadline and row limit; map failures to HTTP errors."""
-    timeout = settings.query_timeout
+def sandbox_for(app: Any) -> QuerySandbox | None:
+    """The app's query workers, started on first use (``None`` for a remote store, which has its own limits)."""
+    store: Store = app.state.store
+    if not isinstance(store, OxigraphStore):
+        return None
+    with _sandbox_lock:
+        sandbox: QuerySandbox | None = getattr(app.state, "sandbox", None)
+        if sandbox is None or sandbox.store is not store:
+            settings: Settings = app.state.settings
+            sandbox = QuerySandbox(store, SandboxLimits(workers=settings.query_workers,
+                                                        memory_mb=settings.query_memory_mb,
+                                                        allow_remote=settings.remote_allow))
+            app.state.sandbox = sandbox
+        return sandbox
+
+
+def http_error(err: KGError) -> HTTPException:
+    """The status a store error means to a client: 4xx for the request's fault, 503 for limits and outages."""
+    if isinstance(err, QueryTimeoutError | SandboxBusyError):
+        return HTTPException(503, str(err), headers={"Retry-After": "5"})
+    if isinstance(err, StoreUnavailableError):
+        return HTTPException(503, str(err))
+    if isinstance(err, ReadOnlyStoreError):
+        return HTTPException(405, str(err))
+    if isinstance(err, ResultTooLargeError | ResourceLimitError | RemoteAccessRefusedError |
+                  UncheckableQueryError | MalformedQueryError):
+        return HTTPException(400, str(err))
+    return HTTPException(400, str(err))
+
+
+def _query(app: Any, settings: Settings, sparql: str, fmt: str) -> tuple[bytes, str]:
+    sandbox = sandbox_for(app)
+    if sandbox is not None:
+        return sandbox.query(sparql, fmt, timeout=settings.query_timeout, max_rows=settings.max_rows)
+    check_remote_access(sparql, settings.remote_allow, PREFIXES)
+    result = app.state.store.query(sparql, timeout=settings.query_timeout, max_rows=settings.max_rows)
+    return render(result, fmt)
+
+
+def _update(app: Any, settings: Settings, sparql: str) -> None:
+    sandbox = sandbox_for(app)
+    if sandbox is not None:
+        sandbox.update(sparql, timeout=settings.query_timeout)
+        return
+    check_remote_access(sparql, settings.remote_allow, PREFIXES)
+    app.state.store.update(sparql)
+
+
+async def run_query(request: Request, sparql: str) -> Response:
+    """Evaluate under the configured deadline, memory cap and row limit; map failures to HTTP errors."""
+    settings: Settings = request.app.state.settings
+    _, fmt = _negotiate(request.headers.get("accept", ""))
     try:
-        return await asyncio.wait_for(
-            run_in_threadpool(store.query, sparql, timeout=timeout, max_rows=settings.max_rows), timeout=timeout)
-    except TimeoutError:
-        raise HTTPException(503, f"query ran past the {timeout:g} s time limit and was stopped") from None
-    except QueryTimeoutError as err:
-        raise HTTPException(503, str(err)) from None
-    except MalformedQueryError as err:
-        raise HTTPException(400, str(err)) from None
-    except ResultTooLargeError as err:
-        raise HTTPException(400, str(err)) from None
+        body, media = await run_in_threadpool(_query, request.app, settings, sparql, fmt)
+    except KGError as err:
+        raise http_error(err) from None
+    return Response(body, media_type=media)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it (or its declared length) passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise HTTPException(400, "Content-Length is not a number") from None
+        if size > limit:
+            raise HTTPException(413, f"request body of {size} bytes is over the {limit}-byte limit")
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise HTTPException(413, f"request body over the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _read_body(request: Request) -> tuple[str | None, str | None]:
     """(query, update) from a POST in any of the protocol's three encodings."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     settings: Settings = request.app.state.settings
-    raw = await request.body()
-    if len(raw) > settings.max_upload_bytes:
-        raise HTTPException(413, f"request body over {settings.max_upload_bytes} bytes")
+    if ctype not in ("application/sparql-query", "application/sparql-update", "application/x-www-form-urlencoded", ""):
+        raise HTTPException(415, f"unsupported content type {ctype!r}; use application/sparql-query, "
+                                 "application/sparql-update or a form")
+    raw = await read_body(request, settings.max_upload_bytes)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -98,13 +167,11 @@ async def _read_body(request: Request) -> tuple[str | None, str | None]:
         return text, None
     if ctype == "application/sparql-update":
         return None, text
-    if ctype in ("application/x-www-form-urlencoded", ""):
-        form = parse_qs(text, keep_blank_values=True)
-        query = form.get("query", [None])[0]
-        update = form.get("update", [None])[0]
-        return query, update
-    raise HTTPException(415, f"unsupported content type {ctype!r}; use application/sparql-query, "
-                             "application/sparql-update or a form")
+    try:
+        form = parse_qs(text, keep_blank_values=True, strict_parsing=False, max_num_fields=100)
+    except ValueError as err:
+        raise HTTPException(400, f"malformed form body: {err}") from None
+    return form.get("query", [None])[0], form.get("update", [None])[0]
 
 
 @router.get("/sparql", summary="SPARQL 1.1 query (GET)")
@@ -113,8 +180,7 @@ async def sparql_get(request: Request, query: str | None = None) -> Response:
     require_read(request, settings)
     if not query:
         raise HTTPException(400, "missing 'query' parameter")
-    result = await run_query(request.app.state.store, settings, query)
-    return _render(result, request.headers.get("accept", ""))
+    return await run_query(request, query)
 
 
 @router.post("/sparql", summary="SPARQL 1.1 query or update (POST)",
@@ -131,15 +197,14 @@ async def sparql_post(request: Request) -> Response:
         if not update.strip():
             raise HTTPException(400, "empty update")
         try:
-            await run_in_threadpool(request.app.state.store.update, update)
-        except MalformedQueryError as err:
-            raise HTTPException(400, str(err)) from None
+            await run_in_threadpool(_update, request.app, settings, update)
+        except KGError as err:
+            raise http_error(err) from None
         return Response(status_code=204)
     require_read(request, settings)
     if not query:
         raise HTTPException(400, "missing query: send 'query' or 'update'")
-    result = await run_query(request.app.state.store, settings, query)
-    return _render(result, request.headers.get("accept", ""))
+    return await run_query(request, query)
 
 
 @router.post("/store", summary="Graph Store Protocol: add an RDF document to a graph (one transaction)",
@@ -158,9 +223,7 @@ async def gsp_post(request: Request, graph: str | None = None, default: str | No
         fmt = rdf_format_from_media_type(request.headers.get("content-type", ""))
     except UnsupportedFormatError as err:
         raise HTTPException(415, str(err)) from None
-    body = await request.body()
-    if len(body) > settings.max_upload_bytes:
-        raise HTTPException(413, f"request body over {settings.max_upload_bytes} bytes")
+    body = await read_body(request, settings.max_upload_bytes)
     target = graph_iri(graph) if graph else None
     if target is not None and not target.startswith(("http://", "https://", "urn:")):
         raise HTTPException(400, f"graph must be an absolute IRI or a known graph name, got {graph!r}")
@@ -168,4 +231,6 @@ async def gsp_post(request: Request, graph: str | None = None, default: str | No
         await run_in_threadpool(request.app.state.store.load, body, fmt, graph=target, source_name="request body")
     except MalformedRDFError as err:
         raise HTTPException(400, str(err)) from None
+    except KGError as err:
+        raise http_error(err) from None
     return Response(status_code=204)

@@ -11,7 +11,7 @@ import reasoning.sources.iu_xray as iu_xray
 import reasoning.sources.nih as nih
 import reasoning.sources.padchest as padchest
 import reasoning.sources.vindr as vindr
-from kg.concept_table import ConceptTable, load_concept_table
+from kg.concepts import ConceptTable, load_concept_table
 from reasoning.sources.base import (
     ImportedSource,
     ImportReport,

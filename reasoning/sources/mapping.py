@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from kg.concept_table import ConceptTable
+from kg.concepts import ConceptTable
 from reasoning.sources.base import SourceError
 
 RELATIONS = ("exactMatch", "closeMatch", "broadMatch", "narrowMatch")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from kg.concept_table import ConceptTable
+from kg.concepts import ConceptTable
 from reasoning.sources.base import (
     PRESENT,
     UNCERTAIN,

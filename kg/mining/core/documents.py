@@ -45,9 +45,19 @@ class Document:
     mentions: tuple[GoldMention, ...] = ()
     relations: tuple[tuple[str, str], ...] = ()
     """Gold (chemical id, disease id) pairs when the corpus ships them."""
+    sections: tuple[tuple[str, int, int], ...] = ()
+    """(section, start, end) of each section body in ``text``, when the reader knows them (Open-i XML):
+    ``findings``, ``impression``, ``indication``, ``comparison``."""
 
     def meta_value(self, key: str, default: str = "") -> str:
         return dict(self.meta).get(key, default)
+
+    def section_at(self, offset: int) -> str | None:
+        """The reader's section holding character ``offset``; None when the reader knows no sections."""
+        for name, start, end in self.sections:
+            if start <= offset <= end:
+                return name
+        return None if not self.sections else ""
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,10 @@ class FindingMention:
     text: str
     section: str = ""
     historical: bool = False
+    term: str = ""
+    """The lexicon term that matched (``organ~state`` for an anchored rule, e.g. ``heart~enlarged``)."""
+    cues: tuple[str, ...] = ()
+    """The ConText cues that modify it, as ``CATEGORY:literal`` (``POSSIBLE_EXISTENCE:versus``)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,8 @@ class ReportFindings:
     """(key, present|absent|uncertain) for every key mentioned at least once."""
     meta: tuple[tuple[str, str], ...] = ()
     mentions: tuple[FindingMention, ...] = field(default=(), compare=False)
+    labels: tuple[str, ...] = ()
+    """The Open-i labels the report carries by Open-i's indexing conventions (see ``kg.mining.reports.openi``)."""
 
     def status(self, key: str) -> str | None:
         return dict(self.statuses).get(key)

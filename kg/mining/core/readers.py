@@ -1,7 +1,9 @@
 """Read reports and abstracts from the formats users have, one :class:`Document` at a time.
 
-Reports: IU-Xray ``annotation.json`` (R2Gen split format), Open-i XML, plain text (one report per
-file) and CSV. Abstracts: PubTator (with gold mentions and CID relations when present), PubMed XML,
+Reports: IU-Xray ``annotation.json`` (R2Gen split format, findings only), the Open-i XML of the full
+reports (one file each, a folder of them, or the ``NLMCXR_reports.tgz`` archive as shipped: indication,
+comparison, findings and impression kept apart, with the image ids and Open-i's MeSH indexing), plain
+text (one report per file) and CSV. Abstracts: PubTator (with gold mentions and CID relations when present), PubMed XML,
 JSON (PubMed-like records or PubMedQA) and plain text. A file or record that cannot be read becomes a
 :class:`Skipped` with its reason instead of stopping the run.
 """
@@ -13,8 +15,10 @@ import io
 import json
 import logging
 import re
+import tarfile
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +38,11 @@ Item = Document | Skipped
 MAX_FILE_BYTES = 512 * 1024 * 1024
 """Files above this size are refused whole: no corpus file we read comes near it."""
 
-REPORT_SUFFIXES = (".json", ".xml", ".txt", ".csv", ".tsv")
+REPORT_SUFFIXES = (".json", ".xml", ".txt", ".csv", ".tsv", ".tgz", ".gz")
+ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
+"""Gzipped tar archives of Open-i XML reports (``NLMCXR_reports.tgz``)."""
+OPENI_SOURCE = "iu_xray"
+"""Source name of the reports read from an Open-i archive: the IU-Xray collection."""
 LITERATURE_SUFFIXES = (".pubtator", ".txt", ".xml", ".json", ".tsv")
 
 
@@ -60,7 +68,7 @@ def _files(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
     return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
-                  and not p.name.startswith("."))
+                  and not p.name.startswith(".") and (p.suffix.lower() != ".gz" or _is_archive(p)))
 
 
 def _checked(doc: Document, max_chars: int) -> Item:
@@ -75,22 +83,114 @@ def _clean_ws(text: str) -> str:
 # ---------------------------------------------------------------- reports
 
 def _iter_files(path: Path | str, suffixes: tuple[str, ...], default_source: str, source: str | None,
-                max_chars: int, parse: Callable[[str, Path, str], Iterable[Item]]) -> Iterator[Item]:
-    """Documents of every file under ``path`` by ``parse``; a file that cannot be read or parsed is skipped."""
+                max_chars: int, parse: Callable[[str, Path, str], Iterable[Item]],
+                archive: Callable[[Path, str | None, int], Iterable[Item]] | None = None) -> Iterator[Item]:
+    """Documents of every file under ``path`` by ``parse`` (archives by ``archive``); a file that cannot be
+    read or parsed is skipped."""
     for f in _files(Path(path), suffixes):
         src = source or _source_name(f, default_source)
         try:
+            if _is_archive(f):
+                if archive is None:
+                    raise UnreadableFile("archives are not read here")
+                yield from archive(f, source, max_chars)
+                continue
+            if f.suffix.lower() == ".gz":
+                raise UnreadableFile("a .gz file that is not a .tar.gz archive of Open-i XML reports")
             for item in parse(read_text_file(f), f, src):
                 yield _checked(item, max_chars) if isinstance(item, Document) else item
-        except (UnreadableFile, ValueError, ET.ParseError, csv.Error, KeyError, TypeError) as err:
+        except (UnreadableFile, ValueError, ET.ParseError, csv.Error, KeyError, TypeError, tarfile.TarError,
+                EOFError, OSError) as err:
             log.warning("skipped %s: %s", f, err)
             yield Skipped(str(f), _reason(err))
 
 
-def iter_report_documents(path: Path | str, *, max_chars: int = MAX_DOCUMENT_CHARS,
-                          source: str | None = None) -> Iterator[Item]:
-    """Reports from a file or a folder (recursively, in name order)."""
-    return _iter_files(path, REPORT_SUFFIXES, "reports", source, max_chars, _report_file)
+def iter_report_documents(path: Path | str, *, max_chars: int = MAX_DOCUMENT_CHARS, source: str | None = None,
+                          splits: Mapping[str, str] | None = None) -> Iterator[Item]:
+    """Reports from a file, a folder (recursively, in name order) or an Open-i ``.tgz`` archive.
+
+    ``splits`` maps a study id (``CXR1``, see :func:`study_id`) to its split (``train`` / ``val`` /
+    ``test``, as :func:`read_r2gen_splits` reads them); it fills the split of reports that carry none.
+    """
+    items: Iterator[Item] = _iter_files(path, REPORT_SUFFIXES, "reports", source, max_chars, _report_file,
+                                        archive=_archive_reports)
+    return _with_splits(items, splits) if splits else items
+
+
+def study_id(report_id: str) -> str:
+    """The Open-i study id of a report or image id: ``CXR1`` for ``CXR1``, ``CXR1_1_IM-0001`` or
+    ``CXR1_1_IM-0001-3001``; the key of ``openi_labels.csv`` and of the R2Gen split."""
+    return report_id.split("_", 1)[0]
+
+
+def read_r2gen_splits(annotation_json: Path | str) -> dict[str, str]:
+    """Study id -> split from an R2Gen ``annotation.json`` (``{"train": [{"id": ...}], ...}``)."""
+    path = Path(annotation_json)
+    try:
+        data = json.loads(read_text_file(path))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: malformed JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(data, dict) or not any(k in data for k in ("train", "val", "test")):
+        raise ValueError(f"{path}: not an R2Gen annotation.json (no train / val / test key)")
+    out: dict[str, str] = {}
+    for split in ("train", "val", "test"):
+        for rec in data.get(split) or []:
+            if isinstance(rec, dict) and rec.get("id"):
+                out[study_id(str(rec["id"]))] = split
+    return out
+
+
+def _with_splits(items: Iterable[Item], splits: Mapping[str, str]) -> Iterator[Item]:
+    for item in items:
+        if isinstance(item, Document) and not item.split:
+            split = splits.get(study_id(item.doc_id), "")
+            if split:
+                item = replace(item, split=split)
+        yield item
+
+
+def _is_archive(f: Path) -> bool:
+    name = f.name.lower()
+    return name.endswith(ARCHIVE_SUFFIXES)
+
+
+def _archive_reports(f: Path, source: str | None, max_chars: int) -> Iterator[Item]:
+    """Every ``.xml`` member of a gzipped tar archive, in name order, each read as an Open-i report."""
+    src = source or OPENI_SOURCE
+    size = f.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise UnreadableFile(f"file too large ({size} bytes > {MAX_FILE_BYTES})")
+    with tarfile.open(f, mode="r:gz") as tar:
+        members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.lower().endswith(".xml")
+                          and not Path(m.name).name.startswith(".")), key=lambda m: _natural(m.name))
+        if not members:
+            raise ValueError("archive holds no .xml reports")
+        for m in members:
+            where = f"{f.name}:{m.name}"
+            if m.size > MAX_FILE_BYTES:
+                yield Skipped(where, f"file too large ({m.size} bytes > {MAX_FILE_BYTES})")
+                continue
+            fh = tar.extractfile(m)
+            raw = fh.read() if fh is not None else b""
+            try:
+                item = _report_from_openi_xml(raw.decode("utf-8-sig"), Path(m.name), src)
+            except UnicodeDecodeError as err:
+                yield Skipped(where, f"not UTF-8 text (byte {err.start})")
+                continue
+            except (ValueError, ET.ParseError) as err:
+                yield Skipped(where, _reason(err))
+                continue
+            yield _checked(item, max_chars) if isinstance(item, Document) else item
+
+
+def read_openi_report(xml: str, source: str = OPENI_SOURCE) -> Item:
+    """One Open-i XML report given as text (see :func:`iter_report_documents` for files and archives)."""
+    return _report_from_openi_xml(xml, Path("report.xml"), source)
+
+
+def _natural(name: str) -> tuple[Any, ...]:
+    """Name order with numbers compared as numbers: ``2.xml`` before ``10.xml``."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
 
 
 def _report_file(text: str, f: Path, src: str) -> Iterable[Item]:
@@ -148,19 +248,51 @@ def _report_record(rec: Any, where: str, src: str, split: str) -> Item:
     return Document(str(rid), report, src, "report", split or str(rec.get("split") or ""), meta=tuple(meta))
 
 
-def _report_from_openi_xml(text: str, f: Path, src: str) -> Document:
+OPENI_SECTIONS: dict[str, str] = {"COMPARISON": "comparison", "INDICATION": "indication", "FINDINGS": "findings",
+                                  "IMPRESSION": "impression"}
+"""Open-i ``AbstractText`` labels and the section names the miner uses for them."""
+
+
+def _report_from_openi_xml(text: str, f: Path, src: str) -> Item:
+    """One Open-i report: ``LABEL: body`` lines in the XML's order, each body's offsets in ``sections``.
+
+    Meta: ``study_id``, ``images`` (space-separated image ids), ``n_images``, and Open-i's MeSH indexing
+    (``mesh_major`` / ``mesh_automatic``, terms separated by ``|``). A report whose findings and impression
+    are both empty is skipped: nothing in it says what the film showed.
+    """
     root = ET.fromstring(text)
     uid = root.find(".//uId")
     rid = uid.get("id") if uid is not None and uid.get("id") else f.stem
-    parts = []
-    for node in root.iter("AbstractText"):
-        label = (node.get("Label") or "").upper()
-        body = _clean_ws("".join(node.itertext()))
-        if body:
-            parts.append(f"{label}: {body}" if label else body)
-    if not parts:
+    parts: list[str] = []
+    sections: list[tuple[str, int, int]] = []
+    offset = 0
+    nodes = list(root.iter("AbstractText"))
+    if not nodes:
         raise ValueError("Open-i XML without AbstractText sections")
-    return Document(str(rid), "\n".join(parts), src, "report")
+    for node in nodes:
+        raw_label = (node.get("Label") or "").strip()
+        label = raw_label.upper()
+        body = _clean_ws(" ".join("".join(node.itertext()).split("\n")))
+        if not body:
+            continue
+        head = f"{label}: " if label else ""
+        sections.append((OPENI_SECTIONS.get(label, raw_label.lower() or "report"),
+                         offset + len(head), offset + len(head) + len(body)))
+        parts.append(head + body)
+        offset += len(head) + len(body) + 1
+    names = {name for name, _, _ in sections}
+    if not parts or (names <= set(OPENI_SECTIONS.values()) and not names & {"findings", "impression"}):
+        return Skipped(f"{src}:{rid}", "empty report (no findings or impression text)")
+    images = [p.get("id") or "" for p in root.iter("parentImage") if p.get("id")]
+    meta: list[tuple[str, str]] = [("study_id", study_id(str(rid))), ("images", " ".join(images)),
+                                   ("n_images", str(len(images)))]
+    mesh = root.find("MeSH")
+    if mesh is not None:
+        for kind in ("major", "automatic"):
+            terms = [_clean_ws(m.text or "") for m in mesh.findall(kind) if (m.text or "").strip()]
+            if terms:
+                meta.append((f"mesh_{kind}", "|".join(terms)))
+    return Document(str(rid), "\n".join(parts), src, "report", meta=tuple(meta), sections=tuple(sections))
 
 
 _ID_COLUMNS = ("report_id", "id", "uid", "filename", "study_id", "pmid")

@@ -1,0 +1,92 @@
+"""Regression list: treatment, prevention, negated, hedged and association statements never become a
+positive, certain ``causes`` claim, and stated causes (pathophysiology included) are found with their
+direction. The sentences and their expected readings (tests/fixtures/mining/regression_sentences.csv)
+were written before any model read them.
+
+The models are trained here from the shared corpora with the hyperparameters the benchmark chose
+(ADE-NEG pairs are left out: they need the recogniser, which takes minutes to train).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "mining" / "regression_sentences.csv"
+ROWS = list(csv.DictReader(FIXTURE.open(encoding="utf-8")))
+
+KNOWN_MISSES: dict[str, str] = {}
+"""Sentence id -> why the models trained here get it wrong, kept visible as a strict expected failure (a
+fix makes the test fail until the entry is removed). The benchmark's models, which also learn from
+recogniser pairs of ADE-NEG sentences, read c11 ("was complicated by") in the reverse direction; the
+models trained here read it right."""
+
+pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
+
+
+def test_the_list_has_the_statements_it_promises() -> None:
+    cats = [r["category"] for r in ROWS]
+    assert len(ROWS) >= 40
+    assert {c: cats.count(c) for c in set(cats)} == {"causal": 14, "treatment": 10, "prevention": 6,
+                                                      "negation": 8, "hedging": 6, "association": 8}
+    for r in ROWS:
+        assert r["subject"].lower() in r["sentence"].lower() and r["object"].lower() in r["sentence"].lower()
+
+
+@pytest.fixture(scope="module")
+def reader(shared_data: Path) -> Any:
+    from kg.mining.classifiers.claim_strength import train_claim_strength
+    from kg.mining.classifiers.corpora import read_claim_strength, read_negex
+    from kg.mining.classifiers.negation import train_negation
+    from kg.mining.classifiers.pair_claims import PairClaimReader
+    from kg.mining.classifiers.relation_kinds import train_relation_kinds
+    from kg.mining.classifiers.training import LiteratureCorpora, relation_examples
+    from kg.mining.literature.gold_corpora import read_ade, split_ade
+
+    lit = shared_data / "literature"
+    corpora = LiteratureCorpora.read(lit)
+    ade_train, _ = split_ade(read_ade(lit / "ade_corpus_v2"), seed=13)
+    kinds = train_relation_kinds(relation_examples(corpora, ade_train), c_grid=(0.3,), cross_validate=False)
+    negation = train_negation(read_negex(lit / "negex" / "rsAnnotations-1-120-random.txt"), c=10.0)
+    strength = train_claim_strength(
+        read_claim_strength(lit / "causal_language" / "pubmed_causal_language_use.csv"), c_grid=(0.3,), folds=2)
+    return PairClaimReader(kinds, negation, strength)
+
+
+def _claim(reader: Any, row: dict[str, str]) -> tuple[Any, bool]:
+    from kg.mining.classifiers.text_features import parse
+
+    doc = parse([row["sentence"]])[0]
+    s = row["sentence"].lower()
+    i, j = s.find(row["subject"].lower()), s.find(row["object"].lower())
+    subj = doc.char_span(i, i + len(row["subject"]), alignment_mode="expand")
+    obj = doc.char_span(j, j + len(row["object"]), alignment_mode="expand")
+    claim = reader.read([(subj, obj)])[0]
+    return claim, claim.subject.start == subj.start
+
+
+def _params(category_is_causal: bool) -> list[Any]:
+    out = []
+    for r in ROWS:
+        if (r["category"] == "causal") != category_is_causal:
+            continue
+        marks = [pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[r["id"]])] if r["id"] in KNOWN_MISSES else []
+        out.append(pytest.param(r, id=r["id"], marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("row", _params(False))
+def test_non_causal_statement_is_no_certain_positive_cause(reader: Any, row: dict[str, str]) -> None:
+    claim, _ = _claim(reader, row)
+    assert not claim.is_certain_positive_cause, (row["sentence"], claim.kind, claim.negated, claim.strength)
+    if row["negated"] == "1" and claim.kind != "none":
+        assert claim.negated, row["sentence"]
+
+
+@pytest.mark.parametrize("row", _params(True))
+def test_stated_cause_is_found_with_its_direction(reader: Any, row: dict[str, str]) -> None:
+    claim, forward = _claim(reader, row)
+    assert claim.is_certain_positive_cause and forward, (row["sentence"], claim.kind, forward, claim.confidence)
