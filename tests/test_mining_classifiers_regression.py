@@ -106,8 +106,7 @@ the strict expected failure fail until the entry goes)."""
 
 
 @pytest.fixture(scope="module")
-def product_table() -> dict[str, dict[str, Any]]:
-    from benchmarks.mining_models import regression_readings
+def product_miner() -> Any:
     from kg.mining.literature.miner import LiteratureMiner
     from kg.mining.literature.models import missing_files
     from mcrag.settings import load_settings
@@ -115,7 +114,14 @@ def product_table() -> dict[str, dict[str, Any]]:
     folder = load_settings().models_dir / "literature"
     if missing_files(folder):
         pytest.skip(f"no trained literature models in {folder}: run `mcrag mine train-relations`")
-    return {t["id"]: t for t in regression_readings(LiteratureMiner(folder), ROWS)}
+    return LiteratureMiner(folder)
+
+
+@pytest.fixture(scope="module")
+def product_table(product_miner: Any) -> dict[str, dict[str, Any]]:
+    from benchmarks.mining_models import regression_readings
+
+    return {t["id"]: t for t in regression_readings(product_miner, ROWS)}
 
 
 @pytest.mark.parametrize("row", [pytest.param(r, id=r["id"]) for r in ROWS if r["category"] != "causal"])
@@ -140,3 +146,26 @@ def test_product_miner_finds_stated_causes_with_their_direction(product_table: d
                                                                 row: dict[str, str]) -> None:
     t = product_table[row["id"]]
     assert t["found"], (row["sentence"], t["got"])
+
+
+TREATMENT_ABSTRACTS = [
+    ("Ribavirin in pneumonia.", "Ribavirin was used to treat pneumonia in 12 children."),
+    ("Naloxone and hypotension.", "The hypotension was treated with naloxone."),
+    ("Amiodarone for ventricular tachycardia.", "Amiodarone therapy for ventricular tachycardia was effective."),
+    ("Testosterone and memory.", "Testosterone ameliorates memory impairment in older men."),
+    ("Heparin and thrombosis.", "Heparin prevents deep vein thrombosis after surgery."),
+]
+
+
+@pytest.mark.parametrize("title,body", TREATMENT_ABSTRACTS, ids=[t[0] for t in TREATMENT_ABSTRACTS])
+def test_product_miner_gives_no_document_cause_to_a_pair_its_sentence_reads_as_a_treatment(
+        product_miner: Any, title: str, body: str) -> None:
+    """The document scorer accepts a drug named in the title with the disease it is given for; the sentence
+    that names both says treatment or prevention, so no ``causes`` reading comes from the scorer either."""
+    from kg.mining.core.documents import Document
+
+    text = f"{title} {body}"
+    (readings,) = product_miner.read([Document("t", text, "regression", "abstract",
+                                                         title_end=len(title))])
+    assert readings and all(r.kind != "causes" for r in readings), [(r.subject.text, r.kind, r.object.text)
+                                                                    for r in readings]

@@ -58,12 +58,34 @@ class LiteratureMiner:
             out.append(ParsedDocument(d.doc_id, d.title_end, doc, mentions))
         return out
 
-    def read(self, docs: Sequence[Document]) -> list[list[Reading]]:
-        """What each document says about its related pairs (before claims are built)."""
-        readings = self.reader.read(self.parse(docs))
+    def parse_with(self, docs: Sequence[Document], ranges: Sequence[Sequence[tuple[int, int]]]) -> list[ParsedDocument]:
+        """Parse, and take the given character ranges as the mentions: the kind of the recognised mention a
+        range overlaps (``Disease`` when it overlaps none), the id the normaliser gives it (regression
+        checks with the mentions fixed)."""
+        out = []
+        for d, doc, rs in zip(docs, self.nlp.pipe([d.text for d in docs], batch_size=self.batch_size), ranges,
+                              strict=True):
+            spans = []
+            for start, end in rs:
+                span = doc.char_span(start, end, alignment_mode="expand")
+                if span is None:
+                    continue
+                kind = next((e.label_ for e in doc.ents if e.start < span.end and span.start < e.end), "Disease")
+                kb = next((e.kb_id_ for e in doc.ents if (e.start, e.end) == (span.start, span.end)), "")
+                spans.append(Span(doc, span.start, span.end, label=kind, kb_id=kb))
+            out.append(ParsedDocument(d.doc_id, d.title_end, doc, tuple(self.normaliser.normalise(doc, spans))))
+        return out
+
+    def read_parsed(self, parsed: Sequence[ParsedDocument]) -> list[list[Reading]]:
+        """What each parsed document says about its related pairs, below ``min_confidence`` left out."""
+        readings = self.reader.read(parsed)
         if self.min_confidence is not None:
             readings = [[r for r in rs if r.confidence >= self.min_confidence] for rs in readings]
         return readings
+
+    def read(self, docs: Sequence[Document]) -> list[list[Reading]]:
+        """What each document says about its related pairs (before claims are built)."""
+        return self.read_parsed(self.parse(docs))
 
     def mine(self, docs: Sequence[Document], when: datetime | None = None) -> list[DocOutput]:
         when = when or datetime.now(UTC)

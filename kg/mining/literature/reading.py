@@ -5,7 +5,9 @@ One pass per batch, each model called once for the whole batch:
 1. the relation-kind model reads every candidate pair (:mod:`.pairs`) of every document;
 2. the document scorer (:mod:`kg.mining.classifiers.document_relations`) scores every chemical -> disease
    pair of each document from those same kind predictions (so a drug named in the title and its adverse
-   effect named later still count), and decides which of them is a ``causes`` relation;
+   effect named later still count), and decides which of them is a ``causes`` relation; its evidence is
+   the sentence most likely to state the cause, and a pair whose best such sentence reads as a treatment,
+   prevention or association gets no cause from it (the sentence's own reading stands);
 3. a pair is read further only when it is related: a chemical -> disease pair the scorer accepts, or any
    other pair whose most likely kind is not ``none`` (a chemical -> disease pair whose sentence reads as a
    treatment, prevention or association keeps that kind); a pair the sentence only lists, exemplifies or
@@ -116,7 +118,8 @@ class LiteratureReader:
                     p = best_for[key][1]
                     sp = p.oriented()
                     assert sp is not None
-                    chosen.append((i, p, _forced_cause(sp.cause_first, score), True))
+                    if kind_of[id(p)].kind in ("causes", "none"):  # a sentence read as a treatment is none
+                        chosen.append((i, p, _forced_cause(sp.cause_first, score), True))
                 else:
                     cand = next((c for c in doc_cands[i] if (c.cause_id, c.effect_id) == key), None)
                     if cand is not None:
