@@ -130,10 +130,8 @@ class LiteratureReader:
             if claim.kind == "none":
                 continue
             out[i].append(_reading(docs[i].doc_id, p, claim, from_doc))
-        for i, cand, score in cross:
-            r = self._cross_sentence(docs[i], cand, score)
-            if r is not None:
-                out[i].append(r)
+        for n, r in self._cross_sentence([(docs[i], cand, score) for i, cand, score in cross]):
+            out[cross[n][0]].append(r)
         return out
 
     def _document_causes(self, docs: Sequence[ParsedDocument], pairs: Sequence[list[MentionPair]],
@@ -163,36 +161,58 @@ class LiteratureReader:
                     out[i][(c.cause_id, c.effect_id)] = score
         return out, cands
 
-    def _cross_sentence(self, d: ParsedDocument, cand: DocumentCandidate, score: float) -> Reading | None:
-        """A cause the document states only across sentences: kept when the title names the chemical (the
-        document scorer learnt from abstracts, whose titles name the drug they study); the evidence is the
-        title and the effect's first sentence, negation is read at the effect, strength from its sentence."""
-        spans = {}
-        for m in d.mentions:
-            if m.ids and m.ids[0] in (cand.cause_id, cand.effect_id):
-                span = d.doc.char_span(m.start, m.end, alignment_mode="expand")
-                if span is not None and len(span):
-                    spans[m] = span
-        cause = [(m, s) for m, s in spans.items() if m.ids[0] == cand.cause_id]
-        effect = [(m, s) for m, s in spans.items() if m.ids[0] == cand.effect_id]
-        if not cause or not effect:
-            return None
-        sent_no = {s.start: i for i, s in enumerate(d.doc.sents)}
-        options = []
-        for mc, sc in cause:
-            for me, se in effect:
-                if mc.start < d.title_end:
-                    gap = abs(sent_no[sc.sent.start] - sent_no[se.sent.start])
-                    options.append((gap, abs(mc.start - me.start), mc, sc, me, se))
-        if not options:
-            return None
-        _, _, c, c_span, e, e_span = min(options, key=lambda o: (o[0], o[1]))
-        sents = sorted((c_span.sent, e_span.sent), key=lambda s: s.start_char)
-        sent: Span = e_span.sent
-        neg = self.claims.negation.predict([Target(sent.text, e.start - sent.start_char, e.end - sent.start_char)])[0]
-        strength = "conditional" if self.claims.strength.predict([sent])[0].label == "conditional" else "direct"
-        return Reading(d.doc_id, c, e, "causes", neg.negated, strength, round(score, 4),
-                       (sents[0].start_char, sents[1].end_char), document_level=True)
+    def _cross_sentence(self, cands: Sequence[tuple[ParsedDocument, DocumentCandidate, float]]
+                        ) -> list[tuple[int, Reading]]:
+        """Causes the documents state only across sentences, as (index into ``cands``, reading): each kept
+        when the title names the chemical (the document scorer learnt from abstracts, whose titles name the
+        drug they study); the evidence is the title and the effect's first sentence, negation is read at the
+        effect, strength from its sentence -- one negation and one strength call for all of them."""
+        picked: list[tuple[int, ParsedDocument, Mention, Mention, tuple[int, int], Span, float]] = []
+        for n, (d, cand, score) in enumerate(cands):
+            choice = _cross_sentence_pair(d, cand)
+            if choice is not None:
+                c, e, evidence, sent = choice
+                picked.append((n, d, c, e, evidence, sent, score))
+        if not picked:
+            return []
+        negs = self.claims.negation.predict([Target(sent.text, e.start - sent.start_char, e.end - sent.start_char)
+                                             for _, _, _, e, _, sent, _ in picked])
+        strengths = self.claims.strength.predict([sent for _, _, _, _, _, sent, _ in picked])
+        out = []
+        for (n, d, c, e, evidence, _, score), neg, st in zip(picked, negs, strengths, strict=True):
+            strength = "conditional" if st.label == "conditional" else "direct"
+            out.append((n, Reading(d.doc_id, c, e, "causes", neg.negated, strength, round(score, 4), evidence,
+                                   document_level=True)))
+        return out
+
+
+def _cross_sentence_pair(d: ParsedDocument, cand: DocumentCandidate
+                         ) -> tuple[Mention, Mention, tuple[int, int], Span] | None:
+    """The chemical mention in the title and the disease mention nearest to it (fewest sentences apart,
+    then fewest characters) for a cross-sentence cause, with the evidence range and the effect's sentence;
+    None when the title does not name the chemical."""
+    spans = {}
+    for m in d.mentions:
+        if m.ids and m.ids[0] in (cand.cause_id, cand.effect_id):
+            span = d.doc.char_span(m.start, m.end, alignment_mode="expand")
+            if span is not None and len(span):
+                spans[m] = span
+    cause = [(m, s) for m, s in spans.items() if m.ids[0] == cand.cause_id]
+    effect = [(m, s) for m, s in spans.items() if m.ids[0] == cand.effect_id]
+    if not cause or not effect:
+        return None
+    sent_no = {s.start: i for i, s in enumerate(d.doc.sents)}
+    options = []
+    for mc, sc in cause:
+        for me, se in effect:
+            if mc.start < d.title_end:
+                gap = abs(sent_no[sc.sent.start] - sent_no[se.sent.start])
+                options.append((gap, abs(mc.start - me.start), mc, sc, me, se))
+    if not options:
+        return None
+    _, _, c, c_span, e, e_span = min(options, key=lambda o: (o[0], o[1]))
+    sents = sorted((c_span.sent, e_span.sent), key=lambda s: s.start_char)
+    return c, e, (sents[0].start_char, sents[1].end_char), e_span.sent
 
 
 def sentence_kind(p: MentionPair, k: RelationPrediction) -> RelationPrediction | None:
