@@ -57,14 +57,16 @@ def _init(kind: str, arg: str) -> None:
         _WORKER = ("miner", LiteratureMiner(arg))
 
 
-def _work(docs: list) -> int:
+def _work(docs: list) -> tuple[int, float]:
+    """Documents done and the CPU seconds this process spent on them (all its threads)."""
     kind, w = _WORKER
+    cpu = time.process_time()
     if kind == "bare":
         for _ in w.pipe([d.text for d in docs], batch_size=64):
             pass
     else:
         w.mine(docs)
-    return len(docs)
+    return len(docs), time.process_time() - cpu
 
 
 def _chunks(docs: list, size: int) -> list[list]:
@@ -77,15 +79,19 @@ def measure(kind: str, arg: str, docs: list, processes: int, chunk: int) -> dict
         _init(kind, arg)
         _work(warm)
         started = time.perf_counter()
-        n = sum(_work(c) for c in _chunks(docs, chunk))
+        done = [_work(c) for c in _chunks(docs, chunk)]
     else:
         ctx = mp.get_context("spawn")
         with ctx.Pool(processes, initializer=_init, initargs=(kind, arg)) as pool:
             pool.map(_work, [warm] * processes)
             started = time.perf_counter()
-            n = sum(pool.map(_work, _chunks(docs, chunk), chunksize=1))
+            done = pool.map(_work, _chunks(docs, chunk), chunksize=1)
     secs = time.perf_counter() - started
-    return {"documents": n, "seconds": round(secs, 2), "docs_per_second": round(n / secs, 1)}
+    n, cpu = sum(d[0] for d in done), sum(d[1] for d in done)
+    # wall-clock rate (what the shared machine gave) and the rate per CPU second (what one dedicated core
+    # would give: it does not move with the other jobs' load)
+    return {"documents": n, "seconds": round(secs, 2), "docs_per_second": round(n / secs, 1),
+            "cpu_seconds": round(cpu, 2), "docs_per_cpu_second": round(n / cpu, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{c}/{k}/{p}p": round(r[f"{c}/{k}/{p}p"]["docs_per_second"] / r[f"{c}/bare/{p}p"]["docs_per_second"], 2)
         for c, k in (("reports", "report"), ("abstracts", "literature")) for p in (1, 2)
         if f"{c}/{k}/{p}p" in r and f"{c}/bare/{p}p" in r}
+    results["cpu_ratios_to_bare_spacy"] = {
+        f"{c}/{k}/{p}p": round(r[f"{c}/{k}/{p}p"]["docs_per_cpu_second"] / r[f"{c}/bare/{p}p"]["docs_per_cpu_second"], 2)
+        for c, k in (("reports", "report"), ("abstracts", "literature")) for p in (1, 2)
+        if "docs_per_cpu_second" in r.get(f"{c}/{k}/{p}p", {}) and "docs_per_cpu_second" in r.get(f"{c}/bare/{p}p", {})}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")

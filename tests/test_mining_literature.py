@@ -199,6 +199,26 @@ def test_document_scorer_decides_chemical_causes_and_treatments_stay_out_of_the_
 
 
 @pytest.mark.slow
+def test_the_miner_reads_with_one_blas_and_openmp_thread_per_worker(tiny_models: Path) -> None:
+    from threadpoolctl import threadpool_info
+
+    from kg.mining.literature.miner import LiteratureMiner
+
+    miner = LiteratureMiner(tiny_models)
+    seen: list[set[int]] = []
+    read = miner.reader.read
+
+    def recording(parsed):  # type: ignore[no-untyped-def]
+        seen.append({p["num_threads"] for p in threadpool_info() if p["user_api"] in ("blas", "openmp")})
+        return read(parsed)
+
+    miner.reader.read = recording  # type: ignore[method-assign]
+    miner.mine([_doc("a", "Amiodarone induced pneumonitis in two patients.")])
+    assert seen == [{1}]
+    assert LiteratureMiner(tiny_models, threads=2).threads == 2
+
+
+@pytest.mark.slow
 def test_mining_into_the_store_and_the_cli(tiny_models: Path, tmp_path: Path, memory_store,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     from typer.testing import CliRunner

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from spacy.tokens import Span
+from threadpoolctl import threadpool_limits
 
 from kg.claims import CausalClaim
 from kg.mining.classifiers.corpora import Mention
@@ -29,7 +30,7 @@ class LiteratureMiner:
     """The trained models and the pipeline, built once per worker."""
 
     def __init__(self, model_dir: Path | str, *, gold_entities: bool = False, min_confidence: float | None = None,
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 32, threads: int = 1) -> None:
         self.models = LiteratureModels.load(model_dir)
         folder = Path(model_dir)
         self.gold_entities = gold_entities
@@ -40,6 +41,9 @@ class LiteratureMiner:
         self.builder = ClaimBuilder(self.models.normaliser.names, version=self.models.version)
         self.min_confidence = min_confidence
         self.batch_size = batch_size
+        self.threads = threads
+        """BLAS and OpenMP threads while reading: one per worker process (the miner runs one worker per core;
+        more threads only wait on each other, and on a shared machine spin on cores that other jobs hold)."""
 
     @property
     def version(self) -> str:
@@ -85,7 +89,8 @@ class LiteratureMiner:
 
     def read(self, docs: Sequence[Document]) -> list[list[Reading]]:
         """What each document says about its related pairs (before claims are built)."""
-        return self.read_parsed(self.parse(docs))
+        with threadpool_limits(limits=self.threads):
+            return self.read_parsed(self.parse(docs))
 
     def mine(self, docs: Sequence[Document], when: datetime | None = None) -> list[DocOutput]:
         when = when or datetime.now(UTC)
