@@ -108,6 +108,20 @@ def test_medquad_page_is_one_document_with_a_section_per_answer() -> None:
     assert doc.section_at(at) == "causes" and doc.section_at(doc.text.index("fluid")) == "information"
 
 
+def test_a_medquad_page_whose_root_is_disease_file_is_read_as_a_page(tmp_path: Path) -> None:
+    """One CDC page of MedQuAD has ``<DiseaseFile fid=...>`` as its root instead of ``<Document id=...>``."""
+    page = tmp_path / "cdc" / "0000397.xml"
+    page.parent.mkdir()
+    page.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<DiseaseFile fid="0000397" source="CDC" url="u">\n'
+                    "<Focus>Parasites - Taeniasis</Focus>\n<QAPairs><QAPair pid=\"1\">"
+                    '<Question qid="0000397-1" qtype="causes">What causes it ?</Question>'
+                    "<Answer>Taeniasis is caused by the beef tapeworm.</Answer></QAPair></QAPairs></DiseaseFile>\n",
+                    encoding="utf-8")
+    (doc,) = _docs(list(iter_literature_documents(page)))
+    assert doc.doc_id == "CDC-0000397" and doc.title_end == len("Parasites - Taeniasis")
+    assert [(n, doc.text[s:e]) for n, s, e in doc.sections] == [("causes", "Taeniasis is caused by the beef tapeworm.")]
+
+
 def test_pubmedqa_contexts_become_labelled_sections_with_the_long_answer_last(tmp_path: Path) -> None:
     qa = tmp_path / "pqa.json"
     qa.write_text(json.dumps({"9": {"QUESTION": "Does X cause Y?", "CONTEXTS": ["We studied X.", "X caused Y."],

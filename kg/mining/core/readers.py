@@ -344,7 +344,8 @@ def _literature_file(text: str, f: Path, src: str) -> Iterable[Item]:
     return [_abstract(f.stem, title.strip(), _clean_ws(body.replace("\n", " ")), src)]
 
 
-_MEDQUAD_ROOT = re.compile(r"<Document\b[^>]*>\s*<Focus>", re.S)
+_MEDQUAD_ROOT = re.compile(r"<(?:Document|DiseaseFile)\b[^>]*>\s*<Focus>", re.S)
+"""A MedQuAD page's root (one CDC page has ``<DiseaseFile fid=...>`` instead of ``<Document id=...>``)."""
 _SYLLABLES = r"[A-Za-z]+(?:-[A-Za-z]+)+"
 _PRONUNCIATION = re.compile(r"\s?\((" + _SYLLABLES + r")(?:\s+or\s+" + _SYLLABLES + r")?(?:;[^)]*)?\)")
 
@@ -382,7 +383,7 @@ def _medquad_page(text: str, f: Path) -> Document:
     """A MedQuAD page: the focus as the title, then each answer as a section named by its question type;
     paragraphs are separated by a line break, so no sentence runs across two of them."""
     root = ET.fromstring(text)
-    page_id = root.get("id") or f.stem
+    page_id = root.get("id") or root.get("fid") or f.stem
     collection = (root.get("source") or f.parent.name).strip()
     focus = _clean_ws(root.findtext("Focus") or "")
     parts: list[str] = [focus]
