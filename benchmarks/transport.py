@@ -64,7 +64,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.noise import noisy_probabilities  # noqa: E402
-from kg.concept_table import load_concept_table  # noqa: E402
+from kg.concepts import load_concept_table  # noqa: E402
 from mcrag.datasets.locate import cxr_labels_dir  # noqa: E402
 from mcrag.settings import load_settings  # noqa: E402
 from reasoning.posterior import (  # noqa: E402
