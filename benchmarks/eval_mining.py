@@ -9,17 +9,10 @@
   R2Gen ``annotation.json`` text, the full reports without the CheXpert phrase lists, the finding statuses
   with uncertain counted absent / present, and a learned indexer over the mention statuses against the
   rules in 5-fold cross-validation on the tuning reports over 5 seeds.
-* bc5cdr: chemical-induced disease relations on the BC5CDR development set, document level with MeSH-id
-  matching, with the gold entity mentions and end to end with the dictionary entity matcher.
-* ade: drug -> adverse effect pairs on the held-out 20% of ADE v2 (split by PMID, seed 13): with the gold
-  entity mentions (pairs of the sentence's annotated drugs and effects) and end to end (every held-out
-  sentence, ADE-NEG included; a predicted pair is right when both mentions overlap a gold pair's).
+The literature miner (BC5CDR, BioRED, ADE, Yu et al., NegEx, the regression list) is measured by
+``benchmarks/mining_models.py``.
 
-The relation model is trained on BC5CDR training + the ADE training part (``--model-dir``; trained
-when missing or with ``--retrain``), exactly as ``mcrag mine train-relations`` does.
-
-    python -m benchmarks.eval_mining                   # all three, default data folder
-    python -m benchmarks.eval_mining --only reports
+    python -m benchmarks.eval_mining                   # default data folder
 """
 
 from __future__ import annotations
@@ -38,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.metrics import PRF, column_prf, macro_f1, set_prf  # noqa: E402
+from benchmarks.metrics import column_prf, macro_f1  # noqa: E402
 from kg.concepts import FINDINGS  # noqa: E402
 
 RESULTS = ROOT / "docs" / "results"
@@ -202,102 +195,6 @@ def eval_reports(data: Path, processes: int, seeds: tuple[int, ...] = (0, 1, 2, 
     return out
 
 
-def _relation_model(data: Path, model_dir: Path, retrain: bool, embeddings: bool) -> tuple[object, float]:
-    from kg.mining.literature.relation_model import RelationModel
-    from kg.mining.literature.training import train_relations
-
-    started = time.perf_counter()
-    if retrain or not (model_dir / "relation_model.pkl").is_file():
-        train_relations(model_dir, data / "literature" / "bc5cdr" / "CDR_TrainingSet.PubTator.txt",
-                        ade_dir=data / "literature" / "ade_corpus_v2", ontology_dir=data / "ontologies",
-                        embeddings=embeddings, embedding_cache=ROOT / "var" / "cache" / "embeddings.npz")
-    return RelationModel.load(model_dir), time.perf_counter() - started
-
-
-def _sweep(keys_scores: list[tuple[tuple, float]], gold: set, threshold: float) -> dict:
-    best = max((set_prf([k for k, s in keys_scores if s >= t], gold).f1, t) for t in [i / 100 for i in range(5, 95)])
-    at = set_prf([k for k, s in keys_scores if s >= threshold], gold)
-    return {**at.as_dict(), "threshold": round(threshold, 2),
-            "oracle_threshold_f1": round(best[0], 4), "oracle_threshold": best[1]}
-
-
-def eval_bc5cdr(data: Path, model, model_dir: Path) -> dict:
-    from kg.mining.literature.gold_corpora import iter_cid_pairs, read_bc5cdr
-    from kg.mining.literature.miner import LiteratureMiner
-
-    dev = read_bc5cdr(data / "literature" / "bc5cdr" / "CDR_DevelopmentSet.PubTator.txt", "dev")
-    gold = set(iter_cid_pairs(dev))
-    out: dict = {"documents": len(dev), "gold_pairs": len(gold), "model": model.report,
-                 "model_threshold": model.threshold}
-    for setting, gold_entities in (("gold_entities", True), ("end_to_end", False)):
-        started = time.perf_counter()
-        miner = LiteratureMiner(model_dir / "lexicon.json", model_dir, gold_entities=gold_entities)
-        cands = [c for cs in miner.candidates(dev) for c in cs]
-        if not gold_entities:  # the task scores MeSH ids: pairs of HPO / DOID-only concepts cannot match
-            cands = [c for c in cands if c.cause_id.startswith("MESH:") and c.effect_id.startswith("MESH:")]
-        scores = miner.score(cands)
-        ks = [(c.key, float(s)) for c, s in zip(cands, scores, strict=True)]
-        res = _sweep(ks, gold, model.threshold)
-        res["candidate_recall"] = round(len({c.key for c in cands} & gold) / len(gold), 4)
-        res["seconds"] = round(time.perf_counter() - started, 1)
-        out[setting] = res
-    return out
-
-
-def eval_ade(data: Path, model, model_dir: Path) -> dict:
-    from kg.mining.literature.gold_corpora import read_ade, split_ade
-    from kg.mining.literature.lexicon import build_lexicon
-    from kg.mining.literature.miner import LiteratureMiner
-    from kg.mining.literature.training import ade_documents
-
-    sentences = read_ade(data / "literature" / "ade_corpus_v2")
-    train, held = split_ade(sentences, seed=13)
-    out: dict = {"sentences": len(sentences), "train_sentences": len(train), "held_out_sentences": len(held),
-                 "held_out_positive_sentences": sum(1 for s in held if s.relations),
-                 "held_out_pmids": len({s.pmid for s in held})}
-    # gold entities: the annotated drugs and effects of each positive held-out sentence
-    docs = ade_documents([s for s in held if s.relations])
-    gold = {(d.doc_id, c, e) for d in docs for c, e in d.relations}
-    miner = LiteratureMiner(None, model_dir, gold_entities=True)
-    cands = [c for cs in miner.candidates(docs) for c in cs]
-    scores = miner.score(cands)
-    th = model.thresholds.get("ade", model.threshold)  # single sentences: the ADE-tuned threshold
-    out["gold_entities"] = _sweep([(c.key, float(s)) for c, s in zip(cands, scores, strict=True)], gold, th)
-    out["gold_entities"]["gold_pairs"] = len(gold)
-    # end to end: dictionary of the training part's drugs and effects, every held-out sentence
-    train_docs = ade_documents([s for s in train if s.relations])
-    lex = build_lexicon(None, train_docs)
-    lex_path = lex.save(ROOT / "var" / "eval" / "ade_lexicon.json")
-    all_docs = ade_documents(held)
-    gold_spans = {d.doc_id: [(r.drug_span, r.effect_span) for r in s.relations] for d, s in zip(all_docs, held, strict=True)}
-    e2e = LiteratureMiner(lex_path, model_dir)
-    cands = [c for cs in e2e.candidates(all_docs) for c in cs]
-    scores = e2e.score(cands)
-    tp = fp = 0
-    matched: set[tuple[str, int]] = set()
-    for c, s in zip(cands, scores, strict=True):
-        if s < th:
-            continue
-        hit = None
-        for i, (ds, es) in enumerate(gold_spans[c.doc_id]):
-            if any(_overlap(a, ds) for a in c.cause_spans) and any(_overlap(b, es) for b in c.effect_spans):
-                hit = (c.doc_id, i)
-                break
-        if hit is None:
-            fp += 1
-        elif hit not in matched:
-            matched.add(hit)
-            tp += 1
-    n_gold = sum(len(v) for v in gold_spans.values())
-    out["end_to_end"] = {**PRF(tp, fp, n_gold - len(matched)).as_dict(), "threshold": round(th, 2),
-                         "lexicon_terms": len(lex), "sentences": len(all_docs)}
-    return out
-
-
-def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return a[0] < b[1] and b[0] < a[1]
-
-
 def _plot_reports(res: dict, path: Path) -> None:
     import matplotlib
 
@@ -331,17 +228,14 @@ def _plot_reports(res: dict, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", help="data folder (default: settings, i.e. $MCRAG_DATA_DIR or ../shared/data)")
-    ap.add_argument("--only", choices=("reports", "bc5cdr", "ade"), action="append")
-    ap.add_argument("--model-dir", default=str(ROOT / "var" / "models" / "relation"))
-    ap.add_argument("--retrain", action="store_true", help="train the relation model even if one exists")
-    ap.add_argument("--embeddings", action="store_true", help="train with the MiniLM embedding stage")
+    ap.add_argument("--only", choices=("reports",), action="append", help="kept for older commands: reports")
     ap.add_argument("--processes", type=int, default=1)
     ap.add_argument("--out-dir", default=str(RESULTS))
     args = ap.parse_args(argv)
     data = _data_dir(args.data_dir)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    which = args.only or ["reports", "bc5cdr", "ade"]
+    which = args.only or ["reports"]
     stamp = {"date": datetime.now(UTC).date().isoformat(), "command": "python -m benchmarks.eval_mining " + " ".join(argv or sys.argv[1:])}
     if "reports" in which:
         res = {**stamp, **eval_reports(data, args.processes)}
@@ -351,17 +245,6 @@ def main(argv: list[str] | None = None) -> int:
             print(pol, {k: v["macro_f1"] for k, v in res[pol].items()})
         print("findings-only anchor", {k: res["findings_only_anchor"][k]["macro_f1"] for k in ("test", "train_val")})
         print("learned indexer (CV on tuning reports)", res["learned_indexer_cv"])
-    if "bc5cdr" in which or "ade" in which:
-        model_dir = Path(args.model_dir)
-        model, secs = _relation_model(data, model_dir, args.retrain, args.embeddings)
-        if "bc5cdr" in which:
-            res = {**stamp, "training_seconds": round(secs, 1), **eval_bc5cdr(data, model, model_dir)}
-            (out_dir / "mining_bc5cdr.json").write_text(json.dumps(res, indent=2), encoding="utf-8")
-            print("bc5cdr", {k: res[k]["f1"] for k in ("gold_entities", "end_to_end")})
-        if "ade" in which:
-            res = {**stamp, **eval_ade(data, model, model_dir)}
-            (out_dir / "mining_ade.json").write_text(json.dumps(res, indent=2), encoding="utf-8")
-            print("ade", {k: res[k]["f1"] for k in ("gold_entities", "end_to_end")})
     return 0
 
 

@@ -6,6 +6,10 @@ character offsets) and ``prov:wasGeneratedBy`` an extraction activity associated
 software agent at a time. A positive claim also materialises its direct edge (``?s mcrag:causes ?o``)
 so that path queries stay short. Claim IRIs are content hashes, so writing the same claim twice is a
 no-op.
+
+A relation read from a source that is not part of the causal graph (a treatment, a prevention or an
+association stated in a text) is written the same way but typed ``mcrag:RelationClaim`` and with no
+direct edge, so no reader of causal claims takes it for a cause (``in_causal_graph=False``).
 """
 
 from __future__ import annotations
@@ -23,13 +27,18 @@ from kg.namespaces import CONCEPT, DCTERMS, ID, MCRAG, OA, PROV, RDF, RDFS, SKOS
 from kg.statuses import STATUSES, Status
 from kg.store.base import Store
 
-RelationKind = Literal["causes", "predisposesTo", "manifestsAs", "mediates", "prevents"]
+RelationKind = Literal["causes", "predisposesTo", "manifestsAs", "mediates", "prevents", "treats", "associatedWith"]
 ConceptKind = Literal["Disease", "ImagingFinding", "AnatomicalSite", "PathophysiologicalProcess", "Exposure",
                       "Intervention", "Chemical", "MedicalConcept"]
 Polarity = Literal["positive", "negative"]
 Certainty = Literal["certain", "probable", "possible"]
 
 RELATION_KINDS: tuple[str, ...] = ("causes", "predisposesTo", "manifestsAs", "mediates", "prevents")
+"""The causal relation kinds (sub-properties of ``mcrag:causalRelation``)."""
+STATED_ONLY_KINDS: tuple[str, ...] = ("treats", "associatedWith")
+"""Relation kinds a source can state that are never causal edges: a claim of one is a ``mcrag:RelationClaim``."""
+CLAIM_STRENGTHS: tuple[str, ...] = ("direct", "conditional", "correlational")
+"""How strongly a sentence states its claim (Yu et al. 2019): as fact, hedged, or as a correlation."""
 
 EXTERNAL_PREFIXES = {
     "MESH": "http://id.nlm.nih.gov/mesh/",
@@ -111,10 +120,19 @@ class CausalClaim:
     scope: str | None = None
     """The domain the claim belongs to (``chest``, ``cardiopulmonary`` or ``general``), so that grounding
     can read one domain only; None when the extractor does not say."""
+    strength: str | None = None
+    """Claim strength of the stating sentence (:data:`CLAIM_STRENGTHS`); None when the extractor does not say."""
+    in_causal_graph: bool = True
+    """False for a relation stated in a source that is not a causal edge (a treatment, prevention or
+    association read from text): written as ``mcrag:RelationClaim`` without a direct edge."""
 
     def __post_init__(self) -> None:
-        if self.relation not in RELATION_KINDS:
-            raise ValueError(f"unknown relation kind {self.relation!r}; use one of {RELATION_KINDS}")
+        if self.relation not in RELATION_KINDS + STATED_ONLY_KINDS:
+            raise ValueError(f"unknown relation kind {self.relation!r}; use one of {RELATION_KINDS + STATED_ONLY_KINDS}")
+        if self.relation in STATED_ONLY_KINDS and self.in_causal_graph:
+            raise ValueError(f"{self.relation!r} is never a causal edge: give in_causal_graph=False")
+        if self.strength is not None and self.strength not in CLAIM_STRENGTHS:
+            raise ValueError(f"unknown claim strength {self.strength!r}; use one of {CLAIM_STRENGTHS}")
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r}; use one of {STATUSES}")
         if not 0.0 <= self.confidence <= 1.0:
@@ -242,7 +260,7 @@ def claim_quads(claim: CausalClaim, graph: str) -> Iterator[ox.Quad]:
     rel = _nn(str(MCRAG[claim.relation]))
     yield from concept_quads(claim.subject, g)
     yield from concept_quads(claim.object, g)
-    yield ox.Quad(c, _nn(RDF.type), _nn(str(MCRAG.CausalClaim)), g)
+    yield ox.Quad(c, _nn(RDF.type), _nn(str(MCRAG.CausalClaim if claim.in_causal_graph else MCRAG.RelationClaim)), g)
     yield ox.Quad(c, _nn(RDF.subject), _nn(claim.subject.iri), g)
     yield ox.Quad(c, _nn(RDF.predicate), rel, g)
     yield ox.Quad(c, _nn(RDF.object), _nn(claim.object.iri), g)
@@ -254,8 +272,10 @@ def claim_quads(claim: CausalClaim, graph: str) -> Iterator[ox.Quad]:
     yield ox.Quad(c, _nn(RDFS.label),
                   _lit(f"{claim.subject.label} {claim.relation} {claim.object.label}"
                        + (" (negated)" if claim.polarity == "negative" else ""), lang="en"), g)
-    if claim.polarity == "positive":
+    if claim.polarity == "positive" and claim.in_causal_graph:
         yield ox.Quad(_nn(claim.subject.iri), rel, _nn(claim.object.iri), g)
+    if claim.strength:
+        yield ox.Quad(c, _nn(str(MCRAG.claimStrength)), _lit(claim.strength), g)
     if claim.mechanism:
         yield ox.Quad(c, _nn(str(MCRAG.mechanism)), _lit(claim.mechanism), g)
     if claim.scope:
@@ -317,7 +337,8 @@ def existing_claim_ids(store: Store, claims: Iterable[CausalClaim]) -> set[str]:
     found: set[str] = set()
     for i in range(0, len(iris), 500):
         chunk = " ".join(f"<{x}>" for x in iris[i:i + 500])
-        res = store.query(f"SELECT ?c WHERE {{ VALUES ?c {{ {chunk} }} ?c a mcrag:CausalClaim }}")
+        res = store.query(f"SELECT ?c WHERE {{ VALUES ?c {{ {chunk} }} "
+                          "VALUES ?t { mcrag:CausalClaim mcrag:RelationClaim } ?c a ?t }")
         found.update(v for v in res.column("c") if v)
     return found
 

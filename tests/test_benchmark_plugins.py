@@ -125,7 +125,7 @@ def test_the_registry_names_every_benchmark_and_its_results() -> None:
     with_command_line = {p.stem for p in (ROOT / "benchmarks").glob("*.py")
                          if p.stem != "__main__" and "def main(" in p.read_text(encoding="utf-8")}
     assert {"bench_store", "eval_mining", "frontend_images", "frontend_shortcuts", "cross_source", "import_sources",
-            "curation_workbench"} <= with_command_line
+            "curation_workbench", "mining_models", "strength_finetune", "literature_chest_edges"} <= with_command_line
     assert with_command_line == set(SCRIPTS), "a benchmark script that the registry does not list"
 
 

@@ -112,11 +112,11 @@ def test_table_shows_values_as_written(store: Path) -> None:
     assert "[red]alarm" in r.stdout and "E[Y | do(X)] [95% CI]" in r.stdout
 
 
-def test_relation_model_is_looked_for_under_mcrag_home(tmp_path: Path) -> None:
+def test_literature_models_are_looked_for_under_mcrag_home(tmp_path: Path) -> None:
     abstracts = tmp_path / "a.txt"
     abstracts.write_text("Aspirin causes ulcers.\n")
     line = one_line_error(mcrag("mine", "literature", str(abstracts), env={"MCRAG_HOME": str(tmp_path / "home")}))
-    assert str(tmp_path / "home" / "models" / "relation") in line
+    assert str(tmp_path / "home" / "models" / "literature") in line
 
 
 def test_serve_on_a_read_only_mount_answers_queries_and_refuses_writes(read_only_mount: Path) -> None:

@@ -1,178 +1,239 @@
-"""Literature pipeline: lexicon, entity matcher, causal patterns, candidates, classifier, claims."""
+"""The literature miner: candidates, normalisation through the concept table, typed claims with polarity,
+strength, scope and provenance; relation claims kept out of the causal graph; training into one folder.
+
+The end-to-end tests train every model on a tiny corpus written from templates (tests/literature_corpus.py).
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from kg.mining.literature.gold_corpora import read_bc5cdr
-from kg.mining.literature.lexicon import EntityLexicon, LexEntry, build_lexicon, is_short_form, ontology_terms
-from kg.mining.literature.relations import FEATURE_NAMES, Priors, apply_priors, candidates, set_gold_entities
+from kg.claims import CausalClaim, Concept, SourceSpan, claim_quads, write_claims
+from kg.mining.classifiers.corpora import Mention
+from kg.mining.core.documents import Document
+from kg.namespaces import NAMED_GRAPHS
+from tests.literature_corpus import write_literature_corpus
 
 FIX = Path(__file__).parent / "fixtures" / "mining"
 
 
-@pytest.fixture(scope="module")
-def train_docs():
-    return read_bc5cdr(FIX / "sample.pubtator", "train")
+# ------------------------------------------------------------------ claims that are not causal edges
+
+
+def _claim(relation: str, *, in_graph: bool, polarity: str = "positive", strength: str | None = "direct") -> CausalClaim:
+    span = SourceSpan("d1", "Furosemide relieved the pulmonary edema.", 0, 40, "test")
+    return CausalClaim(Concept("https://w3id.org/mcrag/concept/furosemide", "furosemide", "Chemical"),
+                       Concept("https://w3id.org/mcrag/concept/pulmonary_edema", "pulmonary edema", "ImagingFinding"),
+                       relation=relation, polarity=polarity, span=span, extractor="t",  # type: ignore[arg-type]
+                       in_causal_graph=in_graph, strength=strength, scope="cardiopulmonary")
+
+
+def test_a_treatment_is_a_relation_claim_without_a_direct_edge(memory_store) -> None:
+    from kg.check import check_store
+    from kg.claim_reader import read_claims
+
+    treats = _claim("treats", in_graph=False)
+    cause = _claim("causes", in_graph=True)
+    report = write_claims(memory_store, [treats, cause], NAMED_GRAPHS["literature"])
+    assert report.written == 2
+    assert write_claims(memory_store, [treats, cause], NAMED_GRAPHS["literature"]).written == 0  # idempotent
+    types = {r["t"].rsplit("#", 1)[-1] for r in memory_store.select(
+        f"SELECT ?t WHERE {{ <{treats.iri}> a ?t }}")}
+    assert types == {"RelationClaim"}
+    direct = memory_store.select("SELECT ?p WHERE { <https://w3id.org/mcrag/concept/furosemide> ?p "
+                                 "<https://w3id.org/mcrag/concept/pulmonary_edema> }")
+    assert [r["p"].rsplit("#", 1)[-1] for r in direct] == ["causes"]
+    assert [c.relation for c in read_claims(memory_store)] == ["causes"]  # readers of the causal graph see one
+    strength = memory_store.select(f"SELECT ?s WHERE {{ <{treats.iri}> mcrag:claimStrength ?s }}")
+    assert [r["s"] for r in strength] == ["direct"]
+    checked = check_store(memory_store, graphs=[NAMED_GRAPHS["literature"]], owl=False, shacl=True)
+    assert checked.conforms, checked.violations
+
+
+def test_stated_only_kinds_cannot_enter_the_causal_graph_and_strength_is_checked() -> None:
+    with pytest.raises(ValueError, match="never a causal edge"):
+        _claim("associatedWith", in_graph=True)
+    with pytest.raises(ValueError, match="unknown claim strength"):
+        _claim("causes", in_graph=True, strength="strong")
+    quads = list(claim_quads(_claim("prevents", in_graph=False), NAMED_GRAPHS["literature"]))
+    assert not any(str(q.predicate).endswith("#prevents") and str(q.subject).endswith("furosemide") for q in quads)
+
+
+# ------------------------------------------------------------------ scope
+
+
+def test_scope_comes_from_the_table_or_the_names() -> None:
+    from kg.concepts import as_concept, normalise_id
+    from kg.mining.literature.scope import claim_scope, concept_scope
+
+    hf = as_concept(normalise_id("heart_failure"))
+    rib = as_concept(normalise_id("fracture"))
+    outside = Concept("https://w3id.org/mcrag/concept/x", "coronary heart disease", "Disease")
+    general = Concept("https://w3id.org/mcrag/concept/y", "diabetes", "Disease")
+    kidney = Concept("https://w3id.org/mcrag/concept/z", "kidney failure", "Disease")
+    assert concept_scope(hf) == "cardiopulmonary" and concept_scope(rib) == "chest"
+    assert concept_scope(outside) == "cardiopulmonary" and concept_scope(general) == "general"
+    assert claim_scope(general, hf) == "cardiopulmonary" and claim_scope(general, kidney) == "general"
+    assert claim_scope(rib, general) == "chest"
+
+
+# ------------------------------------------------------------------ mentions and pairs
+
+
+def test_one_idea_gets_one_id_and_qualifiers_and_truncations_are_no_concepts() -> None:
+    from kg.mining.literature.mentions import canonical_id, qualifier, table_lookup
+
+    assert table_lookup("pleural effusions") == "MESH:D010996" == canonical_id("concept:pleural_effusion")
+    assert canonical_id("HP:0002202") == "MESH:D010996"  # an exact id of the same table concept
+    assert table_lookup("COPD") == canonical_id("concept:copd")
+    assert table_lookup("injury") is None and table_lookup("effusion") is None  # too general in literature
+    assert canonical_id("MESH:D003000") == "MESH:D003000"  # outside the table: unchanged
+    assert qualifier("acute") and qualifier("Chronic") and not qualifier("pneumonia")
+
+
+def test_pairs_are_unordered_admissible_and_closest() -> None:
+    from kg.mining.classifiers.text_features import parse
+    from kg.mining.literature.pairs import admissible, mention_pairs
+
+    text = "Smoking and asbestos cause lung cancer; aspirin and heparin were given. Pneumonia is common."
+    doc = parse([text])[0]
+
+    def m(word: str, kind: str) -> Mention:
+        i = text.index(word)
+        return Mention(i, i + len(word), word, kind, (f"X:{word}",))
+
+    mentions = [m("Smoking", "Exposure"), m("asbestos", "Exposure"), m("lung cancer", "Disease"),
+                m("aspirin", "Chemical"), m("heparin", "Chemical"), m("Pneumonia", "Disease")]
+    got = [(p.first.text, p.second.text) for p in mention_pairs(doc, mentions)]
+    assert got == [("Smoking", "lung cancer"), ("asbestos", "lung cancer"), ("lung cancer", "aspirin"),
+                   ("lung cancer", "heparin")]
+    assert admissible("Disease", "Disease") and not admissible("Chemical", "Chemical")
+    assert not admissible("Exposure", "Intervention")
+
+
+def test_the_dictionary_adds_table_exposure_and_procedure_terms() -> None:
+    import spacy
+
+    from kg.mining.literature.terms import TermMatcher
+
+    nlp = spacy.blank("en")
+    matcher = TermMatcher(nlp, None)
+    doc = matcher(nlp("Radiotherapy and cigarette smoking cause pleural effusion; a central line was placed; "
+                      "the effusion and the injury resolved."))
+    got = [(e.text, e.label_, e.kb_id_) for e in doc.ents]
+    assert got == [("Radiotherapy", "Intervention", "term:radiation_therapy"),
+                   ("cigarette smoking", "Exposure", "concept:tobacco_smoking"),
+                   ("pleural effusion", "Disease", "concept:pleural_effusion"),
+                   ("central line", "Intervention", "concept:central_venous_catheter")]
+
+
+# ------------------------------------------------------------------ end to end on a tiny corpus
 
 
 @pytest.fixture(scope="module")
-def lexicon_path(tmp_path_factory, train_docs) -> Path:
-    onto = tmp_path_factory.mktemp("onto")
-    (onto / "HumanDO_legacy.obo").write_text((FIX / "mini.obo").read_text(encoding="utf-8"), encoding="utf-8")
-    (onto / "hp.obo").write_text((FIX / "mini_hp.obo").read_text(encoding="utf-8"), encoding="utf-8")
-    lex = build_lexicon(onto, train_docs)
-    return lex.save(onto / "lexicon.json")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from kg.mining.literature.training import Settings, train_literature_models
+
+    root = tmp_path_factory.mktemp("lit")
+    lit = write_literature_corpus(root)
+    out = root / "models"
+    manifest = train_literature_models(out, lit, settings=Settings(recogniser_epochs=10, recogniser_width=32,
+                                                                   recogniser_embed_size=500))
+    assert manifest["models"]["relation_kinds"]["training_pairs"] > 100
+    return out
 
 
-@pytest.fixture(scope="module")
-def miner(lexicon_path):
+def _doc(doc_id: str, text: str, sections: tuple[tuple[str, int, int], ...] = ()) -> Document:
+    return Document(doc_id, text, "test", "abstract", sections=sections)
+
+
+@pytest.mark.slow
+def test_trained_folder_is_complete_and_names_its_parts(tiny_models: Path) -> None:
+    import json
+
+    from kg.mining.literature.models import MANIFEST_FILE, missing_files
+
+    assert missing_files(tiny_models) == []
+    manifest = json.loads((tiny_models / MANIFEST_FILE).read_text(encoding="utf-8"))
+    assert set(manifest["models"]) >= {"recogniser", "relation_kinds", "document_relations", "negation",
+                                       "claim_strength", "normaliser"}
+    assert manifest["models"]["recogniser"]["width"] == 32
+
+
+@pytest.mark.slow
+def test_miner_reads_kinds_direction_polarity_and_provenance(tiny_models: Path) -> None:
     from kg.mining.literature.miner import LiteratureMiner
 
-    return LiteratureMiner(lexicon_path)  # no relation model: the pattern fallback
+    miner = LiteratureMiner(tiny_models)
+    text = ("Heart failure overview. Heart failure caused severe pleural effusion in two patients. "
+            "Pleural effusion was treated with thoracentesis.")
+    at = text.index("Pleural effusion was")
+    sections = (("causes", 24, at - 1), ("treatment", at, len(text)))
+    (out,) = miner.mine([_doc("hf", text, sections)], datetime(2026, 1, 1, tzinfo=UTC))
+    by = {(c.subject.label, c.relation, c.object.label): c for c in out.claims}
+    cause = by[("heart failure", "causes", "pleural effusion")]
+    assert cause.in_causal_graph and cause.polarity == "positive" and cause.strength == "direct"
+    assert cause.certainty == "certain" and cause.scope == "cardiopulmonary"
+    assert cause.subject.iri.endswith("/heart_failure") and cause.object.iri.endswith("/pleural_effusion")
+    assert cause.span is not None and cause.span.section == "causes"
+    assert text[cause.span.start:cause.span.end] == cause.span.sentence == (
+        "Heart failure caused severe pleural effusion in two patients.")
+    treat = by[("thoracentesis", "treats", "pleural effusion")]
+    assert not treat.in_causal_graph and treat.span is not None and treat.span.section == "treatment"
 
 
-@pytest.fixture(scope="module")
-def nlp(miner):
-    return miner.nlp
+@pytest.mark.slow
+def test_document_scorer_decides_chemical_causes_and_treatments_stay_out_of_the_graph(tiny_models: Path) -> None:
+    from kg.mining.literature.miner import LiteratureMiner
+
+    miner = LiteratureMiner(tiny_models)
+    outs = miner.mine([_doc("a", "Amiodarone induced pneumonitis in two patients."),
+                       _doc("b", "The hypotension was treated with naloxone.")])
+    a = [(c.subject.label.lower(), c.relation, c.object.label.lower(), c.in_causal_graph) for c in outs[0].claims]
+    assert ("amiodarone", "causes", "pneumonitis", True) in a
+    b = [(c.relation, c.in_causal_graph) for c in outs[1].claims]
+    assert b and all(rel != "causes" and not edge for rel, edge in b)
 
 
-def test_ontology_terms_map_to_mesh_through_xrefs_and_umls() -> None:
-    import shutil
-    import tempfile
+@pytest.mark.slow
+def test_the_miner_reads_with_one_blas_and_openmp_thread_per_worker(tiny_models: Path) -> None:
+    from threadpoolctl import threadpool_info
 
-    with tempfile.TemporaryDirectory() as d:
-        shutil.copy(FIX / "mini.obo", Path(d) / "HumanDO_legacy.obo")
-        shutil.copy(FIX / "mini_hp.obo", Path(d) / "hp.obo")
-        terms = ontology_terms(d)
-    assert terms["toxic hepatitis"].concept_id == "MESH:D056486"
-    assert terms["hepatitis"].concept_id == "MESH:D056486"  # HP -> UMLS C0019158 -> DOID -> MeSH
-    assert terms["epileptic seizure"].concept_id == "HP:0001250"  # no MeSH route: keeps its HPO id
-    assert "old term" not in terms
+    from kg.mining.literature.miner import LiteratureMiner
 
+    miner = LiteratureMiner(tiny_models)
+    seen: list[set[int]] = []
+    read = miner.reader.read
 
-def test_lexicon_roundtrip_and_case_sensitive_short_forms(lexicon_path, train_docs) -> None:
-    lex = EntityLexicon.load(lexicon_path)
-    assert lex.get("clonidine") == lex.get("Clonidine")
-    assert lex.get("MTX").concept_id == "MESH:D008727"
-    assert lex.get("mtx") is None
-    assert lex.get("seizure").concept_id == "MESH:D012640"  # HPO seizure aligned to the corpus's MeSH id
-    assert is_short_form("NO") and is_short_form("Mg") and not is_short_form("Manic") and not is_short_form("aspirin")
+    def recording(parsed):  # type: ignore[no-untyped-def]
+        seen.append({p["num_threads"] for p in threadpool_info() if p["user_api"] in ("blas", "openmp")})
+        return read(parsed)
+
+    miner.reader.read = recording  # type: ignore[method-assign]
+    miner.mine([_doc("a", "Amiodarone induced pneumonitis in two patients.")])
+    assert seen == [{1}]
+    assert LiteratureMiner(tiny_models, threads=2).threads == 2
 
 
-def test_entity_matcher_and_abbreviations(nlp) -> None:
-    doc = nlp("Methotrexate (MTX) was stopped. MTX caused toxic hepatitis.")
-    ents = [(e.text, e.label_, e.kb_id_) for e in doc.ents]
-    assert ("Methotrexate", "Chemical", "MESH:D008727") in ents
-    assert ents.count(("MTX", "Chemical", "MESH:D008727")) == 2
-    assert ("toxic hepatitis", "Disease", "MESH:D056486") in ents
+@pytest.mark.slow
+def test_mining_into_the_store_and_the_cli(tiny_models: Path, tmp_path: Path, memory_store,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from typer.testing import CliRunner
 
+    from kg.mining.api import mine_literature
+    from mcrag.cli import app, main
 
-@pytest.mark.parametrize(("text", "cause", "effect", "negated", "certainty"), [
-    ("Clonidine-induced hypotension was seen.", "Clonidine", "hypotension", False, "certain"),
-    ("Hypotension induced by clonidine was seen.", "clonidine", "Hypotension", False, "certain"),
-    ("Lithium led to renal failure in rats.", "Lithium", "renal failure", False, "certain"),
-    ("Cocaine may cause seizures.", "Cocaine", "seizures", False, "possible"),
-    ("Clonidine did not cause bradycardia.", "Clonidine", "bradycardia", True, "certain"),
-    ("Renal failure secondary to lithium.", "lithium", "Renal failure", False, "certain"),
-])
-def test_causal_patterns(nlp, text, cause, effect, negated, certainty) -> None:
-    doc = nlp(text)
-    hits = [(doc.ents[h.cause].text, doc.ents[h.effect].text, h.negated, h.certainty) for h in doc._.pattern_hits]
-    assert (cause, effect, negated, certainty) in hits
-
-
-def test_no_pattern_for_treatment(nlp) -> None:
-    doc = nlp("Naloxone reversed the hypotension.")
-    assert not [h for h in doc._.pattern_hits if doc.ents[h.cause].text == "Naloxone"]
-
-
-def test_candidates_cover_gold_pairs_with_features(nlp, train_docs) -> None:
-    doc0 = train_docs[0]
-    doc = nlp(doc0.text)
-    set_gold_entities(doc, doc0.mentions)
-    nlp.get_pipe("mcrag_causal_patterns")(doc)
-    cands = {c.key: c for c in candidates(doc, doc0)}
-    gold = {(doc0.doc_id, c, e) for c, e in doc0.relations}
-    assert gold <= set(cands)
-    clon = cands[("9001", "MESH:D003000", "MESH:D007022")]
-    f = dict(zip(FEATURE_NAMES, clon.features, strict=True))
-    assert f["strong_pattern"] == 1.0 and f["title_both"] == 1.0 and f["cooc_any"] == 1.0
-    assert "@CHEMICAL$" in clon.marked and "@DISEASE$" in clon.marked
-    assert doc0.text[clon.sentence_start:clon.sentence_end].strip() == clon.sentence
-    nal = cands[("9001", "MESH:D009270", "MESH:D007022")]
-    assert dict(zip(FEATURE_NAMES, nal.features, strict=True))["treat_between"] == 1.0
-    mtx = cands[("9001", "MESH:D008727", "MESH:D012640")]
-    assert mtx.polarity == "negative"
-
-
-def test_priors_are_learned_per_fold(train_docs) -> None:
-    pri = Priors.learn(train_docs)
-    assert pri.pair[("MESH:D003000", "MESH:D007022")] == 1.0
-    assert pri.cause["MESH:D009270"] == 0.0
-    from kg.mining.literature.relations import Candidate
-
-    cand = Candidate("d", "MESH:D003000", "MESH:D007022", tuple([0.0] * len(FEATURE_NAMES)), 0, 1, "s", "s")
-    (with_p,) = apply_priors([cand], pri)
-    assert with_p.features[FEATURE_NAMES.index("prior_pair")] == 1.0
-    (without,) = apply_priors([cand], None)
-    assert without.features[FEATURE_NAMES.index("prior_pair")] == -1.0
-
-
-def test_relation_model_trains_calibrates_and_roundtrips(tmp_path: Path) -> None:
-    from kg.mining.literature.relation_model import RelationModel, TrainingDoc, train_relation_model
-    from kg.mining.literature.relations import Candidate
-
-    rng = np.random.default_rng(0)
-    docs = []
-    for i in range(40):
-        cands, gold = [], set()
-        for j in range(6):
-            pos = rng.random() < 0.4
-            feats = [0.0] * len(FEATURE_NAMES)
-            feats[FEATURE_NAMES.index("strong_pattern")] = float(pos and rng.random() < 0.8)
-            feats[FEATURE_NAMES.index("cooc_any")] = float(pos or rng.random() < 0.3)
-            c = Candidate(f"d{i}", f"C{j}", f"D{j}", tuple(feats), 0, 1, "s", "s @CHEMICAL$ @DISEASE$")
-            cands.append(c)
-            if pos:
-                gold.add(c.key)
-        docs.append(TrainingDoc(cands, gold, "synthetic"))
-    fake_embed = lambda texts: np.ones((len(texts), 8))  # noqa: E731 - constant embedding, shape only
-    model = train_relation_model(docs, embed=fake_embed, folds=4)
-    assert 0.0 < model.threshold < 1.0 and model.report["cv_f1"] > 0.6
-    conf = model.confidence(docs[0].candidates, fake_embed)
-    assert conf.shape == (6,) and ((conf >= 0) & (conf <= 1)).all()
-    model.save(tmp_path)
-    again = RelationModel.load(tmp_path)
-    assert np.allclose(again.confidence(docs[0].candidates, fake_embed), conf)
-    with pytest.raises(ValueError, match="needs sentence embeddings"):
-        again.confidence(docs[0].candidates)
-    with pytest.raises(FileNotFoundError):
-        RelationModel.load(tmp_path / "missing")
-
-
-def test_literature_miner_without_model_uses_patterns_and_keeps_negations(miner, train_docs) -> None:
-    from kg.mining.core.documents import Document
-
-    outs = {o.doc_id: o for o in miner.mine([*train_docs, Document("h", "Cocaine may cause seizures.", "t", "abstract")])}
-    claims = outs["9001"].claims
-    by_pair = {(c.subject.label, c.object.label): c for c in claims}
-    clon = next(c for (s, o), c in by_pair.items() if s.lower() == "clonidine" and o == "hypotension")
-    assert clon.polarity == "positive" and clon.span.sentence and clon.extractor == "mcrag-literature-miner"
-    neg = [c for c in claims if c.polarity == "negative"]
-    assert neg and neg[0].object.iri.endswith("mesh_d012640")
-    assert [c.certainty for c in outs["h"].claims] == ["possible"]
-    assert {c.certainty for c in outs["9003"].claims} == {"certain"}  # the title states it plainly
-
-
-def test_concepts_reuse_the_vocabulary_for_known_mesh_ids() -> None:
-    from kg.concepts import OTHER_CONCEPTS
-    from kg.mining.literature.miner import concept_for
-
-    assert concept_for("MESH:D006333", "heart failure", "Disease").iri == OTHER_CONCEPTS["heart_failure"].iri
-    c = concept_for("MESH:D003000", "clonidine", "Chemical")
-    assert c.kind == "Chemical" and c.mappings == ("MESH:D003000",) and c.iri.endswith("mesh_d003000")
-    assert LexEntry("MESH:D1", "x", "Chemical").kind == "Chemical"
+    summary = mine_literature(memory_store, FIX / "medquad_page.xml", model_dir=tiny_models)
+    assert summary.documents == 1 and summary.claims_added == summary.claims_found
+    again = mine_literature(memory_store, FIX / "medquad_page.xml", model_dir=tiny_models)
+    assert again.claims_added == 0
+    runner = CliRunner()
+    res = runner.invoke(app, ["mine", "literature", str(FIX / "medquad_page.xml"), "--model-dir", str(tiny_models),
+                              "--dry-run", "--json", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    with pytest.raises(SystemExit) as stop:
+        main(["mine", "literature", str(FIX / "medquad_page.xml"), "--model-dir", str(tmp_path / "none"), "--dry-run"])
+    assert stop.value.code == 2 and "train-relations" in capsys.readouterr().err

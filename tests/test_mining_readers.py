@@ -93,3 +93,41 @@ def test_obo_reader_names_synonyms_xrefs_and_obsolete_terms() -> None:
     assert terms[1].obsolete
     (seizure, _) = list(read_obo(FIX / "mini_hp.obo"))
     assert seizure.parents == ("HP:0012638",) and ("Fits", "RELATED") in seizure.synonyms
+
+
+def test_medquad_page_is_one_document_with_a_section_per_answer() -> None:
+    (doc,) = _docs(list(iter_literature_documents(FIX / "medquad_page.xml")))
+    assert doc.doc_id == "NHLBI-0000042" and doc.source == "medquad_nhlbi" and doc.title_end == len("Heart Failure")
+    assert doc.meta_value("focus") == "Heart Failure" and doc.meta_value("url").endswith("/hf")
+    assert [name for name, _, _ in doc.sections] == ["information", "causes"]  # the empty answer is left out
+    causes = doc.text[doc.sections[1][1]:doc.sections[1][2]]
+    assert causes == "Coronary heart disease leads to heart failure.\nOther causes include:\nHigh blood pressure\nDiabetes"
+    info = doc.text[doc.sections[0][1]:doc.sections[0][2]]
+    assert "Overview" not in info and info.endswith("Heart failure causes fluid to build up in the lungs.")
+    at = doc.text.index("Coronary")
+    assert doc.section_at(at) == "causes" and doc.section_at(doc.text.index("fluid")) == "information"
+
+
+def test_a_medquad_page_whose_root_is_disease_file_is_read_as_a_page(tmp_path: Path) -> None:
+    """One CDC page of MedQuAD has ``<DiseaseFile fid=...>`` as its root instead of ``<Document id=...>``."""
+    page = tmp_path / "cdc" / "0000397.xml"
+    page.parent.mkdir()
+    page.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<DiseaseFile fid="0000397" source="CDC" url="u">\n'
+                    "<Focus>Parasites - Taeniasis</Focus>\n<QAPairs><QAPair pid=\"1\">"
+                    '<Question qid="0000397-1" qtype="causes">What causes it ?</Question>'
+                    "<Answer>Taeniasis is caused by the beef tapeworm.</Answer></QAPair></QAPairs></DiseaseFile>\n",
+                    encoding="utf-8")
+    (doc,) = _docs(list(iter_literature_documents(page)))
+    assert doc.doc_id == "CDC-0000397" and doc.title_end == len("Parasites - Taeniasis")
+    assert [(n, doc.text[s:e]) for n, s, e in doc.sections] == [("causes", "Taeniasis is caused by the beef tapeworm.")]
+
+
+def test_pubmedqa_contexts_become_labelled_sections_with_the_long_answer_last(tmp_path: Path) -> None:
+    qa = tmp_path / "pqa.json"
+    qa.write_text(json.dumps({"9": {"QUESTION": "Does X cause Y?", "CONTEXTS": ["We studied X.", "X caused Y."],
+                                    "LABELS": ["BACKGROUND", "RESULTS"], "LONG_ANSWER": "X causes Y."}}),
+                  encoding="utf-8")
+    (d,) = _docs(list(iter_literature_documents(qa)))
+    assert d.text == "We studied X. X caused Y. X causes Y." and d.title_end == 0
+    assert [(n, d.text[s:e]) for n, s, e in d.sections] == [("background", "We studied X."), ("results", "X caused Y."),
+                                                           ("conclusions", "X causes Y.")]

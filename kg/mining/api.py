@@ -2,9 +2,9 @@
 
     summary = mine_reports(store, "data/cxr_labels/NLMCXR_reports.tgz", matrix_out="var/runs/findings.csv",
                            splits=read_r2gen_splits("data/iu_xray/annotation.json"))
-    summary = mine_literature(store, "data/literature/bc5cdr", model_dir="var/models/relation")
+    summary = mine_literature(store, "data/literature/medquad", model_dir="var/models/literature")
     build_finding_matrix("data/iu_xray/annotation.json", "var/runs/findings.csv")
-    train_relations("var/models/relation", "data/literature/bc5cdr/CDR_TrainingSet.PubTator.txt", ...)
+    train_literature_models("var/models/literature", "data/literature", ontology_dir="data/ontologies")
 
 Paths are parameters: this layer never reads settings.
 """
@@ -89,15 +89,20 @@ def mine_reports(store: Store | None, path: Path | str, *, limit: int | None = N
     return summary
 
 
-def mine_literature(store: Store | None, path: Path | str, *, model_dir: Path | str | None = None,
-                    lexicon_path: Path | str | None = None, limit: int | None = None, batch_size: int = 64,
-                    processes: int = 1, cluster: str | None = None, min_confidence: float | None = None,
-                    gold_entities: bool = False, graph: str | None = None, progress: bool = False) -> MiningSummary:
-    """Mine abstracts: chemical / disease cause -> effect claims into ``graph`` (default: literature)."""
-    if model_dir is None and lexicon_path is None and not gold_entities:
-        raise FileNotFoundError("give model_dir (a trained relation model with its lexicon) or lexicon_path")
-    task = LiteratureTask(lexicon_path=str(lexicon_path or ""), model_dir=str(model_dir or ""),
-                          min_confidence=min_confidence, use_gold_entities=gold_entities)
+def mine_literature(store: Store | None, path: Path | str, *, model_dir: Path | str, limit: int | None = None,
+                    batch_size: int = 64, processes: int = 1, cluster: str | None = None,
+                    min_confidence: float | None = None, gold_entities: bool = False, graph: str | None = None,
+                    progress: bool = False) -> MiningSummary:
+    """Mine abstracts and pages (PubTator, PubMed XML / JSON, PubMedQA, MedQuAD XML, text) into typed claims
+    (causes / treats / prevents / associatedWith) in ``graph`` (default: literature) with the trained models
+    of ``model_dir`` (:func:`kg.mining.literature.training.train_literature_models`)."""
+    from kg.mining.literature.models import missing_files
+
+    gone = missing_files(model_dir)
+    if gone:
+        raise FileNotFoundError(f"the literature models in {model_dir} are incomplete (missing {', '.join(gone)}); "
+                                "train them with `mcrag mine train-relations`")
+    task = LiteratureTask(model_dir=str(model_dir), min_confidence=min_confidence, use_gold_entities=gold_entities)
     summary, _ = _run("abstract", store, path, task, graph or NAMED_GRAPHS["literature"], limit=limit,
                       batch_size=batch_size, processes=processes, cluster=cluster, progress=progress)
     return summary

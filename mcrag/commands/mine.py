@@ -18,11 +18,12 @@ app = typer.Typer(help="Mine causal claims from radiology reports and literature
 console = Console(stderr=True)
 
 DEFAULT_MODEL_DIR = None
-"""``--model-dir`` default: ``<MCRAG_HOME>/models/relation``, read when the command runs."""
+"""``--model-dir`` default: ``<MCRAG_HOME>/models/literature``, read when the command runs."""
+LITERATURE_MODELS = "literature"
 
 
-def _relation_model_dir(given: Path | None) -> Path:
-    return given if given is not None else settings_for(None).models_dir / "relation"
+def _literature_model_dir(given: Path | None) -> Path:
+    return given if given is not None else settings_for(None).models_dir / LITERATURE_MODELS
 
 LimitOption = typer.Option(None, "--limit", "-n", min=1, help="Mine at most this many documents.")
 BatchOption = typer.Option(None, "--batch-size", "-b", min=1,
@@ -138,31 +139,37 @@ def reports(path: Path | None = typer.Argument(None, help="Reports to mine: the 
 
 
 @app.command()
-def literature(path: Path = typer.Argument(..., help="PubTator, PubMed XML / JSON or text abstracts (file or folder)."),
+def literature(path: Path = typer.Argument(..., help="Abstracts or pages to mine: PubTator, PubMed XML, JSON "
+                                                     "(PubMed-like or PubMedQA), MedQuAD XML or text (file or "
+                                                     "folder)."),
                store: str | None = StoreOption,
                limit: int | None = LimitOption,
                batch_size: int | None = BatchOption,
                processes: int = ProcessesOption,
                cluster: str | None = ClusterOption,
                model_dir: Path | None = typer.Option(DEFAULT_MODEL_DIR, "--model-dir",
-                                              help="Trained relation model and entity lexicon."),
+                                                     help="Trained literature models (default: "
+                                                          "$MCRAG_HOME/models/literature)."),
                min_confidence: float | None = typer.Option(None, "--min-confidence", min=0.0, max=1.0,
-                                                           help="Keep pairs at or above this calibrated confidence "
-                                                                "(default: the model's tuned threshold)."),
+                                                           help="Keep readings at or above this probability "
+                                                                "(default: every related pair the models accept)."),
                gold_entities: bool = typer.Option(False, "--gold-entities",
                                                   help="Use the corpus's own entity mentions (PubTator) instead of "
-                                                       "the dictionary matcher."),
+                                                       "the recogniser and the dictionary."),
                dry_run: bool = typer.Option(False, "--dry-run", help="Mine without writing to the store."),
                progress: bool = ProgressOption,
                as_json: bool = JsonOption) -> None:
-    """Mine abstracts: chemical -> disease causal claims with calibrated confidence."""
+    """Mine literature: causes / treats / prevents / associated-with claims between chemicals, diseases,
+    findings, exposures and procedures, with polarity, claim strength, scope and provenance."""
     from kg.mining.api import mine_literature
-    from kg.mining.literature.lexicon import LEXICON_FILE
+    from kg.mining.literature.models import missing_files
 
     _check_path(path)
-    model_dir = _relation_model_dir(model_dir)
-    if not (model_dir / LEXICON_FILE).is_file():
-        raise UserInputError(f"no trained relation model in {model_dir}; run `mcrag mine train-relations` first")
+    model_dir = _literature_model_dir(model_dir)
+    gone = missing_files(model_dir)
+    if gone:
+        raise UserInputError(f"no complete literature models in {model_dir} (missing {', '.join(gone[:3])}); "
+                             "run `mcrag mine train-relations` first")
     settings = settings_for(store)
     kwargs = dict(model_dir=model_dir, limit=limit, batch_size=batch_size or 64, processes=processes, cluster=cluster,
                   min_confidence=min_confidence, gold_entities=gold_entities, progress=progress)
@@ -176,37 +183,43 @@ def literature(path: Path = typer.Argument(..., help="PubTator, PubMed XML / JSO
 
 @app.command("train-relations")
 def train_relations_cmd(model_dir: Path | None = typer.Option(DEFAULT_MODEL_DIR, "--model-dir",
-                                                              help="Where to save the model (default: "
-                                                                   "$MCRAG_HOME/models/relation)."),
-                        bc5cdr_train: Path | None = typer.Option(None, "--bc5cdr-train",
-                                                                 help="BC5CDR training PubTator file "
-                                                                      "(default: <data>/literature/bc5cdr/CDR_TrainingSet.PubTator.txt)."),
-                        ade_dir: Path | None = typer.Option(None, "--ade-dir",
-                                                            help="ADE corpus v2 folder (default: <data>/literature/ade_corpus_v2)."),
-                        no_ade: bool = typer.Option(False, "--no-ade", help="Train on BC5CDR only."),
+                                                              help="Where to save the models (default: "
+                                                                   "$MCRAG_HOME/models/literature)."),
+                        literature_dir: Path | None = typer.Option(None, "--literature-dir",
+                                                                   help="Folder with bc5cdr/, biored/, ade_corpus_v2/, "
+                                                                        "causal_language/ and negex/ (default: "
+                                                                        "<data>/literature)."),
                         ontology_dir: Path | None = typer.Option(None, "--ontology-dir",
                                                                  help="Folder with hp.obo and HumanDO_legacy.obo "
                                                                       "(default: <data>/ontologies)."),
-                        embeddings: bool = typer.Option(False, "--embeddings/--no-embeddings",
-                                                        help="Add the MiniLM sentence-embedding stage."),
+                        tune: bool = typer.Option(False, "--tune/--no-tune",
+                                                  help="Repeat the cross-validated hyperparameter searches "
+                                                       "(default: the values they chose)."),
+                        retrain_recogniser: bool = typer.Option(False, "--retrain-recogniser",
+                                                                help="Retrain the recogniser even when the folder "
+                                                                     "holds one."),
                         as_json: bool = JsonOption) -> None:
-    """Build the entity lexicon and train the calibrated relation classifier (BC5CDR training + ADE)."""
-    from kg.mining import train_relations
+    """Train the literature miner's models: recogniser, normaliser, relation kinds, document scorer,
+    negation and claim strength."""
+    from kg.mining.literature.training import Settings as TrainSettings
+    from kg.mining.literature.training import train_literature_models
 
     settings = settings_for(None)
-    model_dir = _relation_model_dir(model_dir)
-    bc5 = bc5cdr_train or settings.data("literature", "bc5cdr", "CDR_TrainingSet.PubTator.txt")
-    if not bc5.is_file():
-        raise UserInputError(f"BC5CDR training file {bc5} not found (set MCRAG_DATA_DIR or --bc5cdr-train)")
-    ade = None if no_ade else (ade_dir or settings.data("literature", "ade_corpus_v2"))
-    if ade is not None and not (ade / "DRUG-AE.rel").is_file():
-        raise UserInputError(f"ADE corpus not found in {ade} (give --ade-dir or --no-ade)")
+    model_dir = _literature_model_dir(model_dir)
+    lit = literature_dir or settings.data("literature")
+    need = ("bc5cdr/CDR_TrainingSet.PubTator.txt", "biored/Train.PubTator", "ade_corpus_v2/DRUG-AE.rel",
+            "causal_language/pubmed_causal_language_use.csv", "negex/rsAnnotations-1-120-random.txt")
+    absent = [n for n in need if not (lit / n).is_file()]
+    if absent:
+        raise UserInputError(f"training corpora missing under {lit}: {', '.join(absent)} "
+                             "(set MCRAG_DATA_DIR or --literature-dir)")
     onto = ontology_dir or settings.data("ontologies")
-    model = train_relations(model_dir, bc5, ade_dir=ade, ontology_dir=onto if onto.is_dir() else None,
-                            embeddings=embeddings, embedding_cache=settings.home / "cache" / "embeddings.npz")
-    report = {"model_dir": str(model_dir), "threshold": model.threshold, **model.report}
+    if ontology_dir is not None and not ontology_dir.is_dir():
+        raise UserInputError(f"ontology folder {ontology_dir} not found")
+    manifest = train_literature_models(model_dir, lit, ontology_dir=onto if onto.is_dir() else None,
+                                       settings=TrainSettings(tune=tune), retrain_recogniser=retrain_recogniser,
+                                       progress=lambda m: console.print(m, markup=False, highlight=False))
     if as_json:
-        typer.echo(json.dumps(report, indent=2))
+        typer.echo(json.dumps({"model_dir": str(model_dir), **manifest}, indent=2, default=str))
     else:
-        for k, v in report.items():
-            console.print(f"{k}: {v}", markup=False, highlight=False)
+        console.print(f"models: {model_dir} ({manifest['training_seconds']} s)", markup=False, highlight=False)

@@ -90,21 +90,30 @@ def step_mine_reports(ctx: PipelineContext) -> str:
             f"{s.claims_found} causal statements ({s.claims_added} new), finding matrix -> {ctx.matrix}")
 
 
+LITERATURE_TRAINING_SETS = ("bc5cdr", "biored", "ade_corpus_v2", "causal_language", "negex")
+"""What the literature models learn from (the step trains them when the models folder lacks them)."""
+
+
 def step_mine_literature(ctx: PipelineContext) -> str:
+    """Chest text into typed claims: every MedQuAD page (NHLBI's heart and lung diseases and the other
+    folders) and ``sample`` PubMedQA abstracts; the models are trained first when absent."""
     from kg.mining.api import mine_literature
+    from kg.mining.literature.models import missing_files
+    from kg.mining.literature.training import train_literature_models
 
-    model_dir = ctx.settings.models_dir / "relation"
+    model_dir = ctx.settings.models_dir / "literature"
     trained = ""
-    if not (model_dir / "lexicon.json").exists() and not any(model_dir.glob("*")):
-        from kg.mining import train_relations
-
-        train_relations(model_dir, _located(ctx, "bc5cdr", "CDR_TrainingSet.PubTator.txt"),
-                        ade_dir=_located(ctx, "ade_corpus_v2"), ontology_dir=_optional(ctx, "ontologies"),
-                        embedding_cache=ctx.settings.home / "cache" / "embeddings.npz")
-        trained = f"trained the relation model into {model_dir}; "
-    dev = _located(ctx, "bc5cdr", "CDR_DevelopmentSet.PubTator.txt")
-    s = mine_literature(ctx.store, dev, model_dir=model_dir, limit=ctx.sample, progress=True)
-    return f"{trained}{s.documents} abstracts, {s.claims_found} claims ({s.claims_added} new)"
+    if missing_files(model_dir):
+        literature = _located(ctx, "bc5cdr").parent
+        manifest = train_literature_models(model_dir, literature, ontology_dir=_optional(ctx, "ontologies"),
+                                           progress=lambda m: console.print(f"    {m}", markup=False, highlight=False))
+        trained = f"trained the literature models into {model_dir} in {manifest['training_seconds']:.0f} s; "
+    medquad = mine_literature(ctx.store, _located(ctx, "medquad"), model_dir=model_dir, processes=2, batch_size=8,
+                              progress=True)
+    pubmedqa = mine_literature(ctx.store, _located(ctx, "pubmedqa", "ori_pqal.json"), model_dir=model_dir,
+                               limit=ctx.sample, processes=2, progress=True)
+    return (f"{trained}{medquad.documents} MedQuAD pages, {medquad.claims_found} claims ({medquad.claims_added} new); "
+            f"{pubmedqa.documents} PubMedQA abstracts, {pubmedqa.claims_found} claims ({pubmedqa.claims_added} new)")
 
 
 LEARN_SAMPLE = 20_000
@@ -226,8 +235,9 @@ STEPS: list[Step] = [
     Step("two_hop", "query two-hop causal paths with SPARQL", step_two_hop, after=("bootstrap",)),
     Step("mine_reports", "mine the IU-Xray full reports (causal statements + report x finding matrix)",
          step_mine_reports, needs=("iu_xray_reports",), uses=("iu_xray", "labeler"), after=("bootstrap",)),
-    Step("mine_literature", "mine BC5CDR abstracts (chemical -> disease claims)", step_mine_literature,
-         needs=("bc5cdr", "ade_corpus_v2"), uses=("ontologies",), after=("bootstrap",)),
+    Step("mine_literature", "mine MedQuAD pages and PubMedQA abstracts (typed relations, polarity, strength, scope)",
+         step_mine_literature, needs=("medquad", "pubmedqa", *LITERATURE_TRAINING_SETS), uses=("ontologies",),
+         after=("bootstrap",)),
     Step("learn", "learn and validate the chest graph across five label sources (discovery + per-source effects)",
          step_learn, needs=("cxr_labels",), after=("bootstrap",)),
     Step("verdicts", "list data-validated edges with their sources and effects (SPARQL)", step_verdicts,

@@ -171,13 +171,37 @@ def targets_of(examples: Sequence[NegationExample]) -> list[Target]:
     return [Target.of(e.sentence, e.condition) for e in examples]
 
 
-def train_negation(examples: Sequence[NegationExample], *, c: float = 1.0) -> NegationModel:
-    """Fit the model on labelled examples (ConText features + context words)."""
+def _fit(feats: Sequence[str], y: np.ndarray, c: float) -> tuple[TfidfVectorizer, LogisticRegression]:
+    vec = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, sublinear_tf=True)
+    x = vec.fit_transform(feats)
+    return vec, LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(x, y)
+
+
+def train_negation(examples: Sequence[NegationExample], *, c: float = 1.0,
+                   c_grid: Sequence[float] | None = None, folds: int = 5, seed: int = 0) -> NegationModel:
+    """Fit the model on labelled examples (ConText features + context words).
+
+    With ``c_grid``, C is chosen by stratified ``folds``-fold cross-validation (negated-class F1) on the
+    examples; ConText runs once per example either way.
+    """
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold
+
     y = np.array([e.negated for e in examples], dtype=bool)
     if y.all() or not y.any():
         raise ValueError("negation training needs negated and affirmed examples")
     feats = [" ".join(f) for _, f in context_features_many(targets_of(examples))]
-    vec = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, sublinear_tf=True)
-    x = vec.fit_transform(feats)
-    clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(x, y)
-    return NegationModel(vec, clf, report={"training_examples": len(examples), "negated": int(y.sum()), "C": c})
+    cv: dict[str, float] = {}
+    for cand in c_grid or ():
+        pred = np.zeros(len(y), dtype=bool)
+        for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(feats, y):
+            vec, clf = _fit([feats[i] for i in tr], y[tr], cand)
+            pred[te] = clf.predict(vec.transform([feats[i] for i in te]))
+        cv[str(cand)] = round(float(f1_score(y, pred)), 4)
+    if cv:
+        c = float(max(cv, key=lambda k: (cv[k], -float(k))))
+    vec, clf = _fit(feats, y, c)
+    report: dict[str, Any] = {"training_examples": len(examples), "negated": int(y.sum()), "C": c}
+    if cv:
+        report["cv_f1"] = cv
+    return NegationModel(vec, clf, report=report)

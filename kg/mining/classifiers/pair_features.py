@@ -73,6 +73,35 @@ def coordinated(a: Span, b: Span) -> bool:
     return bool(arcs) and all(x in _COORDINATION for x in arcs)
 
 
+_EXAMPLE_WORDS = frozenset({"as", "such", "including", "like", "especially", "particularly", "e.g.", "eg", "example",
+                            "for", "namely", "i.e.", "ie"})
+_NAMING_WORDS = frozenset({"be", "type", "form", "kind", "example", "part", "subtype", "class", "variety", "one",
+                           "call", "know", "as", "of", "also", "name", "term", "refer", "to"})
+
+
+def listing_structure(a: Span, b: Span) -> str | None:
+    """How a sentence joins two mentions without relating them, or None when it may relate them.
+
+    ``listed``: only coordinated ("X and Y were noted"); ``exemplified``: one is an example of the other
+    or both are items of one example list ("illnesses such as X, Y"); ``named``: one names or classifies
+    the other ("X is a type of Y", "X, also called Y", "X is the most common cause of Y" is kept: a cause is
+    a relation). Read from the dependency path, so it holds for any kinds of mention.
+    """
+    arcs, nodes = dependency_path(a.root, b.root)
+    if arcs == ["NOPATH"]:
+        return None
+    if arcs and all(x in _COORDINATION for x in arcs):
+        return "listed"
+    content = [t for t in nodes if t.dep_ not in ("cc", "punct", "conj", "appos")]
+    linking = [t for t in content if not (t.pos_ in ("NOUN", "PROPN") and t.dep_ == "pobj")]
+    if linking and all(t.lower_ in _EXAMPLE_WORDS for t in linking):
+        return "exemplified"
+    lemmas = [lemma(t) for t in content]
+    if lemmas and any(w in ("be", "call", "know") for w in lemmas) and all(w in _NAMING_WORDS for w in lemmas):
+        return "named"
+    return None
+
+
 def pair_hedged(a: Span, b: Span) -> bool:
     """A hedge governing the relation: on the path joining the mentions, modifying a word of it, or above
     it ("It is possible that X caused Y", "X is a suspected cause of Y", "X may induce Y")."""

@@ -4,7 +4,9 @@ Reports: IU-Xray ``annotation.json`` (R2Gen split format, findings only), the Op
 reports (one file each, a folder of them, or the ``NLMCXR_reports.tgz`` archive as shipped: indication,
 comparison, findings and impression kept apart, with the image ids and Open-i's MeSH indexing), plain
 text (one report per file) and CSV. Abstracts: PubTator (with gold mentions and CID relations when present), PubMed XML,
-JSON (PubMed-like records or PubMedQA) and plain text. A file or record that cannot be read becomes a
+JSON (PubMed-like records or PubMedQA, whose labelled contexts and long answer become sections), MedQuAD
+question-answer pages (one document per page, each answer a section named by its question type) and
+plain text. A file or record that cannot be read becomes a
 :class:`Skipped` with its reason instead of stopping the run.
 """
 
@@ -330,6 +332,8 @@ def iter_literature_documents(path: Path | str, *, max_chars: int = MAX_DOCUMENT
 
 def _literature_file(text: str, f: Path, src: str) -> Iterable[Item]:
     suffix = f.suffix.lower()
+    if suffix == ".xml" and _MEDQUAD_ROOT.search(text[:2000]):
+        return [_medquad_page(text, f)]
     if suffix == ".xml":
         return _abstracts_from_pubmed_xml(text, f, src)
     if suffix == ".json":
@@ -338,6 +342,70 @@ def _literature_file(text: str, f: Path, src: str) -> Iterable[Item]:
         return parse_pubtator(text, src)
     title, _, body = text.strip().partition("\n")
     return [_abstract(f.stem, title.strip(), _clean_ws(body.replace("\n", " ")), src)]
+
+
+_MEDQUAD_ROOT = re.compile(r"<(?:Document|DiseaseFile)\b[^>]*>\s*<Focus>", re.S)
+"""A MedQuAD page's root (one CDC page has ``<DiseaseFile fid=...>`` instead of ``<Document id=...>``)."""
+_SYLLABLES = r"[A-Za-z]+(?:-[A-Za-z]+)+"
+_PRONUNCIATION = re.compile(r"\s?\((" + _SYLLABLES + r")(?:\s+or\s+" + _SYLLABLES + r")?(?:;[^)]*)?\)")
+
+
+def _strip_pronunciation(text: str) -> str:
+    """Drop pronunciation guides ("aneurysm (AN-u-rism)", "angina (an-JI-nuh or AN-juh-nuh)"): a stressed
+    all-capital syllable beside lower-case ones; a hyphenated name ("Ehlers-Danlos") is kept."""
+    def drop(m: re.Match[str]) -> str:
+        parts = m.group(1).split("-")
+        stressed = any(p.isupper() and len(p) > 1 for p in parts) and any(p.islower() for p in parts)
+        return "" if stressed else m.group(0)
+    return _PRONUNCIATION.sub(drop, text)
+_HEADING_WORDS = 8
+
+
+def _paragraphs(answer: str) -> list[str]:
+    """An answer's paragraphs and list items; blank lines and headings left out. A short line without a
+    full stop is a list item after a line that ends with a colon or after another item without a full stop
+    ("Other causes include:", "High blood pressure"), else a heading ("Overview")."""
+    out: list[str] = []
+    in_list = False
+    for raw in answer.split("\n"):
+        p = _clean_ws(_strip_pronunciation(raw))
+        if not p:
+            continue
+        short = len(p.split()) <= _HEADING_WORDS and not re.search(r"[.:;!?)]$", p)
+        if short and not in_list:
+            continue
+        in_list = p.endswith(":") or (in_list and not re.search(r"[.!?]$", p))
+        out.append(p)
+    return out
+
+
+def _medquad_page(text: str, f: Path) -> Document:
+    """A MedQuAD page: the focus as the title, then each answer as a section named by its question type;
+    paragraphs are separated by a line break, so no sentence runs across two of them."""
+    root = ET.fromstring(text)
+    page_id = root.get("id") or root.get("fid") or f.stem
+    collection = (root.get("source") or f.parent.name).strip()
+    focus = _clean_ws(root.findtext("Focus") or "")
+    parts: list[str] = [focus]
+    sections: list[tuple[str, int, int]] = []
+    offset = len(focus)
+    for qa in root.iter("QAPair"):
+        answer = qa.findtext("Answer") or ""
+        q = qa.find("Question")
+        qtype = (q.get("qtype") if q is not None else None) or "answer"
+        paras = _paragraphs(answer)
+        if not paras:
+            continue
+        body = "\n".join(paras)
+        start = offset + 2
+        parts.append(body)
+        sections.append((qtype, start, start + len(body)))
+        offset = start + len(body)
+    if not sections:
+        raise ValueError("MedQuAD page without answers")
+    meta = (("collection", collection), ("url", root.get("url") or ""), ("focus", focus))
+    return Document(f"{collection}-{page_id}", "\n\n".join(parts), f"medquad_{collection.lower()}", "abstract",
+                    title_end=len(focus), meta=meta, sections=tuple(sections))
 
 
 def _abstract(doc_id: str, title: str, abstract: str, src: str, split: str = "") -> Document:
@@ -442,12 +510,32 @@ def _abstracts_from_json(text: str, f: Path, src: str) -> Iterator[Item]:
         pmid = str(rec.get("pmid") or rec.get("id") or rec.get("PMID") or "")
         title = str(rec.get("title") or rec.get("QUESTION") or "") if "title" in rec else ""
         body = rec.get("abstract") or rec.get("text") or rec.get("CONTEXTS") or ""
-        if isinstance(body, list):
-            body = " ".join(str(x) for x in body)
         if not pmid:
             yield Skipped(f"{f.name}[{i}]", "record lacks a pmid or id")
             continue
+        if isinstance(body, list) and (isinstance(rec.get("LABELS"), list) or rec.get("LONG_ANSWER")):
+            yield _sectioned_abstract(pmid, _clean_ws(title), [_clean_ws(str(x)) for x in body],
+                                      [str(x) for x in rec.get("LABELS") or []], str(rec.get("LONG_ANSWER") or ""), src)
+            continue
+        if isinstance(body, list):
+            body = " ".join(str(x) for x in body)
         yield _abstract(pmid, _clean_ws(title), _clean_ws(str(body)), src)
+
+
+def _sectioned_abstract(pmid: str, title: str, contexts: list[str], labels: list[str], long_answer: str,
+                        src: str) -> Document:
+    """A PubMedQA record: each context a section under its label (``BACKGROUND``, ``RESULTS``...), the long
+    answer (the abstract's conclusion, which PubMedQA takes out of the contexts) a ``CONCLUSIONS`` section."""
+    parts = [(labels[k].lower() if k < len(labels) and labels[k] else "abstract", c) for k, c in enumerate(contexts) if c]
+    if long_answer.strip():
+        parts.append(("conclusions", _clean_ws(long_answer)))
+    text = title
+    sections = []
+    for name, body in parts:
+        start = len(text) + 1 if text else 0
+        text = f"{text} {body}" if text else body
+        sections.append((name, start, start + len(body)))
+    return Document(pmid, text, src, "abstract", title_end=len(title), sections=tuple(sections))
 
 
 def documents_only(items: Iterable[Item], skipped: list[Skipped] | None = None) -> Iterator[Document]:

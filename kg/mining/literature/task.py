@@ -9,19 +9,19 @@ from kg.mining.core.runner import Miner, MiningTask
 
 @dataclass(frozen=True)
 class LiteratureTask(MiningTask):
-    """Mine abstracts for chemical / disease cause -> effect claims."""
+    """Mine abstracts and pages for typed relations between chemicals, diseases, findings, exposures and
+    procedures."""
 
-    lexicon_path: str = ""
-    """Entity dictionary (``lexicon.json``); empty to take the one saved beside the model."""
     model_dir: str = ""
-    """Trained relation model; empty for the patterns alone."""
+    """The trained literature models (:mod:`kg.mining.literature.models`)."""
     min_confidence: float | None = None
-    """Confidence a claim needs (default: the model's fitted threshold)."""
+    """Probability a reading needs to become a claim (default: every related pair the models accept)."""
     use_gold_entities: bool = False
-    """Take the corpus's own entity mentions instead of the dictionary matcher's."""
+    """Take the corpus's own entity mentions instead of the recogniser's and the dictionary's."""
 
     def build(self) -> Miner:
         from kg.mining.literature.miner import LiteratureMiner
 
-        return LiteratureMiner(self.lexicon_path or None, self.model_dir or None,
-                               min_confidence=self.min_confidence, gold_entities=self.use_gold_entities)
+        if not self.model_dir:
+            raise FileNotFoundError("the literature miner needs its trained models; run `mcrag mine train-relations`")
+        return LiteratureMiner(self.model_dir, min_confidence=self.min_confidence, gold_entities=self.use_gold_entities)
