@@ -190,16 +190,23 @@ def mined_claims_revalidated(paths: dict[str, str], frames: dict[str, SourceFram
                                 "seconds": round(time.perf_counter() - t0, 1)}
     else:
         out["reports_mined"] = "not run: iu_xray (annotation.json) absent"
-    bc5 = dataset_dir(load_settings(), "bc5cdr")
+    settings = load_settings()
+    bc5 = dataset_dir(settings, "bc5cdr")
+    model_dir = settings.models_dir / "literature"
     if not store_path and bc5 is not None:
         from kg.mining.api import mine_literature
+        from kg.mining.literature.models import missing_files
 
-        t0 = time.perf_counter()
-        lit = mine_literature(mem, bc5 / "CDR_DevelopmentSet.PubTator.txt", gold_entities=True, progress=False)
-        out["literature_mined"] = {"abstracts": lit.documents, "claims": lit.claims_found,
-                                   "how": "BC5CDR development set, gold entity mentions (MeSH ids), pattern-only "
-                                          "relation reading (no trained relation model)",
-                                   "seconds": round(time.perf_counter() - t0, 1)}
+        if missing_files(model_dir):
+            out["literature_mined"] = f"not run: no trained literature models in {model_dir} (mcrag mine train-relations)"
+        else:
+            t0 = time.perf_counter()
+            lit = mine_literature(mem, bc5 / "CDR_DevelopmentSet.PubTator.txt", model_dir=model_dir,
+                                  gold_entities=True, progress=False)
+            out["literature_mined"] = {"abstracts": lit.documents, "claims": lit.claims_found,
+                                       "how": "BC5CDR development set, gold entity mentions (MeSH ids), the trained "
+                                              f"literature models of {model_dir}",
+                                       "seconds": round(time.perf_counter() - t0, 1)}
     if store_path:
         import io
 

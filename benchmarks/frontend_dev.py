@@ -150,7 +150,7 @@ def append(path: Path, entry: dict[str, Any], counts: dict[str, int]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(Path(tempfile.gettempdir()) / "mcrag-frontend-dev.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        log = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {
+        log: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {
             "task": "frontend_dev", "rule": "docs/RESULTS.md, front end round two, protocol items 2-5",
             "counts": counts, "entries": []}
         log["entries"].append(entry)

@@ -96,8 +96,8 @@ def mine(data: Path, model_dir: Path, processes: int) -> tuple[list[dict[str, An
     literature = store.select("SELECT ?rel (COUNT(?c) AS ?n) WHERE { VALUES ?t { mcrag:CausalClaim mcrag:RelationClaim } "
                               "?c a ?t ; rdf:predicate ?rel ; prov:wasDerivedFrom/oa:hasSource/dcterms:source ?coll "
                               "FILTER(?coll != \"iu_xray\") } GROUP BY ?rel")
-    runs["literature_claims_by_relation"] = {_local(r["rel"]): int(r["n"]) for r in literature}
-    rows.sort(key=lambda x: x["claim"])
+    runs["literature_claims_by_relation"] = {_local(r["rel"]): int(r["n"] or 0) for r in literature}
+    rows.sort(key=lambda x: str(x["claim"]))
     return rows, runs
 
 

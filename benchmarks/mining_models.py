@@ -299,11 +299,11 @@ def _biored_types(kinds: Any, corpora: Any) -> dict[str, Any]:
                 pred.append(majority)
                 continue
             covered += 1
-            totals = Counter[str]()
+            totals: dict[str, float] = {}
             for _, p in seen:
                 for k in ("causes", "treats", "prevents", "associated"):
-                    totals[to_type[k]] += p.kind_probability(k)
-            pred.append(totals.most_common(1)[0][0])
+                    totals[to_type[k]] = totals.get(to_type[k], 0.0) + p.kind_probability(k)
+            pred.append(max(totals, key=lambda t: totals[t]))
     acc = float(np.mean([g == p for g, p in zip(gold, pred, strict=True)]))
     maj = float(np.mean([g == majority for g in gold]))
     return {"abstracts": len(test), "chemical_disease_relations": len(gold), "types": dict(Counter(gold)),
