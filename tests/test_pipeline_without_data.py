@@ -59,7 +59,12 @@ def test_the_main_job_without_a_data_folder_ends_green_with_a_summary(tmp_path: 
     assert calls == [k for k in _expected_to_run(steps, empty) if any(s.key == k and s.needs for s in steps)]
     skipped = [line for line in out.splitlines() if line.strip().startswith("skipped:")]
     assert len(skipped) == len(steps) - len(_expected_to_run(steps, empty))
-    assert any("needs iu_xray" in line and "`mcrag data fetch iu_xray`" in line for line in skipped)
+    # every step skipped for lack of data names each missing set and how to get it
+    for s in steps:
+        missing = [n for n in s.needs if not availability_in(empty, n).present]
+        if missing and all(a in _expected_to_run(steps, empty) for a in s.after):
+            line = next(x for x in skipped if f"needs {', '.join(missing)}" in x)
+            assert any(f"`mcrag data fetch {n}`" in line for n in missing), line
     assert "main job: what ran and what was skipped" in out
     ran = len(_expected_to_run(steps, empty))
     assert f"{ran} steps ran, {len(steps) - ran} skipped" in out
