@@ -669,6 +669,14 @@ def per_case_latency(fold: Fold, edges: Sequence[tuple[str, str]], setting: Caus
             **timing_percentiles(ms)}
 
 
+def write_json(path: Path, obj: dict[str, Any]) -> None:
+    """Write through a temporary file, so a reader never sees half a result."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_text(json.dumps(obj, indent=1, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stage", choices=("validate", "final"), default="final")
@@ -749,6 +757,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             stem = "transport" if args.shortcut == "labels" else "transport_model"
             plot_source(name, scored["cells"], args.out.parent / f"{stem}_{name}.png")
         result["folds"][name] = fold_out
+        if args.stage == "final":  # a long run keeps each finished held-out source if it is stopped later
+            write_json(args.out.with_name(args.out.stem + ".partial.json"),
+                       {**result, "complete": False, "sources_done": list(result["folds"])})
     result["timings"] = {k: timing_percentiles(v) for k, v in timings.items()}
     result["seconds"] = round(time.perf_counter() - started, 1)
     if args.stage == "final":
@@ -758,9 +769,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "sources_meeting_goal": met, "goal_met": len(met) >= GOAL_SOURCES}
     out = args.out if args.stage == "final" else args.out.with_name("transport_validation.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".part")
-    tmp.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
-    tmp.replace(out)
+    write_json(out, result)
+    out.with_name(out.stem + ".partial.json").unlink(missing_ok=True)
     print(json.dumps(result.get("summary", {k: v["chosen"] for k, v in result["folds"].items()}), indent=1))
     print(f"wrote {out} in {result['seconds']} s")
     return 0
