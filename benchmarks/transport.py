@@ -595,7 +595,8 @@ def score_fold(fold: Fold, edges: Sequence[tuple[str, str]], shortcut: Shortcut,
 
 
 # ----------------------------------------------------------------------------------------- plots
-def plot_source(name: str, cells: Sequence[Mapping[str, Any]], path: Path) -> Path:
+def plot_source(name: str, cells: Sequence[Mapping[str, Any]], path: Path,
+                strength_one: str = "nih_1000's view association") -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -628,7 +629,7 @@ def plot_source(name: str, cells: Sequence[Mapping[str, Any]], path: Path) -> Pa
     axes[2].axhline(GOAL_MARGIN, color="#555555", lw=0.8, ls=":")
     axes[0].axvline(GOAL_STRENGTH, color="#555555", lw=0.8, ls="--")
     axes[0].axvspan(GOAL_STRENGTH, max(c["shortcut_strength"] for c in cells), color="#dddddd", alpha=0.5, lw=0)
-    axes[0].set_xlabel("shortcut strength (1 = nih_1000's view association; grey: beyond it)")
+    axes[0].set_xlabel(f"shortcut strength (1 = {strength_one}; grey: beyond it)")
     axes[0].set_ylabel("macro AUC on the held-out source")
     axes[0].set_title(f"front-end AUC {GOAL_AUC}", fontsize=9)
     axes[1].set_xlabel("simulated front-end AUC")
@@ -755,7 +756,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                             latency_ms=per_case_latency(fold, edges, chosen["causal"], shortcut, timings),
                             scoring_seconds=round(time.perf_counter() - t0, 1))
             stem = "transport" if args.shortcut == "labels" else "transport_model"
-            plot_source(name, scored["cells"], args.out.parent / f"{stem}_{name}.png")
+            plot_source(name, scored["cells"], args.out.parent / f"{stem}_{name}.png",
+                        "nih_1000's view association" if args.shortcut == "labels" else "the model's measured view shift")
         result["folds"][name] = fold_out
         if args.stage == "final":  # a long run keeps each finished held-out source if it is stopped later
             write_json(args.out.with_name(args.out.stem + ".partial.json"),
