@@ -31,7 +31,6 @@ import datetime as dt
 import itertools
 import json
 import os
-import platform
 import random
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import machine_info  # noqa: E402
 from kg.concepts import ConceptTable, load_concept_table  # noqa: E402
 from reasoning.cross_source import (  # noqa: E402
     CandidateEdge,
@@ -61,22 +61,6 @@ from reasoning.sources import import_sources  # noqa: E402
 GOAL_SECONDS = 600.0
 EXPECTED = ROOT / "benchmarks" / "data" / "chest_edges_expected.csv"
 STARTER = ROOT / "ontologies" / "starter_claims.csv"
-
-
-def machine() -> dict[str, object]:
-    def field(path: str, key: str) -> str | None:
-        try:
-            for line in Path(path).read_text().splitlines():
-                if line.startswith(key):
-                    return line.split(":", 1)[1].strip()
-        except OSError:
-            pass
-        return None
-
-    mem = field("/proc/meminfo", "MemTotal:")
-    return {"cpu_count": os.cpu_count(), "cpu_model": field("/proc/cpuinfo", "model name"),
-            "memory_gb": round(int(mem.split()[0]) / 2**20, 1) if mem else None,
-            "platform": platform.platform(), "python": platform.python_version()}
 
 
 def starter_edges(table: ConceptTable) -> list[tuple[str, str, str]]:
@@ -381,7 +365,7 @@ def main() -> int:
 
     result: dict[str, Any] = {
         "benchmark": "cross_source", "command": command,
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine_info(),
         "load_average_1min_during": [round(x, 2) for x in loads],
         "sources": {s: {"studies": f.rows, "concepts": len(f.concepts)} for s, f in frames.items()},
         "pooled_studies": sum(f.rows for f in frames.values()), "subsampling": "none",

@@ -15,7 +15,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.machine import machine_info  # noqa: E402
+
 GOAL_SECONDS = 60.0
 CSV_FILES = ("PADCHEST_chest_x_ray_images_labels_160K_01.02.19.csv.gz", "Data_Entry_2017_v2020.csv.gz",
              "chexpert_train.csv.gz", "vinbigdata-train.csv.gz", "nlmcxr_dicom_metadata.csv.gz")
@@ -54,23 +56,6 @@ with tarfile.open(folder / "NLMCXR_reports.tgz", "r:gz") as tar:
             ET.fromstring(tar.extractfile(m).read())
 print(time.perf_counter() - t0)
 """
-
-
-def machine() -> dict[str, object]:
-    def field(path: str, key: str) -> str | None:
-        try:
-            for line in Path(path).read_text().splitlines():
-                if line.startswith(key):
-                    return line.split(":", 1)[1].strip()
-        except OSError:
-            pass
-        return None
-
-    mem = field("/proc/meminfo", "MemTotal:")
-    return {"cpu_count": os.cpu_count(), "cpu_model": field("/proc/cpuinfo", "model name"),
-            "memory_gb": round(int(mem.split()[0]) / 2**20, 1) if mem else None,
-            "platform": platform.platform(), "python": platform.python_version(),
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
 def data_dir(arg: str | None) -> Path:
@@ -115,7 +100,7 @@ def main() -> int:
     result = {
         "benchmark": "import_sources", "command": "python benchmarks/import_sources.py" +
         (f" --repeats {args.repeats}" if args.repeats != 3 else ""),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine_info(),
         "load_average_1min_during": [round(x, 2) for x in loads],
         "goal_seconds": GOAL_SECONDS, "met": median <= GOAL_SECONDS,
         "import_wall_s": [round(x, 2) for x in walls], "import_wall_median_s": round(median, 2),

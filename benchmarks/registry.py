@@ -6,8 +6,10 @@ Two kinds, each writing JSON (and plots) under ``docs/results/`` with the comman
   :class:`RunContext` and returns the figure. ``mcrag eval`` runs them through the ``mcrag.benchmarks``
   entry-point group, which ``pyproject.toml`` registers for this module (see :func:`run`), and
   ``python -m benchmarks`` runs them all. Accuracy figures go to ``docs/RESULTS.md``.
-* :data:`SCRIPTS`: the speed and mining benchmarks, each a module with its own command line
-  (``python -m benchmarks.<name>``). Speed figures go to ``docs/BENCHMARKS.md``.
+* :data:`SCRIPTS`: every other benchmark, each a module with its own command line
+  (``python -m benchmarks.<name>``): speed, mining, label-source import, and the front end's image-level
+  benchmark, its selection log and its shortcut statistics. Any module of this package with a ``main``
+  is one of them. Speed figures go to ``docs/BENCHMARKS.md``, accuracy figures to ``docs/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -74,6 +76,15 @@ class Script:
 
 
 SCRIPTS: dict[str, Script] = {
+    "frontend_images": Script("benchmarks.frontend_images", "the default VLM's front end at image level: nih_621 "
+                              "normal vs abnormal and per finding, paediatric and PneumoniaMNIST pneumonia, COVID-19, "
+                              "false calls on normal films", ("frontend_images.json", "frontend_images_roc.png",
+                                                              "frontend_images_gap.png")),
+    "frontend_dev": Script("benchmarks.frontend_dev", "the front end's selection log: each candidate setting scored on "
+                           "development films only (nih_621 dev part, paediatric val)", ("frontend_dev.json",)),
+    "frontend_shortcuts": Script("benchmarks.frontend_shortcuts", "per-image statistics that separate normal from "
+                                 "abnormal adult films with no model (acquisition shortcuts)",
+                                 ("frontend_shortcuts.json",)),
     "bench_store": Script("benchmarks.bench_store", "store load and query speed against rdflib and raw pyoxigraph",
                           ("bench_store.json", "bench_store.png")),
     "bench_inference": Script("benchmarks.bench_inference", "exemplar retrieval at scale and grounded inference "
@@ -89,6 +100,19 @@ SCRIPTS: dict[str, Script] = {
     "cross_source": Script("benchmarks.cross_source", "chest edges validated and proposed across five label sources: "
                            "starter recall, proposal precision, sign agreement, mined claims re-validated, time",
                            ("cross_source.json", "cross_source_agreement.png")),
+    "curation_workbench": Script("benchmarks.curation_workbench", "the curation workbench at 100k claims: queue, edge "
+                                 "view and search latency through the service, a bulk act on 1,000 claims, a release",
+                                 ("curation_workbench.json", "curation_workbench.png")),
+    "transport": Script("benchmarks.transport", "transport across the five label sources, findings level: none, "
+                        "semantic and the graph posterior on each held-out source (--shortcut model: strength 1 is the "
+                        "default VLM's measured view shift)", ("transport.json", "transport_model_shortcut.json")),
+    "view_shortcut": Script("benchmarks.view_shortcut", "the default VLM's AP-vs-PA score shift per finding on held-out "
+                            "nih_1000 films, in sd units (strength 1 of the transport shortcut)", ("view_shortcut.json",)),
+    "evidence_quality": Script("benchmarks.evidence_quality", "causal-mode evidence over nih_621: distinct subgraphs and "
+                               "the share of edges that are chest scope and accepted or validated",
+                               ("evidence_quality.json", "evidence_quality.png")),
+    "mining_models": Script("benchmarks.mining_models", "the literature miner's learned classifiers against their anchors, "
+                            "and their cost per abstract", ("mining_models.json", "mining_models.png")),
 }
 
 

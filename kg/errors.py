@@ -57,3 +57,11 @@ class StaleVersionError(CurationError):
 
 class CurationConflictError(CurationError):
     """An undo that would overwrite a later change, or nothing left to undo."""
+
+
+class ShapeViolationError(CurationError):
+    """An edit would make the graph violate a SHACL shape (``ontologies/shapes.ttl``); nothing was changed."""
+
+    def __init__(self, message: str, violations: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.violations = violations

@@ -7,7 +7,7 @@ IRIs from here (``RDF.subject``, ``PROV.wasGeneratedBy``, ``MCRAG.status`` ...).
 from __future__ import annotations
 
 from rdflib import Namespace
-from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, XSD
+from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SH, SKOS, VOID, XSD
 
 MCRAG = Namespace("https://w3id.org/mcrag#")
 """The MCRAG ontology (classes, properties and controlled values)."""
@@ -27,9 +27,9 @@ OA = Namespace("http://www.w3.org/ns/oa#")
 MESH = Namespace("http://id.nlm.nih.gov/mesh/")
 OBO = Namespace("http://purl.obolibrary.org/obo/")
 
-__all__ = ["CONCEPT", "DCTERMS", "GRAPH", "ID", "MCRAG", "MESH", "NAMED_GRAPHS", "OA", "OBO", "OWL", "PREFIXES",
-           "PROV", "RDF", "RDFS", "SH", "SKOS", "XSD", "graph_iri", "local_name", "mcrag_local",
-           "sparql_prologue"]
+__all__ = ["CONCEPT", "DCTERMS", "FOAF", "GRAPH", "ID", "MCRAG", "MESH", "NAMED_GRAPHS", "OA", "OBO", "OWL",
+           "PREFIXES", "PROV", "RDF", "RDFS", "SH", "SKOS", "VOID", "XSD", "graph_iri", "local_name", "mcrag_local",
+           "release_graph", "sparql_prologue"]
 
 NAMED_GRAPHS: dict[str, str] = {
     "ontology": str(GRAPH["ontology"]),
@@ -59,12 +59,19 @@ PREFIXES: dict[str, str] = {
     "oa": str(OA),
     "mesh": str(MESH),
     "obo": str(OBO),
+    "foaf": str(FOAF),
+    "void": str(VOID),
 }
 
 
 def sparql_prologue() -> str:
     """PREFIX lines for every namespace above, so user queries can use the short names."""
     return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+
+
+def release_graph(name: str) -> str:
+    """The named graph (and version IRI) of a curated-graph release: ``graph:release/<name>``."""
+    return str(GRAPH[f"release/{name}"])
 
 
 def graph_iri(name_or_iri: str) -> str:

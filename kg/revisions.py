@@ -55,6 +55,8 @@ class CurationRecord:
     undone_by: str | None = None
     informed_by: str | None = None
     """The validation run a ``validate`` act moved the status for."""
+    part_of: str | None = None
+    """The bulk act (``mcrag:BulkCurationActivity``) this revision belongs to, if any."""
 
 
 # ------------------------------------------------------------------------------------ RDF terms
@@ -141,27 +143,41 @@ def new_activity_iri(kind: str, when: datetime) -> str:
 
 
 def revision_statements(*, activity: str, claim: str, action: str, agent: str, agent_label: str,
-                        agent_class: str = "prov:Person", reason: str, when: datetime, previous_status: str,
-                        new_status: str, from_version: int, to_version: int, changes: Sequence[FieldChange],
-                        undoes: str | None = None, informed_by: str | None = None) -> list[str]:
-    """The triples (SPARQL/N-Triples statements, prefixed names allowed) of one revision of a claim."""
+                        agent_class: str = "prov:Person", reason: str, when: datetime, previous_status: str | None,
+                        new_status: str | None, from_version: int | None, to_version: int | None,
+                        changes: Sequence[FieldChange], undoes: str | None = None, informed_by: str | None = None,
+                        part_of: str | None = None, generated: str | None = None) -> list[str]:
+    """The triples (SPARQL/N-Triples statements, prefixed names allowed) of one revision of a claim.
+
+    A revision of something without a status or a version (a concept's mappings, a comment) leaves
+    those out; ``part_of`` names the bulk act it belongs to, ``generated`` what it made (a comment).
+    """
     act = iri_nt(activity)
     ag = iri_nt(agent)
     out = [
-        f"{act} a mcrag:CurationActivity , prov:Activity .",
+        f"{act} a mcrag:CurationActivity ." if part_of else f"{act} a mcrag:CurationActivity , prov:Activity .",
         f"{act} mcrag:action {literal_nt(action)} .",
         f"{act} mcrag:reason {literal_nt(reason.strip())} .",
         f"{act} prov:used {iri_nt(claim)} .",
         f"{act} prov:wasAssociatedWith {ag} .",
         f"{act} prov:endedAtTime {literal_nt(when.isoformat(), str(XSD.dateTime))} .",
-        f"{act} mcrag:previousStatus {status_nt(previous_status)} .",
-        f"{act} mcrag:newStatus {status_nt(new_status)} .",
-        f"{act} mcrag:fromVersion {literal_nt(from_version)} .",
-        f"{act} mcrag:toVersion {literal_nt(to_version)} .",
-        f"{act} rdfs:label {literal_nt(f'{action} by {agent_label.strip()}')} .",
         f"{ag} a {agent_class} , prov:Agent .",
         f"{ag} rdfs:label {literal_nt(agent_label.strip())} .",
     ]
+    if not part_of:  # a bulk act's member is labelled by the bulk act (and is a prov:Activity by the ontology)
+        out.append(f"{act} rdfs:label {literal_nt(f'{action} by {agent_label.strip()}')} .")
+    if previous_status is not None:
+        out.append(f"{act} mcrag:previousStatus {status_nt(previous_status)} .")
+    if new_status is not None:
+        out.append(f"{act} mcrag:newStatus {status_nt(new_status)} .")
+    if from_version is not None:
+        out.append(f"{act} mcrag:fromVersion {literal_nt(from_version)} .")
+    if to_version is not None:
+        out.append(f"{act} mcrag:toVersion {literal_nt(to_version)} .")
+    if part_of:
+        out.append(f"{act} dcterms:isPartOf {iri_nt(part_of)} .")
+    if generated:
+        out.append(f"{act} prov:generated {iri_nt(generated)} .")
     if undoes:
         out.append(f"{act} mcrag:undoes {iri_nt(undoes)} .")
     if informed_by:
@@ -177,16 +193,20 @@ def revision_statements(*, activity: str, claim: str, action: str, agent: str, a
 
 
 # ------------------------------------------------------------------------------------ reading
-REVISIONS_QUERY = """SELECT ?a ?action ?reason ?who ?t ?prev ?new ?fv ?tv ?undoes ?run WHERE {{
-  ?a a mcrag:CurationActivity ; prov:used <{claim}> ; mcrag:action ?action ; prov:endedAtTime ?t .
+REVISIONS_QUERY = """SELECT ?c ?a ?action ?reason ?who ?t ?prev ?new ?fv ?tv ?undoes ?run ?bulk WHERE {{
+  VALUES ?c {{ {values} }}
+  ?a a mcrag:CurationActivity ; prov:used ?c ; mcrag:action ?action ; prov:endedAtTime ?t .
   OPTIONAL {{ ?a mcrag:reason ?reason }} OPTIONAL {{ ?a prov:wasAssociatedWith ?ag . ?ag rdfs:label ?who }}
   OPTIONAL {{ ?a mcrag:previousStatus ?prev }} OPTIONAL {{ ?a mcrag:newStatus ?new }}
   OPTIONAL {{ ?a mcrag:fromVersion ?fv }} OPTIONAL {{ ?a mcrag:toVersion ?tv }}
   OPTIONAL {{ ?a mcrag:undoes ?undoes }} OPTIONAL {{ ?a prov:wasInformedBy ?run }}
+  OPTIONAL {{ ?a dcterms:isPartOf ?bulk }}
 }}"""
+"""The revisions of the ``{values}`` claims (a VALUES list of IRIs)."""
 
 CHANGES_QUERY = """SELECT ?a ?f ?old ?new WHERE {{
-  ?a a mcrag:CurationActivity ; prov:used <{claim}> ; mcrag:change ?ch . ?ch mcrag:field ?f .
+  VALUES ?c {{ {values} }}
+  ?a a mcrag:CurationActivity ; prov:used ?c ; mcrag:change ?ch . ?ch mcrag:field ?f .
   OPTIONAL {{ ?ch mcrag:oldValue ?old }} OPTIONAL {{ ?ch mcrag:newValue ?new }}
 }} ORDER BY ?f"""
 
@@ -195,23 +215,36 @@ _EPOCH = datetime.min.replace(tzinfo=UTC)
 
 def read_revisions(store: Store, claim: str) -> list[CurationRecord]:
     """Every revision of the claim, oldest first, each marked with the act that undid it (if any)."""
-    rows = store.select(REVISIONS_QUERY.format(claim=claim))
-    changes: dict[str, list[FieldChange]] = {}
-    for r in store.select(CHANGES_QUERY.format(claim=claim)):
-        changes.setdefault(r["a"] or "", []).append(FieldChange(r["f"] or "", r["old"], r["new"]))
-    undone_by = {r["undoes"]: r["a"] for r in rows if r["undoes"]}
-    records: dict[str, CurationRecord] = {}
-    for r in rows:
-        a = r["a"] or ""
-        if a in records:
-            continue
-        records[a] = CurationRecord(
-            activity=a, claim=claim, action=r["action"] or "", agent=r["who"] or "", reason=r["reason"] or "",
-            time=parse_time(r["t"]) or _EPOCH, previous_status=mcrag_local(r["prev"]),
-            new_status=mcrag_local(r["new"]), from_version=int(float(r["fv"])) if r["fv"] else None,
-            to_version=int(float(r["tv"])) if r["tv"] else None, changes=tuple(changes.get(a, ())),
-            undoes=r["undoes"], undone_by=undone_by.get(a), informed_by=r["run"])
-    return sort_trail(records.values())
+    return read_revisions_many(store, [claim]).get(claim, [])
+
+
+def read_revisions_many(store: Store, claims: Sequence[str]) -> dict[str, list[CurationRecord]]:
+    """:func:`read_revisions` of many claims in a few queries (300 claims each)."""
+    out: dict[str, list[CurationRecord]] = {}
+    todo = list(dict.fromkeys(c for c in claims if c))
+    for k in range(0, len(todo), 300):
+        values = " ".join(iri_nt(c) for c in todo[k:k + 300])
+        rows = store.select(REVISIONS_QUERY.format(values=values))
+        changes: dict[str, list[FieldChange]] = {}
+        for r in store.select(CHANGES_QUERY.format(values=values)):
+            fc = FieldChange(r["f"] or "", r["old"], r["new"])
+            if fc not in changes.setdefault(r["a"] or "", []):
+                changes[r["a"] or ""].append(fc)
+        undone_by = {r["undoes"]: r["a"] for r in rows if r["undoes"]}
+        records: dict[str, dict[str, CurationRecord]] = {}
+        for r in rows:
+            a, c = r["a"] or "", r["c"] or ""
+            if a in records.setdefault(c, {}):
+                continue
+            records[c][a] = CurationRecord(
+                activity=a, claim=c, action=r["action"] or "", agent=r["who"] or "", reason=r["reason"] or "",
+                time=parse_time(r["t"]) or _EPOCH, previous_status=mcrag_local(r["prev"]),
+                new_status=mcrag_local(r["new"]), from_version=int(float(r["fv"])) if r["fv"] else None,
+                to_version=int(float(r["tv"])) if r["tv"] else None, changes=tuple(changes.get(a, ())),
+                undoes=r["undoes"], undone_by=undone_by.get(a), informed_by=r["run"], part_of=r["bulk"])
+        for c, recs in records.items():
+            out[c] = sort_trail(recs.values())
+    return out
 
 
 def sort_trail(records: Iterable[CurationRecord]) -> list[CurationRecord]:

@@ -39,7 +39,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (["kg", "qurey"], "Did you mean 'query'"),
     (["qurey"], "mcrag kg query"),
     (["kg", "query", "--formt", "csv", "ASK {}"], "--format"),
-    (["curate", "edit", "--subject", "x"], "No such option: --subject"),
+    (["curate", "edit", "--subjct", "x"], "Possible options: --object, --subject"),
+    (["curate", "edit", "--subject", "x"], "Missing argument 'claim'"),
     (["kg", "query", "--timeout", "soon", "ASK {}"], "--timeout"),
     (["whatif", "--do", "Effusion=1", "--outcome", "Atelectasis"], "--data"),
 ])

@@ -90,3 +90,23 @@ def test_worst_view_matched_auc_reports_each_view_and_the_lower_one():
     covid = Record("cxr_covid/x", "cxr_covid", "train",
                    labels=tuple(1 if n == "COVID-19" else -1 for n in LABELS))
     assert target_class(covid) == 1
+
+
+def test_a_texture_statistic_can_be_a_confounder_cell_and_its_weights_balance_it():
+    from vlm.confounders import TEXTURE_CONFOUNDERS, texture_statistic
+
+    recs, bright, y = _confounded(2000, seed=3)
+    rng = np.random.default_rng(4)
+    tex = rng.normal(np.where(y == 1, 0.52, 0.48), 0.08)  # one folder grainier than the other
+    plain = balancing_weights(recs, bright, fit_propensities(recs, bright))
+    models = fit_propensities(recs, bright, TEXTURE_CONFOUNDERS, texture=tex)
+    w = balancing_weights(recs, bright, models, texture=tex)
+    assert weighted_auc(tex, y, plain) - 0.5 > 0.1, "the recorded confounders leave the texture link in place"
+    assert weighted_auc(tex, y, w) - 0.5 < 0.5 * (weighted_auc(tex, y, plain) - 0.5)
+    with pytest.raises(ValueError, match="texture"):
+        fit_propensities(recs, bright, TEXTURE_CONFOUNDERS)
+    flat, grainy = np.full((8, 8), 0.5), np.random.default_rng(0).random((8, 8))
+    flat[:, 4:] = 0.6
+    stats = texture_statistic(np.stack([flat, grainy]))
+    assert stats.shape == (2,) and stats[1] > stats[0] > 0
+    assert texture_statistic(flat).shape == (1,) and texture_statistic(np.zeros((0, 4, 4))).shape == (0,)

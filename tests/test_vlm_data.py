@@ -78,7 +78,7 @@ def test_nih_reader_labels_every_finding_and_keeps_test_patients_out_of_training
     assert len(train.records) == 36 and {r.split for r in train.records} <= {"train", "val"}
     assert not {r.group for r in train.records} & {f"nih-{p}" for p in range(36, 42)}
     test = read_nih(tmp_path / "nih_621", "nih_621", test=True)
-    assert {r.split for r in test.records} == {"test"} and len(test.records) == 6
+    assert {r.split for r in test.records} <= {"dev", "test"} and len(test.records) == 6
     r = train.by_id()["nih_1000/00000001_000.png"]
     assert set(r.positives()) == {"Pneumonia", "Infiltration"} and r.follow_up == 0 and r.view in ("AP", "PA")
     assert r.labels[LABEL_INDEX["COVID-19"]] == 0 and r.labels[LABEL_INDEX["Hernia"]] == 0
@@ -91,6 +91,25 @@ def test_nih_reader_labels_every_finding_and_keeps_test_patients_out_of_training
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="labels.csv"):
         read_nih(tmp_path / "empty")
+
+
+def test_nih_621_is_cut_into_a_dev_and_a_test_part_by_patient_stratified_by_class_and_view(tmp_path):
+    from tests.fixtures.vlm.frontend_data import make_nih, nih_rows
+    from vlm.data import NIH_621_DEV_FRACTION, read_nih
+
+    rows = nih_rows(80, start=500)
+    rows += [{**rows[0], "image": "00000500_001.png"}]  # a second film of patient 500
+    make_nih(tmp_path / "nih_621", rows)
+    recs = read_nih(tmp_path / "nih_621", "nih_621", test=True).records
+    again = read_nih(tmp_path / "nih_621", "nih_621", test=True).records
+    assert [r.split for r in recs] == [r.split for r in again], "the split is fixed (seeded)"
+    assert {r.split for r in recs} == {"dev", "test"}
+    assert len({r.split for r in recs if r.group == "nih-500"}) == 1, "a patient's films stay together"
+    for view in ("AP", "PA"):
+        for normal in (0, 1):
+            cell = [r for r in recs if r.view == view and r.labels[LABEL_INDEX["normal"]] == normal and r.group != "nih-500"]
+            dev = sum(r.split == "dev" for r in cell)
+            assert abs(dev - NIH_621_DEV_FRACTION * len(cell)) <= 1, (view, normal, dev, len(cell))
 
 
 def test_pediatric_reader_keeps_the_official_test_split_and_splits_train_by_patient(tmp_path):
@@ -175,7 +194,9 @@ def test_adult_and_paediatric_readers_match_the_documented_counts(shared_data):
 
     corpus = load_sources(shared_data, ("nih_1000", "nih_621", "pediatric_cxr"))
     by = {s: [r for r in corpus.records if r.source == s] for s in ("nih_1000", "nih_621", "pediatric_cxr")}
-    assert len(by["nih_621"]) == 621 and {r.split for r in by["nih_621"]} == {"test"}
+    assert len(by["nih_621"]) == 621 and {r.split for r in by["nih_621"]} == {"dev", "test"}
+    dev = [r for r in by["nih_621"] if r.split == "dev"]
+    assert len(dev) in range(184, 189) and sum(r.labels[LABEL_INDEX["normal"]] == 1 for r in dev) == 30
     test_patients = {r.group for r in by["nih_621"]}
     assert len(by["nih_1000"]) < 1000 and not {r.group for r in by["nih_1000"]} & test_patients
     assert sum(r.labels[LABEL_INDEX["normal"]] == 1 for r in by["nih_621"]) == 100
@@ -183,3 +204,23 @@ def test_adult_and_paediatric_readers_match_the_documented_counts(shared_data):
     assert sum(r.split == "test" for r in ped) == 624 and sum(r.split in ("train", "val") for r in ped) == 5216
     groups = {s: {r.group for r in ped if r.split == s} for s in ("train", "val")}
     assert not groups["train"] & groups["val"], "paediatric train and val split by patient"
+
+
+def test_the_adult_base_rates_are_those_of_the_nih_label_table(shared_data):
+    import csv
+    import gzip
+
+    from vlm.labels import ADULT_PREVALENCE
+
+    counts: dict[str, int] = {}
+    n = 0
+    with gzip.open(shared_data / "cxr_labels" / "Data_Entry_2017_v2020.csv.gz", "rt", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            n += 1
+            for label in row["Finding Labels"].split("|"):
+                counts[label] = counts.get(label, 0) + 1
+    assert n == 112_120
+    table = {("normal" if k == "No Finding" else k): v / n for k, v in counts.items()}
+    assert set(table) == set(ADULT_PREVALENCE)
+    for label, rate in ADULT_PREVALENCE.items():
+        assert rate == pytest.approx(table[label], abs=5e-5), label

@@ -33,6 +33,32 @@ PROPENSITY_CLIP = (0.1, 0.9)
 """Cell propensities are clipped here so that no film weighs more than nine times its class share."""
 SMOOTHING = 2.0
 """Pseudo-films of the source's class mix added to every cell (small cells lean on the prior)."""
+TEXTURE_BINS = 3
+"""The texture statistic (:func:`texture_statistic`) is cut at its terciles when it is a confounder."""
+TEXTURE_CONFOUNDERS: dict[str, tuple[str, ...]] = {**CONFOUNDERS, "nih_1000": (*CONFOUNDERS["nih_1000"], "texture")}
+""":data:`CONFOUNDERS` with ``nih_1000``'s texture statistic added: its two folders were made differently,
+and fine texture separates them beyond what brightness, view and follow-up explain."""
+
+
+def _quantile_edges(values: np.ndarray | None, bins: int) -> tuple[float, ...]:
+    v = np.asarray(values if values is not None else [], dtype=np.float64)
+    if not len(v) or bins < 2:
+        return ()
+    return tuple(float(e) for e in np.unique(np.quantile(v, np.linspace(0, 1, bins + 1)[1:-1])))
+
+
+def texture_statistic(pixels: np.ndarray) -> np.ndarray:
+    """Per film, the mean absolute difference of horizontally adjacent pixels over the film's own standard
+    deviation: how much fine texture and noise the film carries, whatever its exposure. ``pixels`` is a
+    stack (N, H, W) or one film (H, W)."""
+    a = np.asarray(pixels, dtype=np.float64)
+    one = a.ndim == 2
+    a = a[None] if one else a
+    if a.shape[0] == 0:
+        return np.zeros(0)
+    d = np.abs(np.diff(a, axis=2)).mean(axis=(1, 2))
+    out = d / np.maximum(a.std(axis=(1, 2)), 1e-6)
+    return out[:1] if one else out
 
 
 @dataclass(frozen=True)
@@ -42,16 +68,21 @@ class Binning:
     names: tuple[str, ...]
     brightness_edges: tuple[float, ...] = ()
     follow_up_cuts: tuple[int, ...] = (1, 3, 10)
+    texture_edges: tuple[float, ...] = ()
 
     @classmethod
     def fit(cls, brightness: np.ndarray, names: Sequence[str], brightness_bins: int = 5,
-            follow_up_cuts: Sequence[int] = (1, 3, 10)) -> Binning:
-        b = np.asarray(brightness, dtype=np.float64)
-        edges = np.unique(np.quantile(b, np.linspace(0, 1, brightness_bins + 1)[1:-1])) if len(b) else []
-        return cls(tuple(names), tuple(float(e) for e in edges), tuple(follow_up_cuts))
+            follow_up_cuts: Sequence[int] = (1, 3, 10), texture: np.ndarray | None = None,
+            texture_bins: int = TEXTURE_BINS) -> Binning:
+        if "texture" in names and texture is None:
+            raise ValueError("the texture confounder needs each film's texture statistic")
+        edges = _quantile_edges(brightness, brightness_bins)
+        tex = _quantile_edges(texture, texture_bins) if texture is not None and "texture" in names else ()
+        return cls(tuple(names), edges, tuple(follow_up_cuts), tex)
 
-    def cells(self, records: Sequence[Record], brightness: np.ndarray) -> list[tuple[int, ...]]:
-        """The confounder cell of each record: (view, brightness bin, follow-up bin) as named."""
+    def cells(self, records: Sequence[Record], brightness: np.ndarray,
+              texture: np.ndarray | None = None) -> list[tuple[int, ...]]:
+        """The confounder cell of each record: (view, brightness bin, follow-up bin, texture bin) as named."""
         cols: list[np.ndarray] = []
         for name in self.names:
             if name == "view":
@@ -61,8 +92,12 @@ class Binning:
             elif name == "follow_up":
                 cols.append(np.searchsorted(np.array(self.follow_up_cuts), [r.follow_up or 0 for r in records],
                                             side="right"))
+            elif name == "texture":
+                if texture is None:
+                    raise ValueError("the texture confounder needs each film's texture statistic")
+                cols.append(np.searchsorted(np.array(self.texture_edges), np.asarray(texture), side="right"))
             else:
-                raise ValueError(f"unknown confounder {name!r}; use view, brightness or follow_up")
+                raise ValueError(f"unknown confounder {name!r}; use view, brightness, follow_up or texture")
         if not cols:
             return [()] * len(records)
         return [tuple(int(c) for c in row) for row in np.stack(cols, axis=1)]
@@ -91,13 +126,15 @@ class PropensityModel:
     cells: dict[tuple[int, ...], float]
 
     @classmethod
-    def fit(cls, records: Sequence[Record], brightness: np.ndarray, names: Sequence[str]) -> PropensityModel:
+    def fit(cls, records: Sequence[Record], brightness: np.ndarray, names: Sequence[str],
+            texture: np.ndarray | None = None) -> PropensityModel:
         y = np.array([target_class(r) for r in records])
         known = y >= 0
-        binning = Binning.fit(np.asarray(brightness)[known], names)
+        binning = Binning.fit(np.asarray(brightness)[known], names,
+                              texture=None if texture is None else np.asarray(texture)[known])
         prior = float(y[known].mean()) if known.any() else 0.5
         counts: dict[tuple[int, ...], list[float]] = {}
-        for cell, label, ok in zip(binning.cells(records, brightness), y, known, strict=True):
+        for cell, label, ok in zip(binning.cells(records, brightness, texture), y, known, strict=True):
             if ok:
                 c = counts.setdefault(cell, [0.0, 0.0])
                 c[0] += label
@@ -105,15 +142,18 @@ class PropensityModel:
         cells = {k: (pos + SMOOTHING * prior) / (n + SMOOTHING) for k, (pos, n) in counts.items()}
         return cls(binning, prior, cells)
 
-    def propensity(self, records: Sequence[Record], brightness: np.ndarray) -> np.ndarray:
+    def propensity(self, records: Sequence[Record], brightness: np.ndarray,
+                   texture: np.ndarray | None = None) -> np.ndarray:
         """Clipped ``P(class = 1 | cell)`` per record (the prior for a cell not seen in fitting)."""
-        p = np.array([self.cells.get(c, self.prior) for c in self.binning.cells(records, brightness)], dtype=np.float64)
+        p = np.array([self.cells.get(c, self.prior) for c in self.binning.cells(records, brightness, texture)],
+                     dtype=np.float64)
         return np.clip(p, *PROPENSITY_CLIP)
 
-    def weights(self, records: Sequence[Record], brightness: np.ndarray) -> np.ndarray:
+    def weights(self, records: Sequence[Record], brightness: np.ndarray, texture: np.ndarray | None = None
+                ) -> np.ndarray:
         """``P(class) / P(class | cell)`` per record (1 where the class is unknown)."""
         y = np.array([target_class(r) for r in records])
-        p = self.propensity(records, brightness)
+        p = self.propensity(records, brightness, texture)
         w = np.ones(len(records))
         pos, neg = y == 1, y == 0
         w[pos] = self.prior / p[pos]
@@ -122,26 +162,30 @@ class PropensityModel:
 
 
 def fit_propensities(records: Sequence[Record], brightness: np.ndarray,
-                     confounders: Mapping[str, Sequence[str]] = CONFOUNDERS) -> dict[str, PropensityModel]:
-    """One propensity model per source that has recorded confounders (fitted on the given films)."""
+                     confounders: Mapping[str, Sequence[str]] = CONFOUNDERS,
+                     texture: np.ndarray | None = None) -> dict[str, PropensityModel]:
+    """One propensity model per source that has recorded confounders (fitted on the given films);
+    ``texture`` (:func:`texture_statistic` per film) is needed where a source names ``texture``."""
     out: dict[str, PropensityModel] = {}
     src = np.array([r.source for r in records])
     for source, names in confounders.items():
         rows = np.flatnonzero(src == source)
         if len(rows):
-            out[source] = PropensityModel.fit([records[i] for i in rows], np.asarray(brightness)[rows], names)
+            out[source] = PropensityModel.fit([records[i] for i in rows], np.asarray(brightness)[rows], names,
+                                              None if texture is None else np.asarray(texture)[rows])
     return out
 
 
-def balancing_weights(records: Sequence[Record], brightness: np.ndarray, models: Mapping[str, PropensityModel]
-                      ) -> np.ndarray:
+def balancing_weights(records: Sequence[Record], brightness: np.ndarray, models: Mapping[str, PropensityModel],
+                      texture: np.ndarray | None = None) -> np.ndarray:
     """Inverse-propensity weight per record from its source's model (1 for sources without one)."""
     w = np.ones(len(records))
     src = np.array([r.source for r in records])
     for source, model in models.items():
         rows = np.flatnonzero(src == source)
         if len(rows):
-            w[rows] = model.weights([records[i] for i in rows], np.asarray(brightness)[rows])
+            w[rows] = model.weights([records[i] for i in rows], np.asarray(brightness)[rows],
+                                    None if texture is None else np.asarray(texture)[rows])
     return w
 
 

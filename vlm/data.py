@@ -6,8 +6,9 @@ pointing one path at them. Every record carries a label vector over :data:`vlm.l
 with ``-1`` for "not annotated", and the confounder strata the retrieval adjusts for (source, view,
 acquisition device).
 
-Splits are by patient everywhere. ``nih_621`` is the adult test set: every record of it is ``test``,
-and patients it shares with ``nih_1000`` are left out of ``nih_1000``. ``pediatric_cxr`` keeps its
+Splits are by patient everywhere. ``nih_621`` is the adult held-out set, cut by patient into a ``dev``
+part (settings are chosen on it; never trained on) and a ``test`` part (scored once), and patients it
+shares with ``nih_1000`` are left out of ``nih_1000``. ``pediatric_cxr`` keeps its
 official test split (the PneumoniaMNIST test set). The COVID collection uses the patient-level split
 of its diagnosis benchmark (stratified by class, seed 0), so the model never trains on that test split.
 """
@@ -30,7 +31,7 @@ SOURCES: tuple[str, ...] = ("nih_1000", "pediatric_cxr", "cxr_covid", "vqa_rad",
 """What the default model trains on and the default index holds."""
 EXTRA_SOURCES: tuple[str, ...] = ("pneumoniamnist", "nih_621")
 """Readable on request: PneumoniaMNIST repeats ``pediatric_cxr`` at 28 px (its test split is the same
-films), and ``nih_621`` is test only."""
+films), and ``nih_621`` is held out (``dev`` and ``test``, never trained on)."""
 KNOWN_SOURCES: tuple[str, ...] = SOURCES + EXTRA_SOURCES
 
 
@@ -253,6 +254,11 @@ def read_cxr_covid(root: Path) -> Corpus:
 # ---------------------------------------------------------------------------------------- NIH ChestX-ray14
 NIH_VAL_FRACTION = 0.15
 """Share of ``nih_1000`` patients kept for validation (settings and checkpoints are chosen on them)."""
+NIH_621_DEV_FRACTION = 0.3
+NIH_621_SPLIT_SEED = 0
+"""``nih_621`` is cut by patient into ``dev`` (this share) and ``test``, stratified by class (normal or not)
+and view: the dev part shows the shift that ``nih_1000``'s validation cannot see, so settings meant to
+survive it are chosen there; the test part is scored once."""
 
 
 def nih_labels(finding_labels: str) -> dict[str, int]:
@@ -292,17 +298,40 @@ def nih_patients(root: Path) -> set[str]:
     return {r["patient_id"].strip() for r in _nih_rows(root)}
 
 
+def nih_held_out_parts(rows: Sequence[dict[str, str]]) -> dict[str, str]:
+    """Patient -> ``dev`` or ``test`` for a held-out NIH subset (:data:`NIH_621_DEV_FRACTION`).
+
+    Stratified by the patient's class (any film with a finding) and the view of its first film, seeded,
+    so the parts are the same on every machine and every run.
+    """
+    strata: dict[str, tuple[int, str]] = {}
+    for row in rows:
+        patient = row["patient_id"].strip()
+        abnormal = int(row["finding_labels"].strip() != "No Finding")
+        view = (row.get("view") or "unknown").strip().upper()
+        old = strata.get(patient)
+        strata[patient] = (max(abnormal, old[0]), old[1]) if old else (abnormal, view)
+    names = sorted(strata)
+    codes = sorted(set(strata.values()))
+    where = _stratified_patients(names, [codes.index(strata[p]) for p in names],
+                                 (NIH_621_DEV_FRACTION, 1 - NIH_621_DEV_FRACTION), NIH_621_SPLIT_SEED)
+    return {p: ("dev", "test")[w] for p, w in zip(names, where, strict=True)}
+
+
 def read_nih(root: Path, source: str = "nih_1000", *, test: bool = False,
              exclude_patients: Iterable[str] = ()) -> Corpus:
     """An NIH ChestX-ray14 subset (``labels.csv`` + ``images/``): 14 findings, normal, view, patient.
 
-    ``test``: every film is test (``nih_621``); otherwise patients are split train / val by a hash of
-    their id (:data:`NIH_VAL_FRACTION`). Patients in ``exclude_patients`` are left out (they belong to
-    the test set).
+    ``test``: a held-out set (``nih_621``), its patients cut into ``dev`` and ``test``
+    (:func:`nih_held_out_parts`); otherwise patients are split train / val by a hash of their id
+    (:data:`NIH_VAL_FRACTION`). Patients in ``exclude_patients`` are left out (they belong to the
+    held-out set).
     """
     excluded = {str(p) for p in exclude_patients}
     corpus = Corpus()
-    for row in _nih_rows(root):
+    rows = _nih_rows(root)
+    held_out = nih_held_out_parts(rows) if test else {}
+    for row in rows:
         patient = row["patient_id"].strip()
         if patient in excluded:
             continue
@@ -312,7 +341,7 @@ def read_nih(root: Path, source: str = "nih_1000", *, test: bool = False,
         values = nih_labels(row["finding_labels"])
         view = (row.get("view") or "unknown").strip().upper() or "unknown"
         group = f"nih-{patient}"
-        split = "test" if test else group_split(group, val=NIH_VAL_FRACTION, test=0.0)
+        split = held_out[patient] if test else group_split(group, val=NIH_VAL_FRACTION, test=0.0)
         follow = (row.get("follow_up") or "").strip()
         corpus.records.append(Record(f"{source}/{row['image']}", source, split, nih_text(values), _labels(values),
                                      image_path=path, view=view, device=device_for_view(view), group=group,

@@ -20,6 +20,16 @@ LABELS: tuple[str, ...] = (*FINDINGS, *EXTRA_LABELS)
 """Order of the diagnosis head's outputs and of every label vector in the system."""
 
 LABEL_INDEX: dict[str, int] = {name: i for i, name in enumerate(LABELS)}
+ADULT_PREVALENCE: dict[str, float] = {
+    "normal": 0.5384, "Infiltration": 0.1774, "Effusion": 0.1188, "Atelectasis": 0.1031, "Nodule": 0.0565,
+    "Mass": 0.0516, "Pneumothorax": 0.0473, "Consolidation": 0.0416, "Pleural_Thickening": 0.0302,
+    "Cardiomegaly": 0.0248, "Emphysema": 0.0224, "Edema": 0.0205, "Fibrosis": 0.015, "Pneumonia": 0.0128,
+    "Hernia": 0.002,
+}
+"""Share of adult chest films with each label in NIH ChestX-ray14 (all 112,120 films, the NIH label table in
+the shared data's ``cxr_labels/``; ``normal`` is "No Finding"): the base rates an adult film meets, against
+which the front end's adult probabilities are corrected (training sets hold pneumonia at 50%, not 1.3%).
+COVID-19 has no such rate (the table predates it)."""
 NORMAL = LABEL_INDEX["normal"]
 UNKNOWN = -1
 """Label value for "not annotated" (masked out of losses and consistency checks)."""

@@ -55,7 +55,10 @@ class GroundedVLMConfig(PretrainedConfig):
                  label_names: list[str] | tuple[str, ...] = LABELS, image_size: int = 64,
                  num_visual_tokens: int = 4, embed_dim: int = 384, calibration_temperature: list[float] | None = None,
                  report_uses_image: bool = False, prompt_budget: dict[str, int] | None = None,
-                 validated_labels: list[str] | None = None, intensity: str = "zscore", **kwargs: Any) -> None:
+                 validated_labels: list[str] | None = None, intensity: str = "zscore", flip_average: bool = False,
+                 normal_from_findings: bool = False, source_groups: list[str] | None = None,
+                 group_heads: bool = True, prior_shift: dict[str, list[float]] | None = None,
+                 **kwargs: Any) -> None:
         self.vision_config = {**DEFAULT_VISION, **(vision_config or {})}
         self.text_config = {**DEFAULT_TEXT, **(text_config or {})}
         self.label_names = list(label_names)
@@ -76,6 +79,23 @@ class GroundedVLMConfig(PretrainedConfig):
         Served images arrive standardised (``zscore``); an ``equalise`` model equalises them itself (the
         result does not depend on the standardisation). ``fixed`` (no per-image normalisation) exists to
         measure what normalisation does and is not served."""
+        self.normal_from_findings = bool(normal_from_findings)
+        """P(normal) is the probability that no other label is present (the product of their complements),
+        not a head of its own: used when the training films' normal class is a folder of its own whose
+        look the model would otherwise learn as "normal"."""
+        self.source_groups = list(source_groups) if source_groups else None
+        """Per-source-group diagnosis heads (e.g. adult, paediatric, other), mixed by a learned group
+        classifier: P(label) = sum over groups of P(group | film) P(label | film, group head). None: one head."""
+        self.group_heads = bool(group_heads)
+        """With ``source_groups``: one diagnosis head per group (True), or one shared head and the group
+        classifier alone (which :attr:`prior_shift` reads)."""
+        self.prior_shift = {str(k): [float(x) for x in v] for k, v in prior_shift.items()} if prior_shift else None
+        """Per source group, a log-odds offset per label moving that group's training base rates to the
+        population's (e.g. adult films to NIH ChestX-ray14's), applied after calibration and weighted by the
+        group classifier's probability; None: no correction."""
+        self.flip_average = bool(flip_average)
+        """Outside training, the pooled feature is the mean over the film and its mirror image (the
+        vision tower was trained with horizontal flips)."""
         self.report_uses_image = bool(report_uses_image)
         """True when the report decoder was trained on imaged reports; otherwise it reads findings only."""
         self.prompt_budget = dict(prompt_budget or {"findings": 24, "evidence": 48, "similar": 40,
@@ -109,6 +129,13 @@ class GroundedVLM(PreTrainedModel):
         text_cfg = GPT2Config(**config.text_config)
         n_embd = text_cfg.n_embd
         self.diagnosis_head = nn.Sequential(nn.Dropout(0.2), nn.Linear(feat, len(config.label_names)))
+        groups = getattr(config, "source_groups", None) or []
+        if groups:
+            # the first group reads ``diagnosis_head``; the others have their own
+            n_heads = len(groups) - 1 if getattr(config, "group_heads", True) else 0
+            self.group_heads = nn.ModuleList(nn.Sequential(nn.Dropout(0.2), nn.Linear(feat, len(config.label_names)))
+                                             for _ in range(n_heads))
+            self.group_classifier = nn.Linear(feat, len(groups))
         self.embed_head = nn.Sequential(nn.Linear(feat, feat), nn.ReLU(), nn.Linear(feat, config.embed_dim))
         self.projector = nn.Sequential(nn.Linear(feat, n_embd), nn.GELU(), nn.Linear(n_embd, n_embd))
         self.null_image = nn.Parameter(torch.zeros(config.num_visual_tokens, n_embd))
@@ -130,17 +157,42 @@ class GroundedVLM(PreTrainedModel):
             pixel_values = equalise_batch(pixel_values)
         fmap = self.vision(pixel_values).last_hidden_state
         pooled = fmap.mean(dim=(2, 3))
+        if getattr(self.config, "flip_average", False) and not self.training:
+            pooled = 0.5 * (pooled + self.vision(pixel_values.flip(-1)).last_hidden_state.mean(dim=(2, 3)))
         side = int(math.isqrt(self.config.num_visual_tokens))
         tokens = F.adaptive_avg_pool2d(fmap, side).flatten(2).transpose(1, 2)
         return pooled, tokens
 
+    def group_logits(self, pooled: torch.Tensor) -> torch.Tensor:
+        """(B, groups, labels): each source group's head (only for models with ``source_groups``)."""
+        return torch.stack([self.diagnosis_head(pooled), *(h(pooled) for h in self.group_heads)], dim=1)
+
     def diagnosis_logits(self, pooled: torch.Tensor) -> torch.Tensor:
-        return self.diagnosis_head(pooled)
+        """One logit per label; with per-group heads, the logit of the group-mixed probability; with a
+        prior shift, moved so that the calibrated probability carries the population's base rates."""
+        groups = getattr(self.config, "source_groups", None)
+        if not groups or not getattr(self.config, "group_heads", True):
+            logits = self.diagnosis_head(pooled)
+        else:
+            weights = torch.softmax(self.group_classifier(pooled), dim=-1).unsqueeze(-1)
+            probs = (weights * torch.sigmoid(self.group_logits(pooled))).sum(dim=1).clamp(1e-6, 1 - 1e-6)
+            logits = torch.logit(probs)
+        shift = getattr(self.config, "prior_shift", None)
+        if groups and shift:
+            offsets = torch.tensor([shift.get(g, [0.0] * logits.shape[1]) for g in groups], dtype=logits.dtype)
+            weights = torch.softmax(self.group_classifier(pooled), dim=-1)
+            t = torch.tensor(self.config.calibration_temperature, dtype=logits.dtype).clamp_min(1e-3)
+            logits = logits + (weights @ offsets) * t  # calibrated_probs divides by t: the offset lands as is
+        return logits
 
     def calibrated_probs(self, logits: torch.Tensor) -> torch.Tensor:
-        """Sigmoid of logits divided by the per-label temperatures fitted on validation data."""
+        """Sigmoid of logits divided by the per-label temperatures fitted on validation data (``normal``
+        derived from the others when the model says so: :func:`derive_normal`)."""
         t = torch.tensor(self.config.calibration_temperature, dtype=logits.dtype, device=logits.device).clamp_min(1e-3)
-        return torch.sigmoid(logits / t)
+        probs = torch.sigmoid(logits / t)
+        if getattr(self.config, "normal_from_findings", False):
+            probs = derive_normal(probs, self.config.label_names)
+        return probs
 
     def image_embeds(self, pooled: torch.Tensor) -> torch.Tensor:
         """Unit vectors in the text encoder's space (cosine = inner product)."""
@@ -235,6 +287,18 @@ class GroundedVLM(PreTrainedModel):
             out = self.lm(input_ids=torch.tensor([[nxt]]), **{_CACHE_ARG: cache}, use_cache=True)
             cache, logits = _cache_of(out), out.logits[:, -1]
         return generated
+
+
+def derive_normal(probs: torch.Tensor, label_names: list[str] | tuple[str, ...]) -> torch.Tensor:
+    """``normal`` replaced by the product of ``1 - p`` over every other label (no finding, no COVID-19)."""
+    names = list(label_names)
+    if "normal" not in names:
+        return probs
+    j = names.index("normal")
+    others = [i for i in range(len(names)) if i != j]
+    out = probs.clone()
+    out[:, j] = (1.0 - probs[:, others]).prod(dim=1)
+    return out
 
 
 def equalise_batch(x: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ training curve (PNG).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import math
@@ -37,17 +38,20 @@ import torch.nn.functional as F
 from kg.store.base import Store
 from vlm.calibration import fit_temperatures
 from vlm.confounders import (
+    CONFOUNDERS,
+    TEXTURE_CONFOUNDERS,
     balancing_weights,
     fit_propensities,
     target_class,
+    texture_statistic,
     worst_view_matched_auc,
 )
 from vlm.data import SOURCES, Corpus, Record, load_sources
 from vlm.encoders import TextEncoder
 from vlm.grounding import SubgraphCache, prompt_evidence, starter_store
 from vlm.images import INTENSITY_MODES, ImageError, load_image, normalise, square_resize
-from vlm.labels import LABEL_INDEX, LABELS, UNKNOWN, label_text, mentions, sentences
-from vlm.model import GroundedVLM, GroundedVLMConfig
+from vlm.labels import ADULT_PREVALENCE, LABEL_INDEX, LABELS, UNKNOWN, label_text, mentions, sentences
+from vlm.model import GroundedVLM, GroundedVLMConfig, derive_normal
 from vlm.prompts import Prompt, encode_prompt, encode_target, findings_text, first_sentences
 from vlm.tokenizer import train_tokenizer
 
@@ -71,6 +75,11 @@ CONFOUNDER_RULES: tuple[str, ...] = ("propensity", "off")
 """``propensity``: inverse-propensity sampling weights over each source's recorded confounders and
 checkpoints chosen by the worst view stratum of the confounder-weighted validation AUC
 (:mod:`vlm.confounders`); ``off``: neither (checkpoint by validation loss), kept to measure the rule."""
+POPULATION_PREVALENCE: dict[str, dict[str, float]] = {"adult": ADULT_PREVALENCE}
+"""Base rates per source group that :attr:`TrainConfig.prior_correction` can move a group to."""
+CHECKPOINT_RULES: tuple[str, ...] = ("rule", "last")
+"""``rule``: the checkpoint the confounder rule picks (or the lowest validation loss without it);
+``last``: the end of training."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,33 @@ class TrainConfig:
     low_resolution: float = 0.2
     """Share of training samples shown at a random lower resolution (24-40 px, scaled back up), so
     small or blurred uploads (PneumoniaMNIST's 28 px) read like the rest."""
+    texture_augment: float = 0.0
+    """Share of training samples given each texture-destroying change (JPEG re-encoding at a random
+    quality, Gaussian blur, Gaussian noise, downscale-upscale; drawn independently), so the fine texture
+    and noise that tell apart how two folders were made stop carrying the class."""
+    texture_confounder: bool = False
+    """Add each film's texture statistic (:func:`vlm.confounders.texture_statistic`) to the confounder
+    cells of the sources that have them (under the ``propensity`` rule)."""
+    checkpoint: str = "rule"
+    """Which checkpoint is kept (:data:`CHECKPOINT_RULES`)."""
+    flip: bool = False
+    """Horizontal flips in training, and predictions averaged over the film and its mirror image."""
+    source_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Per-source-group diagnosis heads: (group, its sources) in order, e.g. adult films, paediatric films,
+    the rest; each head learns from its own group's films only and a group classifier mixes them at
+    inference (:meth:`vlm.model.GroundedVLM.diagnosis_logits`). Empty: one head for every source."""
+    group_heads: bool = True
+    """With ``source_groups``: a diagnosis head per group (True), or one shared head and the group classifier."""
+    prior_correction: tuple[str, ...] = ()
+    """Source groups (of ``source_groups``) whose probabilities are moved, after calibration, from the base
+    rates the sampler showed them to the population's (:data:`POPULATION_PREVALENCE`; ``adult``: NIH
+    ChestX-ray14's): a training set with pneumonia in half its adult films otherwise calls pneumonia on
+    most normal adult films."""
+    within_folder: tuple[str, ...] = ()
+    """Sources whose normal and abnormal films come from two folders made differently (``nih_1000``): their
+    normal films are left out of training and their folder-defining labels (normal, pneumonia) masked, so
+    the findings are learned only from contrasts inside the abnormal folder, and the model's P(normal)
+    is derived from the findings (:func:`vlm.model.derive_normal`)."""
     pixel_cache: str | None = None
     """Folder where resized training images are cached between runs (None: no cache)."""
     vision_only: bool = False
@@ -116,11 +152,26 @@ class TrainConfig:
             raise ValueError(f"unknown intensity normalisation {self.intensity!r}; use {', '.join(INTENSITY_MODES)}")
         if self.confounder_rule not in CONFOUNDER_RULES:
             raise ValueError(f"unknown confounder rule {self.confounder_rule!r}; use {', '.join(CONFOUNDER_RULES)}")
+        unknown = set(self.prior_correction) - {g for g, _ in self.source_groups}
+        if unknown:
+            raise ValueError(f"prior_correction names {', '.join(sorted(unknown))}, not among the source_groups")
+        unknown = set(self.prior_correction) - set(POPULATION_PREVALENCE)
+        if unknown:
+            raise ValueError(f"no population base rates for {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(POPULATION_PREVALENCE)}")
+        if self.checkpoint not in CHECKPOINT_RULES:
+            raise ValueError(f"unknown checkpoint rule {self.checkpoint!r}; use {', '.join(CHECKPOINT_RULES)}")
+        if not 0.0 <= self.texture_augment <= 1.0:
+            raise ValueError(f"texture_augment is a share of samples in [0, 1], got {self.texture_augment}")
 
     @classmethod
     def fast(cls, **overrides: Any) -> TrainConfig:
-        """A few CPU minutes: fewer epochs and a subset of decoder examples."""
-        base = cls(vision_epochs=5, samples_per_epoch=3000, lm_epochs=1, lm_max_examples=2500)
+        """A few CPU minutes: fewer samples and a subset of decoder examples.
+
+        The vision stage runs 10 epochs of 3,000 samples: twice the first round's, chosen on the
+        ``nih_621`` dev part (docs/RESULTS.md, front end round two; ``docs/results/frontend_dev.json``).
+        """
+        base = cls(vision_epochs=10, samples_per_epoch=3000, lm_epochs=1, lm_max_examples=2500)
         return replace(base, **overrides)
 
 
@@ -171,11 +222,71 @@ def _schedule(opt: torch.optim.Optimizer, total: int, warmup: float) -> torch.op
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
+def _jpeg(img: torch.Tensor, quality: int) -> torch.Tensor:
+    """One film through JPEG at ``quality`` (its own range mapped to 8 bits and back)."""
+    from PIL import Image
+
+    lo, hi = float(img.min()), float(img.max())
+    span = hi - lo if hi > lo else 1.0
+    u8 = ((img - lo) / span * 255.0).round().clamp(0, 255).to(torch.uint8).numpy()
+    buf = io.BytesIO()
+    Image.fromarray(u8).save(buf, format="JPEG", quality=quality)
+    buf.seek(0)
+    back = np.asarray(Image.open(buf).convert("L"), dtype=np.float32) / 255.0
+    return torch.from_numpy(back) * span + lo
+
+
+def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    radius = max(1, int(math.ceil(2.5 * sigma)))
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()
+    pad = F.pad(x, (radius, radius, 0, 0), mode="replicate")
+    x = F.conv2d(pad, k.view(1, 1, 1, -1))
+    pad = F.pad(x, (0, 0, radius, radius), mode="replicate")
+    return F.conv2d(pad, k.view(1, 1, -1, 1))
+
+
+def texture_augment(x: torch.Tensor, gen: torch.Generator, share: float) -> torch.Tensor:
+    """Changes that keep anatomy and disease but wipe out file-specific texture, each applied to a random
+    ``share`` of the batch (N, 1, H, W): JPEG re-encoding at quality 15-90, Gaussian blur (sigma 0.4-1.5
+    px), downscale by 1.3-2.5x and back up, and Gaussian noise of 2-15% of the film's spread."""
+    if share <= 0:
+        return x
+    b, _, h, w = x.shape
+    x = x.clone()
+
+    def picked() -> torch.Tensor:
+        return torch.nonzero(torch.rand(b, generator=gen) < share).flatten()
+
+    for i in picked().tolist():
+        x[i, 0] = _jpeg(x[i, 0], int(torch.randint(15, 91, (1,), generator=gen)))
+    rows = picked()
+    if len(rows):
+        sigma = 0.4 + float(torch.rand(1, generator=gen)) * 1.1
+        x[rows] = _gaussian_blur(x[rows], sigma)
+    rows = picked()
+    if len(rows):
+        f = 1.3 + float(torch.rand(1, generator=gen)) * 1.2
+        small = F.interpolate(x[rows], size=(max(4, int(h / f)), max(4, int(w / f))), mode="area")
+        x[rows] = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+    rows = picked()
+    if len(rows):
+        spread = x[rows].std(dim=(2, 3), keepdim=True)
+        level = 0.02 + torch.rand(len(rows), 1, 1, 1, generator=gen) * 0.13
+        x[rows] = x[rows] + torch.randn(x[rows].shape, generator=gen) * spread * level
+    return x
+
+
 def augment(x: torch.Tensor, gen: torch.Generator, *, restandardise: bool = True,
-            low_resolution: float = 0.0) -> torch.Tensor:
+            low_resolution: float = 0.0, texture: float = 0.0, flip: bool = False) -> torch.Tensor:
     """Small rotation, scale and shift, contrast/brightness jitter and, for a share of the batch, a
-    lower resolution (then re-standardised per image unless ``restandardise`` is off)."""
+    lower resolution, texture-destroying changes (:func:`texture_augment`) and mirror images (then
+    re-standardised per image unless ``restandardise`` is off)."""
     b = x.shape[0]
+    if flip:
+        mirror = torch.rand(b, generator=gen) < 0.5
+        x = torch.where(mirror.view(-1, 1, 1, 1), x.flip(-1), x)
     angle = (torch.rand(b, generator=gen) * 2 - 1) * math.radians(10)
     scale = 1 + (torch.rand(b, generator=gen) * 2 - 1) * 0.1
     shift = (torch.rand(b, 2, generator=gen) * 2 - 1) * 0.06
@@ -190,6 +301,7 @@ def augment(x: torch.Tensor, gen: torch.Generator, *, restandardise: bool = True
             small = F.interpolate(x[pick], size=(side, side), mode="area")
             x = x.clone()
             x[pick] = F.interpolate(small, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    x = texture_augment(x, gen, texture)
     gamma = 1 + (torch.rand(b, 1, 1, 1, generator=gen) - 0.5) * 0.4
     x = x * gamma + (torch.rand(b, 1, 1, 1, generator=gen) - 0.5) * 0.4
     if not restandardise:
@@ -276,11 +388,32 @@ def normalise_stack(pixels: np.ndarray, intensity: str) -> np.ndarray:
 
 def _load_pixels(records: Sequence[Record], size: int, progress: Progress | None, stage: str,
                  intensity: str = "zscore", cache_dir: Path | str | None = None
-                 ) -> tuple[np.ndarray, list[int], np.ndarray]:
-    """Model input (N, size, size), the indices kept, and each kept image's raw mean brightness."""
+                 ) -> tuple[np.ndarray, list[int], np.ndarray, np.ndarray]:
+    """Model input (N, size, size), the indices kept, and each kept image's raw mean brightness and
+    texture statistic (:func:`vlm.confounders.texture_statistic`)."""
     raw, kept = load_resized(records, size, cache_dir=cache_dir, progress=progress, stage=stage)
     brightness = raw.reshape(len(raw), -1).mean(axis=1) if len(raw) else np.zeros(0)
-    return normalise_stack(raw, intensity), kept, brightness
+    return normalise_stack(raw, intensity), kept, brightness, texture_statistic(raw)
+
+
+FOLDER_LABELS: tuple[str, ...] = ("normal", "Pneumonia")
+"""The labels that the folder alone decides in a source whose two classes are two folders (``nih_1000``)."""
+
+
+def _normal_folder(record: Record, sources: Sequence[str]) -> bool:
+    return record.source in sources and record.labels[LABEL_INDEX["normal"]] == 1
+
+
+def _folder_masked(record: Record, sources: Sequence[str]) -> tuple[int, ...]:
+    """The record's labels, with the folder-defining ones unknown when its source is folder-confounded."""
+    if record.source not in sources:
+        return record.labels
+    return tuple(UNKNOWN if LABELS[i] in FOLDER_LABELS else v for i, v in enumerate(record.labels))
+
+
+def _log_odds(p: float) -> float:
+    p = min(max(p, 1e-3), 1 - 1e-3)
+    return math.log(p / (1 - p))
 
 
 def _vector(probs: dict[str, float]) -> tuple[float, ...]:
@@ -420,11 +553,16 @@ class Trainer:
         self.model_config = GroundedVLMConfig(vision_config=self.cfg.vision_config, text_config=text_cfg,
                                               image_size=self.cfg.image_size,
                                               num_visual_tokens=self.cfg.num_visual_tokens,
-                                              report_uses_image=report_images, intensity=self.cfg.intensity)
+                                              report_uses_image=report_images, intensity=self.cfg.intensity,
+                                              flip_average=self.cfg.flip,
+                                              normal_from_findings=bool(self.cfg.within_folder),
+                                              source_groups=[g for g, _ in self.cfg.source_groups] or None,
+                                              group_heads=self.cfg.group_heads)
         self.model = GroundedVLM(self.model_config)
 
     # -- stage 1: vision --------------------------------------------------------------------------
-    def sampling_weights(self, train: Sequence[Record], brightness: np.ndarray) -> np.ndarray:
+    def sampling_weights(self, train: Sequence[Record], brightness: np.ndarray,
+                         texture: np.ndarray | None = None) -> np.ndarray:
         """Probability of drawing each training image: source shares, times the confounder weights."""
         cfg = self.cfg
         src = np.array([r.source for r in train])
@@ -433,8 +571,13 @@ class Trainer:
         shares = {s: named.get(s, 0.1) for s in present}
         total = sum(shares.values()) or 1.0
         if cfg.confounder_rule == "propensity":
-            self.propensities = fit_propensities(train, brightness)
-            within = balancing_weights(train, brightness, self.propensities)
+            if cfg.texture_confounder:
+                if texture is None:
+                    raise ValueError("the texture confounder needs each training film's texture statistic")
+                self.propensities = fit_propensities(train, brightness, TEXTURE_CONFOUNDERS, texture=texture)
+            else:
+                self.propensities = fit_propensities(train, brightness, CONFOUNDERS)
+            within = balancing_weights(train, brightness, self.propensities, texture=texture)
         else:
             self.propensities = {}
             within = np.ones(len(train))
@@ -448,18 +591,19 @@ class Trainer:
         cfg = self.cfg
         imaged = [r for r in self.corpus.records
                   if r.has_image and (any(v != UNKNOWN for v in r.labels) or r.text)]
-        train = [r for r in imaged if r.split == "train"]
+        train = [r for r in imaged if r.split == "train" and not _normal_folder(r, cfg.within_folder)]
         val = [r for r in imaged if r.split == "val"]
         if not train:
             raise ValueError("no training images found; check the data folder and the --sources option")
-        x_train, kept, bright_train = _load_pixels(train, cfg.image_size, self.progress, "load train images",
-                                                   cfg.intensity, cfg.pixel_cache)
+        x_train, kept, bright_train, tex_train = _load_pixels(train, cfg.image_size, self.progress,
+                                                              "load train images", cfg.intensity, cfg.pixel_cache)
         train = [train[i] for i in kept]
-        x_val, kept_v, bright_val = _load_pixels(val, cfg.image_size, self.progress, "load val images",
-                                                 cfg.intensity, cfg.pixel_cache)
+        x_val, kept_v, bright_val, _ = _load_pixels(val, cfg.image_size, self.progress, "load val images",
+                                                    cfg.intensity, cfg.pixel_cache)
         val = [val[i] for i in kept_v]
-        y_train = torch.tensor([r.labels for r in train], dtype=torch.float32)
-        y_val = torch.tensor([r.labels for r in val], dtype=torch.float32) if val else None
+        y_train = torch.tensor([_folder_masked(r, cfg.within_folder) for r in train], dtype=torch.float32)
+        y_val = (torch.tensor([_folder_masked(r, cfg.within_folder) for r in val], dtype=torch.float32)
+                 if val else None)
         uniq = sorted({r.text for r in train})
         text_id = {t: i for i, t in enumerate(uniq)}
         self._tick("embed texts", 0, 1)
@@ -468,13 +612,15 @@ class Trainer:
         counts: dict[str, int] = {}
         for r in train:
             counts[r.source] = counts.get(r.source, 0) + 1
-        w = self.sampling_weights(train, bright_train)
+        w = self.sampling_weights(train, bright_train, tex_train)
         self.val_brightness = bright_val
         self.counts = {f"images_train_{k}": v for k, v in counts.items()}
         self.counts["images_val"] = len(val)
 
         m = self.model
-        params = [p for n, p in m.named_parameters() if n.startswith(("vision.", "diagnosis_head.", "embed_head."))]
+        group_of = self._groups(train)
+        params = [p for n, p in m.named_parameters()
+                  if n.startswith(("vision.", "diagnosis_head.", "embed_head.", "group_heads.", "group_classifier."))]
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
         steps_per_epoch = max(1, cfg.samples_per_epoch // cfg.batch_size)
         total = steps_per_epoch * cfg.vision_epochs
@@ -492,9 +638,15 @@ class Trainer:
                     break
                 idx = torch.from_numpy(np_rng.choice(len(train), size=cfg.batch_size, p=w))
                 xb = augment(xt[idx], self.gen, restandardise=cfg.intensity != "fixed",
-                             low_resolution=cfg.low_resolution)
+                             low_resolution=cfg.low_resolution, texture=cfg.texture_augment, flip=cfg.flip)
                 pooled, _ = m.vision_features(xb)
-                loss_d = masked_bce(m.diagnosis_logits(pooled), y_train[idx])
+                if group_of is None:
+                    loss_d = masked_bce(m.diagnosis_logits(pooled), y_train[idx])
+                else:  # each film trains its own group's head (or the shared one), and the classifier the groups
+                    g = group_of[idx]
+                    own = (m.group_logits(pooled)[torch.arange(len(idx)), g] if cfg.group_heads
+                           else m.diagnosis_head(pooled))
+                    loss_d = masked_bce(own, y_train[idx]) + 0.1 * F.cross_entropy(m.group_classifier(pooled), g)
                 loss_c = contrastive(m.image_embeds(pooled), txt[t_ids[idx]], t_ids[idx])
                 loss = loss_d + cfg.contrastive_weight * loss_c
                 opt.zero_grad()
@@ -513,7 +665,7 @@ class Trainer:
                 self._tick("vision", step, total, val_loss=val_loss, **{f"auc_{k}": v for k, v in aucs.items()})
                 score = self._selection_score(val_loss, aucs)
                 self.history.setdefault("vision_selection", []).append([step, score])
-                if best is None or score > best[0]:
+                if best is None or score > best[0] or (cfg.checkpoint == "last" and score >= best[0]):
                     best = (score, step, {k: v.detach().clone() for k, v in m.state_dict().items()})
             if step >= total:
                 break
@@ -523,12 +675,47 @@ class Trainer:
             self.val["selection_score"] = float(best[0])
         if y_val is not None and len(val):
             self._calibrate(x_val, y_val, val)
+        if cfg.prior_correction:
+            self.model.config.prior_shift = self.prior_shift(train, y_train.numpy(), w)
+            self.val.update({f"prior_shift_{g}_{n}": v for g, offs in self.model.config.prior_shift.items()
+                             for n, v in zip(LABELS, offs, strict=True) if v})
         self.val_images = (x_val, val)
+
+    def prior_shift(self, train: Sequence[Record], targets: np.ndarray, draw: np.ndarray) -> dict[str, list[float]]:
+        """Per corrected group, log-odds offsets per label: the population's base rate against the rate the
+        sampler showed that group's films (draw probabilities ``draw``; unannotated films do not count)."""
+        groups = self._groups(train)
+        assert groups is not None, "prior correction needs source groups"
+        names = [g for g, _ in self.cfg.source_groups]
+        out: dict[str, list[float]] = {}
+        for name in self.cfg.prior_correction:
+            rows = (groups == names.index(name)).numpy()
+            target = POPULATION_PREVALENCE[name]
+            offsets = []
+            for j, label in enumerate(LABELS):
+                known = rows & (targets[:, j] >= 0)
+                if label not in target or draw[known].sum() <= 0:
+                    offsets.append(0.0)
+                    continue
+                shown = float((draw[known] * targets[known, j]).sum() / draw[known].sum())
+                offsets.append(round(_log_odds(target[label]) - _log_odds(shown), 4))
+            out[name] = offsets
+        return out
+
+    def _groups(self, records: Sequence[Record]) -> torch.Tensor | None:
+        """Each record's source group index (the last group takes sources no group names)."""
+        groups = self.cfg.source_groups
+        if not groups:
+            return None
+        where = {src: i for i, (_, sources) in enumerate(groups) for src in sources}
+        return torch.tensor([where.get(r.source, len(groups) - 1) for r in records], dtype=torch.long)
 
     def _selection_score(self, val_loss: float, aucs: Mapping[str, float]) -> float:
         """What picks the checkpoint (higher is better): under the confounder rule, the worst view
         stratum's confounder-matched normal-vs-abnormal AUC on adult validation films (when there are
         any); otherwise minus the validation loss."""
+        if self.cfg.checkpoint == "last":
+            return 0.0  # every later checkpoint ties and wins (see train_vision)
         worst = aucs.get("nih_1000_abnormal_worst_view_matched")
         if self.cfg.confounder_rule == "propensity" and worst is not None and not math.isnan(worst):
             return float(worst)
@@ -546,8 +733,10 @@ class Trainer:
     def _eval_vision(self, x: np.ndarray, y: torch.Tensor, records: Sequence[Record]) -> tuple[float, dict[str, float]]:
         logits = self._logits(x)
         loss = float(masked_bce(logits, y))
-        probs = torch.sigmoid(logits).numpy()
-        return loss, validation_aucs(probs, y.numpy(), records, getattr(self, "val_brightness", None))
+        probs = torch.sigmoid(logits)
+        if getattr(self.model.config, "normal_from_findings", False):
+            probs = derive_normal(probs, LABELS)
+        return loss, validation_aucs(probs.numpy(), y.numpy(), records, getattr(self, "val_brightness", None))
 
     def _calibrate(self, x: np.ndarray, y: torch.Tensor, records: Sequence[Record]) -> None:
         logits = self._logits(x).numpy()
@@ -561,8 +750,8 @@ class Trainer:
 
     # -- stage 2: language ------------------------------------------------------------------------
     def _image_features(self, records: Sequence[Record]) -> tuple[torch.Tensor, np.ndarray, list[int]]:
-        x, kept, _ = _load_pixels(records, self.cfg.image_size, self.progress, "load vqa images",
-                                  self.cfg.intensity, self.cfg.pixel_cache)
+        x, kept, _, _ = _load_pixels(records, self.cfg.image_size, self.progress, "load vqa images",
+                                     self.cfg.intensity, self.cfg.pixel_cache)
         self.model.eval()
         toks, probs = [], []
         with torch.inference_mode():

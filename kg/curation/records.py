@@ -55,6 +55,10 @@ class ClaimDetail:
     validations: tuple[ValidationRecord, ...]
     """Newest first (``kg.validations.newest_first``)."""
     history: tuple[CurationRecord, ...] = ()
+    scope: str | None = None
+    """The claim's ``mcrag:scope`` (cardiopulmonary, chest, general), if set."""
+    comments: tuple[Any, ...] = ()
+    """Its discussion (``kg.curation.comments.Comment``), oldest first."""
 
     @property
     def iri(self) -> str:
@@ -81,8 +85,17 @@ class ClaimDetail:
             "confidence": r.confidence, "status": r.status, "version": r.version, "mechanism": r.mechanism,
             "mediator": r.mediator, "sentences": list(self.sentences), "sources": [asdict(s) for s in self.sources],
             "validations": [_validation_json(v) for v in self.validations],
-            "history": [asdict(h) for h in self.history],
+            "history": [asdict(h) for h in self.history], "scope": self.scope,
+            "comments": [c.to_json() for c in self.comments], "edge_id": self.edge.rsplit("/", 1)[-1],
         }
+
+    @property
+    def edge(self) -> str:
+        """The IRI of the edge the claim states (``id:edge/<hash>``)."""
+        from kg.curation.index import edge_iri
+        from kg.namespaces import MCRAG
+
+        return edge_iri(self.record.subject, str(MCRAG[self.record.relation]), self.record.object)
 
 
 @dataclass(frozen=True)

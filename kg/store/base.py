@@ -139,6 +139,13 @@ class Store(ABC):
     capabilities: StoreCapabilities
     location: str
     read_only: bool = False
+    generation: int = 0
+    """Writes made through this object (update, load, clear), counted: a cache of what the store holds
+    (``kg.curation.index``) is fresh while the count it was built at still holds. Writes made by
+    another process or client are not counted; an embedded store is locked to one process."""
+
+    def _wrote(self) -> None:
+        self.generation += 1
 
     @abstractmethod
     def query(self, sparql: str, *, timeout: float | None = None, max_rows: int | None = None,

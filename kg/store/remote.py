@@ -141,6 +141,7 @@ class RemoteSparqlStore(Store):
         self._writable()
         self._post(self.update_url, content=_with_prologue(sparql).encode("utf-8"),
                    headers={"Content-Type": "application/sparql-update"})
+        self._wrote()
 
     def load(self, source: Path | bytes | str, fmt: RdfFormatName | None = None, *, graph: str | None = None,
              base_iri: str | None = None, source_name: str | None = None, bulk: bool | None = None) -> LoadReport:
@@ -181,6 +182,7 @@ class RemoteSparqlStore(Store):
         else:
             self._post(self.update_url, content=self._insert_data(staging).encode("utf-8"),
                        headers={"Content-Type": "application/sparql-update"})
+        self._wrote()
         return LoadReport(name, fmt, graph, before, self.count())
 
     @staticmethod

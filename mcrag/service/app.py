@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from kg.errors import KGError
 from kg.store import Store, open_store
 from mcrag import __version__
-from mcrag.service import api, sparql
+from mcrag.service import api, curation_api, sparql
 from mcrag.service.limits import BodyLimit
 from mcrag.settings import Settings, load_settings
 
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         app.state.store = store or open_store(settings.store_location, token=settings.token,
                                               update_url=settings.update_url, gsp_url=settings.gsp_url)
         sparql.sandbox_for(app)  # query workers start with the server, not on the first query
+        curation_api.warm_index(app.state.store)  # search's index is built while the server starts answering
         try:
             yield
         finally:
