@@ -17,9 +17,10 @@ one at a time (single-thread FAISS, the serving setting). Per query, in the same
 The cold cost of a subgraph (SPARQL over the starter graph, once per distinct finding set, then
 cached) is reported on its own; recall@10 of the HNSW search against exact search is reported too.
 
-Inference (one subprocess per task): the trained default model, the exemplar index and the store
-(``var/store`` when present, else the starter graph), loaded once; ``Grounder.infer`` on real shared
-radiographs (COVID CXR test split, PNG) in each retrieval mode, p50/p95 and the per-stage split.
+Inference (one subprocess per task): the trained default model, the exemplar index (with the graph
+posterior saved beside it, which ``causal`` reads) and the store (``var/store`` when present, else the
+starter graph), loaded once; ``Grounder.infer`` on real shared radiographs (COVID CXR test split, PNG,
+with their recorded view) in each retrieval mode, p50/p95 and the per-stage split.
 
 Outputs: a table on the terminal, ``--out`` (JSON, default docs/results/inference_bench.json), a
 plot next to it (.png) and, for full runs, a row in docs/BENCHMARKS.md.
@@ -250,11 +251,14 @@ def inference_worker(task: str, n_images: int, model: str, index: str) -> dict[s
     load_s = time.perf_counter() - t0
     rss_loaded = rss_mb()
     covid = read_cxr_covid(settings.data("cxr_covid"))
-    images = [r.image_path for r in covid.split("test")][:n_images]
+    recs = covid.split("test")[:n_images]
+    images = [r.image_path for r in recs]
+    views = {r.image_path: (r.view if r.view in ("AP", "PA") else None) for r in recs}
     jpegs = sorted(settings.data("vqa_rad", "images").glob("*.jpg"))[:10]
     question = "Is there a pleural effusion?" if task == "vqa" else None
     out: dict[str, Any] = {"task": task, "images": len(images), "load_s": round(load_s, 2),
-                           "rss_after_load_mb": round(rss_loaded, 1), "store": store_note, "modes": {}}
+                           "rss_after_load_mb": round(rss_loaded, 1), "store": store_note, "modes": {},
+                           "graph_posterior": g.posterior.summary() if g.posterior is not None else None}
     for mode in ("none", "semantic", "causal"):
         for img in images[:3]:
             g.infer(img, task, question, mode)  # warm-up (lazy what-if fit, caches)
@@ -263,7 +267,7 @@ def inference_worker(task: str, n_images: int, model: str, index: str) -> dict[s
         stages: dict[str, list[float]] = {}
         for img in images:
             t, tc = time.perf_counter(), time.process_time()
-            r = g.infer(img, task, question, mode)
+            r = g.infer(img, task, question, mode, view=views.get(img))
             totals.append((time.perf_counter() - t) * 1000)
             cpu.append((time.process_time() - tc) * 1000)
             for k, v in r.timings_ms.items():

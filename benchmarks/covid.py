@@ -11,7 +11,7 @@ from the metadata, as it would from a DICOM header). A front end scores its own 
 memory, so their scores hide the view's effect; the offsets are therefore estimated on a held-out
 calibration set kept in the index: out-of-fold scores of the train films from front ends of the same
 recipe trained on patient-grouped folds of train (:func:`oof_scores`). Every reading (method x score
-source, :data:`VARIANTS`) is scored; ``causal`` uses the one with the best mean val AUC. Every mode's
+source, :data:`VARIANTS`) is scored; ``causal`` uses the one with the best worst-view-stratum val AUC. Every mode's
 threshold is fitted on val; the test split is scored once.
 
 The shift part trains a second front end on a split where the view is a perfect shortcut (COVID-19
@@ -56,7 +56,7 @@ INPUT_PX = 32
 ADJUSTMENT = "stratum-finding"
 """How :func:`evaluate` reads the front end against the view by default (see
 :meth:`vlm.index.ExemplarIndex.front_end_offsets`). :func:`run` scores every reading in :data:`VARIANTS`
-and uses the one with the best mean val AUC (:data:`CHOICE_RULE`): the marginal ``stratum`` offset, on the
+and uses the one with the best worst-view-stratum val AUC (:data:`CHOICE_RULE`): the marginal ``stratum`` offset, on the
 shift split where the view stands in for the class, takes the class signal off with the view."""
 SCORES_FROM = "auto"
 """Whose front-end scores the view offsets come from by default: the index's held-out calibration set when
@@ -71,8 +71,11 @@ VARIANTS: dict[str, tuple[str, str]] = {
 """The readings of the front end against the view that ``causal`` is scored under: (method, score source)."""
 DEFAULT_VARIANT = "stratum-finding (out-of-fold)"
 """The reading used when ``causal`` is not run (nothing to choose from)."""
-CHOICE_RULE = ("the variant with the highest mean val AUC over the main, perfect-shift and partial-shift val "
-               "splits (ties to the earlier, simpler one); test splits play no part")
+CHOICE_RULE = ("the variant with the highest worst-view-stratum val AUC: the minimum, over the main, perfect-shift "
+               f"and partial-shift val splits and their view strata (AP, PA) holding at least {3} films of each "
+               "class, of the val AUC (ties to the earlier, simpler one); test splits play no part")
+MIN_STRATUM_CLASS = 3
+"""A view stratum of a val split counts for the rule when it holds at least this many films of each class."""
 NOTES = [
     "Classes: COVID-19 (incl. 'COVID-19, ARDS') vs other pneumonia (bacterial, fungal, other viral, lipoid, ARDS). "
     "Dropped: undiagnosed ('todo', 'Unknown'), 'No Finding' (8 films: too few for a class, and folded into "
@@ -292,9 +295,23 @@ def retrieval_mix(results: Sequence[Any], views: Sequence[str]) -> dict[str, flo
     return {"same_view": round(same / n, 4), "covid": round(covid_share / n, 4), "per_case": round(n / len(views), 2)}
 
 
+def auc_by_view(y: np.ndarray, s: np.ndarray, views: Sequence[str], min_class: int = MIN_STRATUM_CLASS
+                ) -> dict[str, float | None]:
+    """AUC within each view stratum (AP, PA); None where the stratum holds fewer than ``min_class`` of a class."""
+    v = np.asarray(views, dtype=object)
+    out: dict[str, float | None] = {}
+    for view in ("AP", "PA"):
+        sel = v == view
+        pos, neg = int((y[sel] == 1).sum()), int((y[sel] == 0).sum())
+        out[view] = round(float(roc_auc(y[sel], s[sel])), 4) if min(pos, neg) >= min_class else None
+    return out
+
+
 def score_split(y: np.ndarray, s: np.ndarray, thr: float, results: Sequence[Any],
-                groups: Sequence[str] | None = None, views: Sequence[str] | None = None) -> dict[str, Any]:
-    """AUC, macro F1, accuracy, balanced accuracy, hallucination and traceability of one scored split."""
+                groups: Sequence[str] | None = None, views: Sequence[str] | None = None,
+                by_view: Sequence[str] | None = None) -> dict[str, Any]:
+    """AUC, macro F1, accuracy, balanced accuracy, hallucination and traceability of one scored split
+    (with ``by_view``, the AUC within each view stratum too)."""
     from sklearn.metrics import balanced_accuracy_score
 
     from benchmarks.front_end_grounding import trace_of
@@ -315,6 +332,8 @@ def score_split(y: np.ndarray, s: np.ndarray, thr: float, results: Sequence[Any]
         out["auc_ci95"] = list(bootstrap_auc(y, s, groups))
     if views is not None:
         out["retrieved"] = retrieval_mix(results, views)
+    if by_view is not None:
+        out["auc_by_view"] = auc_by_view(y, s, by_view)
     return out
 
 
@@ -361,7 +380,7 @@ def evaluate(ens: Any, train: Sequence[Case], val: Sequence[Case], tests: dict[s
     for mode in modes:
         sv, rv = _grounded(grounder, qv, fv, mode, zv, tick)
         thr = fit_threshold(sv, yv)
-        out["val"][mode] = score_split(yv, sv, thr, rv)
+        out["val"][mode] = score_split(yv, sv, thr, rv, by_view=[c.view_group for c in val])
         for name, (q, f, y, groups, views, zs) in pred.items():
             st, rt = _grounded(grounder, q, f, mode, zs, tick)
             out[name][mode] = score_split(y, st, thr, rt, groups, views)
@@ -396,8 +415,8 @@ def run(ctx: Any) -> dict[str, Any]:
     """The benchmark: the patient split per mode, then the view-shift splits per mode.
 
     With ``causal`` among the modes, every reading of the front end against the view
-    (:data:`VARIANTS`) is scored on each split first; the one with the best mean val AUC over the
-    three splits is the reading the ``causal`` rows use.
+    (:data:`VARIANTS`) is scored on each split first; the one with the best worst-view-stratum val AUC
+    over the three splits (:data:`CHOICE_RULE`) is the reading the ``causal`` rows use.
     """
     import torch
 
@@ -500,7 +519,8 @@ def run(ctx: Any) -> dict[str, Any]:
         out["adjustment_variants"] = variants
         out["shift_partial"]["adjustment_variants"] = variants_p
         out["front_end_reading"] = {"variant": chosen, "method": VARIANTS[chosen][0], "scores_from": VARIANTS[chosen][1],
-                                    "rule": CHOICE_RULE, "mean_val_auc": mean_val_aucs(variants, variants_p)}
+                                    "rule": CHOICE_RULE, "worst_view_val_auc": worst_view_val_aucs(variants, variants_p),
+                                    "mean_val_auc": mean_val_aucs(variants, variants_p)}
         out["notes"].append(variants_note(variants, chosen))
         out["notes"].append(partial_variants_note(variants_p))
     return out
@@ -518,14 +538,14 @@ def _shift_modes(res: dict[str, Any], modes: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-VARIANT_KEYS = ("auc", "macro_f1", "accuracy", "balanced_accuracy", "hallucination_rate", "threshold")
+VARIANT_KEYS = ("auc", "macro_f1", "accuracy", "balanced_accuracy", "hallucination_rate", "threshold", "auc_by_view")
 
 
 def adjustment_variants(evaluate_with: Callable[[str, tuple[Any, ...]], dict[str, Any]], main: tuple[Any, ...],
                         shift: tuple[Any, ...]) -> dict[str, Any]:
     """``causal`` under each reading of the front end against the view (:data:`VARIANTS`), main and perfect shift."""
     out: dict[str, Any] = {}
-    pick = lambda row: {k: row[k] for k in VARIANT_KEYS}  # noqa: E731
+    pick = lambda row: {k: row[k] for k in VARIANT_KEYS if k in row}  # noqa: E731
     for variant, (method, source) in VARIANTS.items():
         m = evaluate_with(variant, main)
         s = evaluate_with(variant, shift)
@@ -542,7 +562,7 @@ def adjustment_variants(evaluate_with: Callable[[str, tuple[Any, ...]], dict[str
 def shift_variants(evaluate_with: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
     """``causal`` on one shift split under each reading of the front end against the view."""
     out: dict[str, Any] = {}
-    pick = lambda row: {k: row[k] for k in VARIANT_KEYS}  # noqa: E731
+    pick = lambda row: {k: row[k] for k in VARIANT_KEYS if k in row}  # noqa: E731
     for variant, (method, source) in VARIANTS.items():
         s = evaluate_with(variant)
         a, b = pick(s["test_id"]["causal"]), pick(s["test_shift"]["causal"])
@@ -561,11 +581,23 @@ def mean_val_aucs(variants: dict[str, Any], partial: dict[str, Any]) -> dict[str
     return out
 
 
+def worst_view_val_aucs(variants: dict[str, Any], partial: dict[str, Any]) -> dict[str, float | None]:
+    """Per variant: the minimum val AUC over the three val splits' view strata that hold both classes
+    (:data:`MIN_STRATUM_CLASS` films each); None when no stratum does."""
+    out: dict[str, float | None] = {}
+    for v in VARIANTS:
+        rows = [variants[v]["val"], variants[v]["shift"]["val"], partial[v]["val"]]
+        vals = [a for r in rows for a in (r.get("auc_by_view") or {}).values() if a is not None]
+        out[v] = round(float(min(vals)), 4) if vals else None
+    return out
+
+
 def choose_variant(variants: dict[str, Any], partial: dict[str, Any]) -> str:
-    """The variant with the best mean val AUC (:data:`CHOICE_RULE`); ties go to the earlier (simpler) one."""
-    means = mean_val_aucs(variants, partial)
-    best = max(means.values())
-    return next(v for v in VARIANTS if means[v] == best)
+    """The variant with the best worst-view-stratum val AUC (:data:`CHOICE_RULE`); ties go to the earlier one."""
+    worst = worst_view_val_aucs(variants, partial)
+    scored = {v: (w if w is not None else -np.inf) for v, w in worst.items()}
+    best = max(scored.values())
+    return next(v for v in VARIANTS if scored[v] == best)
 
 
 def calibration_note(folds: int) -> str:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from reasoning.posterior import ScoreReading
 from vlm.data import read_openi_labels
 from vlm.encoders import TextEncoder, normalise
 from vlm.index import Exemplar, ExemplarIndex, index_from_vectors
@@ -93,3 +95,39 @@ def query_vectors(encoder: TextEncoder, probs: np.ndarray, questions: list[str] 
     if questions is not None:
         base = base + 0.5 * encoder.encode(questions)
     return normalise(base)
+
+
+# ---------------------------------------------------------------------------------------- graph posterior
+GRAPH_PRIOR_ABLATION = "causal-tables-prior"
+"""Ablation row: ``causal`` with the label tables' prior instead of the site's (see :func:`graph_posteriors`)."""
+
+
+def graph_posteriors(data_dir: Path, train_prevalence: np.ndarray, cache_dir: Path | None = None) -> dict[str, Any]:
+    """The graph posteriors ``causal`` reads on IU-Xray, keyed by mode name; empty without the label tables.
+
+    The starter store's trusted chest graph fitted on the four label sources other than IU-Xray (its table
+    holds the test reports). ``causal``: the simulated front end is calibrated to the IU-Xray train
+    prevalence, the site it is scored on, so the posterior keeps that calibration and the network adds its
+    structure (prior ``front-end``). :data:`GRAPH_PRIOR_ABLATION`: the same front end read against the
+    train prevalence with the label tables' prior.
+    """
+    from mcrag.datasets.locate import availability_in
+    from reasoning.posterior.chest import fit_chest_network
+    from vlm.grounding import LABEL_CONCEPT_IDS, starter_store
+    from vlm.posterior import FrontEndPosterior, calibrated_fit
+
+    where = availability_in(Path(data_dir), "cxr_labels").where
+    if where is None:
+        return {}
+    read = [LABEL_CONCEPT_IDS[n] for n in LABELLED if n in LABEL_CONCEPT_IDS]
+    store = starter_store()
+    network = fit_chest_network(store, where, read, cache_dir=cache_dir, exclude=("iu_xray",))
+    prev = {LABEL_CONCEPT_IDS[n]: float(p) for n, p in zip(LABELLED, train_prevalence, strict=True)
+            if n in LABEL_CONCEPT_IDS}
+    nodes = [n for n in network.network.graph.nodes if n in prev]
+    reading = ScoreReading("backdoor", {n: calibrated_fit(prev[n]) for n in nodes}, {})
+    how = {n: f"calibrated to the IU-Xray train prevalence {prev[n]:.3f}" for n in nodes}
+    desc = (f"starter graph's trusted chest edges on {len(network.network.graph.nodes)} nodes "
+            f"({len(network.network.graph.edges)} edges used), fitted on {', '.join(network.sources)}")
+    return {"causal": FrontEndPosterior(network, reading, how, "front-end", desc),
+            GRAPH_PRIOR_ABLATION: FrontEndPosterior(network, reading, how, "label-tables", desc)}

@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-COLOURS = {"none": "#8c8c8c", "semantic": "#1f77b4", "causal": "#d62728"}
+COLOURS = {"none": "#8c8c8c", "semantic": "#1f77b4", "causal": "#d62728", "causal-tables-prior": "#ff9896"}
 
 
 def save_figure(fig: Any, path: Path, title: str, fontsize: int = 10) -> Path:

@@ -113,7 +113,13 @@ SCRIPTS: dict[str, Script] = {
                                  "view and search latency through the service, a bulk act on 1,000 claims, a release",
                                  ("curation_workbench.json", "curation_workbench.png")),
     "transport": Script("benchmarks.transport", "transport across the five label sources, findings level: none, "
-                        "semantic and the graph posterior on each held-out source", ("transport.json",)),
+                        "semantic and the graph posterior on each held-out source (--shortcut model: strength 1 is the "
+                        "default VLM's measured view shift)", ("transport.json", "transport_model_shortcut.json")),
+    "view_shortcut": Script("benchmarks.view_shortcut", "the default VLM's AP-vs-PA score shift per finding on held-out "
+                            "nih_1000 films, in sd units (strength 1 of the transport shortcut)", ("view_shortcut.json",)),
+    "evidence_quality": Script("benchmarks.evidence_quality", "causal-mode evidence over nih_621: distinct subgraphs and "
+                               "the share of edges that are chest scope and accepted or validated",
+                               ("evidence_quality.json", "evidence_quality.png")),
 }
 
 

@@ -25,6 +25,11 @@ when the image carries no view information; findings with fewer than 20 positive
 abnormal-vs-normal ratio) and ``strength`` runs 0, 0.25, ..., 1 (1 = the measured association).
 Cells without a view (VinDr records none) get no shift: on VinDr (b) equals (a).
 
+``--shortcut model`` takes strength 1 from the real front end instead (``benchmarks/view_shortcut.py``:
+the default VLM's AP-vs-PA offset of its logit per finding on held-out ``nih_1000`` films, in sd units);
+the simulated logit, whose sd is the separation ``d`` of the noise model, then moves by
+``strength * shift_j * d`` on AP films, and strengths run 0, 0.5, 1, 2, 4.
+
 Settings are chosen per held-out source by the rule written in docs/RESULTS.md before the final run
 (inner leave-one-source-out over the four training sources, worst view stratum); each held-out source
 is then scored once. Bootstrap 95% intervals resample patients (studies where no patient id exists).
@@ -63,7 +68,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.noise import noisy_probabilities  # noqa: E402
+from benchmarks.noise import noisy_probabilities, separation_for_auc  # noqa: E402
 from kg.concepts import load_concept_table  # noqa: E402
 from mcrag.datasets.locate import cxr_labels_dir  # noqa: E402
 from mcrag.settings import load_settings  # noqa: E402
@@ -86,6 +91,10 @@ STRENGTHS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 """Multiples of the measured view association; 1.5 and 2 lie beyond what nih_1000 shows (context only).
 The full sweep runs at the goal's front-end AUC; the other AUCs run at GRID_STRENGTHS_ALL_AUCS."""
 GRID_STRENGTHS_ALL_AUCS: tuple[float, ...] = (0.0, 0.5, 1.0)
+MODEL_STRENGTHS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0)
+"""With ``--shortcut model``: multiples of the real front end's view shift; 2 and 4 lie beyond it (context only)."""
+MODEL_STRENGTHS_ALL_AUCS: tuple[float, ...] = (0.0, 1.0)
+VIEW_SHORTCUT_FILE = ROOT / "docs" / "results" / "view_shortcut.json"
 GOAL_AUC, GOAL_STRENGTH, GOAL_MARGIN, GOAL_SOURCES = 0.8, 1.0, 0.02, 3
 MODES: tuple[str, ...] = ("none", "semantic", "causal")
 ABLATIONS: tuple[str, ...] = ("causal-plain", "backdoor-only")
@@ -174,14 +183,26 @@ def read_edges(path: Path = EDGES_FILE) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Shortcut:
-    """AP-vs-PA log odds ratio per concept as a front end trained on nih_1000 would learn it."""
+    """AP-vs-PA shift per concept: the labels' log odds ratio (logit units), or the real front end's (sd units)."""
 
     per_concept: Mapping[str, float]
     fallback: float
     detail: Mapping[str, Mapping[str, float]]
+    units: str = "logit"
+    """``logit``: added to the logit as is; ``sd``: multiplied by the simulated logit's sd (``d``) first."""
 
-    def of(self, concept: str) -> float:
-        return float(self.per_concept.get(concept, self.fallback))
+    def of(self, concept: str, auc: float = GOAL_AUC) -> float:
+        v = float(self.per_concept.get(concept, self.fallback))
+        return v * separation_for_auc(auc) if self.units == "sd" else v
+
+
+def model_shortcut(path: Path = VIEW_SHORTCUT_FILE) -> Shortcut:
+    """The real front end's view shift per concept (sd units) as ``benchmarks/view_shortcut.py`` measured it."""
+    d = json.loads(path.read_text(encoding="utf-8"))
+    sc = d["shortcut_sd"]
+    return Shortcut({k: float(v) for k, v in sc["per_concept"].items()}, float(sc["fallback"]),
+                    {"per_split": d["per_split"], "model": d.get("model"),
+                     "model_trained_by_commit": d.get("model_trained_by_commit"), "rule": d.get("rule")}, "sd")
 
 
 def _log_or(y: np.ndarray, ap: np.ndarray) -> tuple[float, float]:
@@ -287,7 +308,7 @@ def simulate(source: Source, rows: np.ndarray, findings: Sequence[str], auc: flo
         base = float(y[known].mean()) if known.any() else prevalence[c]
         truth[blank] = rng.random(blank.sum()) < base
         p = noisy_probabilities(truth, auc, np.array([prevalence[c]]), rng)
-        out[c] = logit(p) + strength * shortcut.of(c) * ap
+        out[c] = logit(p) + strength * shortcut.of(c, auc) * ap
     return out
 
 
@@ -537,7 +558,9 @@ def score_fold(fold: Fold, edges: Sequence[tuple[str, str]], shortcut: Shortcut,
                    patient_weights(fold.test.patients[fold.test_rows], args.bootstrap, rng)])
     sem, cau = chosen["semantic"], chosen["causal"]
     cells = []
-    grid = [(a, s) for a in AUCS for s in STRENGTHS if a == GOAL_AUC or s in GRID_STRENGTHS_ALL_AUCS]
+    strengths, others = (MODEL_STRENGTHS, MODEL_STRENGTHS_ALL_AUCS) if shortcut.units == "sd" else \
+        (STRENGTHS, GRID_STRENGTHS_ALL_AUCS)
+    grid = [(a, s) for a in AUCS for s in strengths if a == GOAL_AUC or s in others]
     for auc, strength in tqdm(grid, desc=f"{fold.test.name}: cells", leave=False):
         seeds = [args.seed] + ([args.seed + 1, args.seed + 2] if (auc, strength) == (GOAL_AUC, GOAL_STRENGTH) else [])
         per_seed = []
@@ -572,7 +595,8 @@ def score_fold(fold: Fold, edges: Sequence[tuple[str, str]], shortcut: Shortcut,
 
 
 # ----------------------------------------------------------------------------------------- plots
-def plot_source(name: str, cells: Sequence[Mapping[str, Any]], path: Path) -> Path:
+def plot_source(name: str, cells: Sequence[Mapping[str, Any]], path: Path,
+                strength_one: str = "nih_1000's view association") -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -604,8 +628,8 @@ def plot_source(name: str, cells: Sequence[Mapping[str, Any]], path: Path) -> Pa
     axes[2].axhline(0.0, color="#555555", lw=0.8)
     axes[2].axhline(GOAL_MARGIN, color="#555555", lw=0.8, ls=":")
     axes[0].axvline(GOAL_STRENGTH, color="#555555", lw=0.8, ls="--")
-    axes[0].axvspan(GOAL_STRENGTH, max(STRENGTHS), color="#dddddd", alpha=0.5, lw=0)
-    axes[0].set_xlabel("shortcut strength (1 = nih_1000's view association; grey: beyond it)")
+    axes[0].axvspan(GOAL_STRENGTH, max(c["shortcut_strength"] for c in cells), color="#dddddd", alpha=0.5, lw=0)
+    axes[0].set_xlabel(f"shortcut strength (1 = {strength_one}; grey: beyond it)")
     axes[0].set_ylabel("macro AUC on the held-out source")
     axes[0].set_title(f"front-end AUC {GOAL_AUC}", fontsize=9)
     axes[1].set_xlabel("simulated front-end AUC")
@@ -646,6 +670,14 @@ def per_case_latency(fold: Fold, edges: Sequence[tuple[str, str]], setting: Caus
             **timing_percentiles(ms)}
 
 
+def write_json(path: Path, obj: dict[str, Any]) -> None:
+    """Write through a temporary file, so a reader never sees half a result."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_text(json.dumps(obj, indent=1, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stage", choices=("validate", "final"), default="final")
@@ -656,8 +688,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--index-studies", type=int, default=5000, help="semantic index: studies per training source")
     ap.add_argument("--bootstrap", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "results" / "transport.json")
+    ap.add_argument("--shortcut", choices=("labels", "model"), default="labels",
+                    help="strength 1: nih_1000's label association (labels) or the default VLM's measured view "
+                         "shift (model, from docs/results/view_shortcut.json)")
+    ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
+    if args.out is None:
+        args.out = ROOT / "docs" / "results" / ("transport.json" if args.shortcut == "labels"
+                                                 else "transport_model_shortcut.json")
     started = time.perf_counter()
     settings = load_settings()
     cxr = cxr_labels_dir(settings) or settings.data("cxr_labels")  # the data folder, else torchxrayvision's
@@ -673,7 +711,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = load_concept_table()
     tiers = {c.id: c.tier for c in table}
     edges = read_edges()
-    shortcut = measure_shortcut(nih_1000)
+    shortcut = measure_shortcut(nih_1000) if args.shortcut == "labels" else model_shortcut()
     t0 = time.perf_counter()
     sources = load_sources(cxr, args.seed)
     timings: dict[str, list[float]] = {"read_sources_s": [time.perf_counter() - t0]}
@@ -688,10 +726,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "studies": {s: len(src.labels) for s, src in sources.items()},
         "graph": {"file": str(EDGES_FILE.relative_to(ROOT)), "edges": len(edges)},
         "shortcut": {"per_concept": {k: round(v, 4) for k, v in shortcut.per_concept.items()},
-                     "fallback": round(shortcut.fallback, 4), "nih_1000": shortcut.detail,
-                     "derived_from": "nih_1000 labels (AP vs PA), not from a trained front end"},
-        "grid": {"front_end_auc": list(AUCS), "shortcut_strength_at_goal_auc": list(STRENGTHS),
-                 "shortcut_strength_at_other_aucs": list(GRID_STRENGTHS_ALL_AUCS)},
+                     "fallback": round(shortcut.fallback, 4), "units": shortcut.units,
+                     "nih_1000": shortcut.detail,
+                     "derived_from": ("nih_1000 labels (AP vs PA), not from a trained front end" if shortcut.units == "logit"
+                                      else "the default VLM's AP-vs-PA logit offset on held-out nih_1000 films, "
+                                           "in sd units (benchmarks/view_shortcut.py)")},
+        "grid": {"front_end_auc": list(AUCS),
+                 "shortcut_strength_at_goal_auc": list(STRENGTHS if shortcut.units == "logit" else MODEL_STRENGTHS),
+                 "shortcut_strength_at_other_aucs": list(GRID_STRENGTHS_ALL_AUCS if shortcut.units == "logit"
+                                                         else MODEL_STRENGTHS_ALL_AUCS)},
         "folds": {},
     }
     for name in tqdm(args.sources, desc="held-out sources"):
@@ -712,8 +755,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                             network=gp.network.to_json(), **scored,
                             latency_ms=per_case_latency(fold, edges, chosen["causal"], shortcut, timings),
                             scoring_seconds=round(time.perf_counter() - t0, 1))
-            plot_source(name, scored["cells"], args.out.parent / f"transport_{name}.png")
+            stem = "transport" if args.shortcut == "labels" else "transport_model"
+            plot_source(name, scored["cells"], args.out.parent / f"{stem}_{name}.png",
+                        "nih_1000's view association" if args.shortcut == "labels" else "the model's measured view shift")
         result["folds"][name] = fold_out
+        if args.stage == "final":  # a long run keeps each finished held-out source if it is stopped later
+            write_json(args.out.with_name(args.out.stem + ".partial.json"),
+                       {**result, "complete": False, "sources_done": list(result["folds"])})
     result["timings"] = {k: timing_percentiles(v) for k, v in timings.items()}
     result["seconds"] = round(time.perf_counter() - started, 1)
     if args.stage == "final":
@@ -723,9 +771,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "sources_meeting_goal": met, "goal_met": len(met) >= GOAL_SOURCES}
     out = args.out if args.stage == "final" else args.out.with_name("transport_validation.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".part")
-    tmp.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
-    tmp.replace(out)
+    write_json(out, result)
+    out.with_name(out.stem + ".partial.json").unlink(missing_ok=True)
     print(json.dumps(result.get("summary", {k: v["chosen"] for k, v in result["folds"].items()}), indent=1))
     print(f"wrote {out} in {result['seconds']} s")
     return 0

@@ -30,6 +30,7 @@ _CLAIM_PATTERN = """?c a mcrag:CausalClaim ; rdf:subject ?s ; rdf:predicate ?p ;
   OPTIONAL {{ ?c mcrag:mechanism ?mech }}
   OPTIONAL {{ ?c mcrag:mediator ?m }}
   OPTIONAL {{ ?c rdfs:label ?label }}
+  OPTIONAL {{ ?c mcrag:scope ?scope }}
   OPTIONAL {{ GRAPH ?g {{ ?c a mcrag:CausalClaim }} }}"""
 
 CLAIMS_QUERY = "SELECT * WHERE {{\n  {selection}\n  " + _CLAIM_PATTERN + "\n}}"
@@ -110,7 +111,8 @@ def _records(rows: Iterable[dict[str, str | None]], seen: dict[str, ClaimRecord]
             status=_relation(r.get("status")) or DEFAULT_STATUS,
             version=int(float(version)) if version else 1,
             mediator=r.get("m") or None, certainty=_relation(r.get("cert")) or None,
-            confidence=_float(r.get("conf")), mechanism=r.get("mech"), label=r.get("label") or "")
+            confidence=_float(r.get("conf")), mechanism=r.get("mech"), label=r.get("label") or "",
+            scope=r.get("scope") or None)
 
 
 def _with_labels(store: Store, records: list[ClaimRecord]) -> list[ClaimRecord]:

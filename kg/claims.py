@@ -182,6 +182,8 @@ class ClaimRecord:
     confidence: float | None = None
     mechanism: str | None = None
     label: str = ""
+    scope: str | None = None
+    """``mcrag:scope`` as stored (``chest``, ``cardiopulmonary`` or ``general``); None when the claim states none."""
 
     @property
     def iri(self) -> str:

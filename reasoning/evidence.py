@@ -1,4 +1,4 @@
-"""The causal evidence behind an answer: the k-hop subgraph of claims around some concepts.
+"""The causal evidence behind an answer: the k-hop subgraph of claims around one case's findings.
 
 A model answer is only as trustworthy as the edges it leans on, so the subgraph keeps, for every
 edge, the claim that states it (claim id), its curation or validation status, its calibrated
@@ -6,6 +6,15 @@ confidence, the validated effect size when there is one, and the literature or r
 was read from. It serialises two ways: structured JSON for people and programs, and a compact text
 with short references (``E1``, ``E2`` ...) that fits in a small model's prompt and maps back to
 claim ids.
+
+What a radiologist may lean on, by default: the chest domain only (:func:`claim_scope`: a claim's
+``mcrag:scope`` of chest or cardiopulmonary, or, for a claim that states none, both ends in the
+chest concept table with one of them chest or cardiopulmonary; a drug side effect mined from the
+literature is neither), and only edges a curator accepted or data validated
+(:data:`kg.statuses.TRUSTED_STATUSES`). Proposed edges join only when asked for
+(``include_proposed``), and each is marked (``trusted`` false, ``[proposed, not validated ...]`` in
+the prompt text). The seeds are the case's own findings (:func:`case_seeds`), so two films with
+different findings get different subgraphs.
 
 Claims, their sources and their latest validations are read through ``kg.claim_reader`` and
 ``kg.validations`` over the store seam only, so an embedded Oxigraph folder and a remote endpoint
@@ -15,19 +24,72 @@ serve the same evidence, and the prompt shows the same latest effect the review 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from kg.claim_reader import claim_sources, claims_touching, concept_labels
 from kg.claims import ClaimRecord, ClaimSource
-from kg.concepts import finding_for_concept_iri
+from kg.concepts import ConceptTable, default_table, finding_for_concept_iri
 from kg.namespaces import CONCEPT, MCRAG
-from kg.statuses import EVIDENCE_STATUSES, LIVE_STATUSES, STATUS_ORDER, status_rank, unknown_statuses
+from kg.statuses import STATUS_ORDER, TRUSTED_STATUSES, status_rank, unknown_statuses
 from kg.store.base import Store
 from kg.validations import ValidationRecord, latest_of, latest_validations
 
 _MCRAG = str(MCRAG)
+
+CHEST_SCOPES: tuple[str, ...] = ("chest", "cardiopulmonary")
+"""The scopes evidence reads by default (``kg.concepts.SCOPES`` minus ``general``)."""
+OUTSIDE_SCOPE = "outside"
+""":func:`claim_scope` of a claim with no stated scope and an end outside the chest concept table."""
+PROPOSED_STATUSES: tuple[str, ...] = ("proposed",)
+"""What ``include_proposed`` adds to the trusted statuses."""
+
+
+def claim_scope(record: ClaimRecord, table: ConceptTable | None = None) -> str:
+    """The domain a claim belongs to: its own ``mcrag:scope`` when stated, else read off its two concepts.
+
+    A claim without a stated scope is in the chest domain when both its ends are concepts of the chest
+    concept table and at least one of them has scope chest or cardiopulmonary; it is ``general`` when
+    both are table concepts of general scope, and :data:`OUTSIDE_SCOPE` when an end is not in the table
+    (a drug, a gene: what the literature miners read beside chest medicine).
+    """
+    if record.scope:
+        return record.scope
+    t = table or default_table()
+    ends = [t.resolve(record.subject), t.resolve(record.object)]
+    if any(c is None for c in ends):
+        return OUTSIDE_SCOPE
+    scopes = [c.scope for c in ends if c is not None]
+    for s in ("cardiopulmonary", "chest"):
+        if s in scopes:
+            return s
+    return scopes[0]
+
+
+@dataclass(frozen=True)
+class SeedRule:
+    """Which of a case's findings seed its evidence subgraph (fixed, not tuned on any test split).
+
+    Every finding whose posterior is at least ``present`` (what the answer asserts), then findings the
+    answer calls possible (at least ``possible``) in order of probability, at most ``max_seeds`` in all.
+    A case with nothing above ``possible`` (a normal film) has no seed and no evidence.
+    """
+
+    present: float = 0.5
+    possible: float = 0.3
+    max_seeds: int = 4
+
+
+def case_seeds(probabilities: Mapping[str, float], rule: SeedRule | None = None) -> tuple[str, ...]:
+    """The seeds of one case: keys of ``probabilities`` (concept IRIs or names) chosen by ``rule``."""
+    r = rule or SeedRule()
+    ranked = sorted(((float(p), k) for k, p in probabilities.items() if float(p) >= r.possible),
+                    key=lambda x: (-x[0], x[1]))
+    sure = [k for p, k in ranked if p >= r.present]
+    maybe = [k for p, k in ranked if p < r.present]
+    chosen = (sure + maybe)[:max(r.max_seeds, 0)] if len(sure) <= r.max_seeds else sure
+    return tuple(chosen)
 
 
 @dataclass(frozen=True)
@@ -54,11 +116,19 @@ class EvidenceEdge:
     """Every claim id stating this edge (strongest first, capped); ``claim_id`` is the first."""
     n_claims: int = 1
     sources: tuple[ClaimSource, ...] = ()
+    scope: str = "chest"
+    """The claim's domain (:func:`claim_scope`)."""
+
+    @property
+    def trusted(self) -> bool:
+        """Accepted by a curator or validated by data: what an answer may cite as support."""
+        return self.status in TRUSTED_STATUSES
 
     @property
     def supports(self) -> bool:
-        """A positive edge whose status lets it support an explanation (neither rejected nor refuted)."""
-        return self.polarity == "positive" and self.status in LIVE_STATUSES
+        """A positive, trusted edge: what may support an explanation, a consistency check or a
+        counterfactual (a proposed edge is shown when asked for, never leaned on)."""
+        return self.polarity == "positive" and self.trusted
 
     @property
     def subject_finding(self) -> str | None:
@@ -75,7 +145,7 @@ class EvidenceEdge:
             "object_label": self.object_label, "polarity": self.polarity, "status": self.status,
             "confidence": round(self.confidence, 4), "effect": self.effect, "hop": self.hop,
             "n_claims": self.n_claims, "claim_ids": list(self.claim_ids),
-            "sources": [s.to_json() for s in self.sources],
+            "sources": [s.to_json() for s in self.sources], "scope": self.scope, "trusted": self.trusted,
         }
         if self.ci_low is not None or self.ci_high is not None:
             out["ci"] = [self.ci_low, self.ci_high]
@@ -87,8 +157,9 @@ class EvidenceEdge:
         """``E1 heart failure causes pleural effusion [accepted 1.00, effect 0.21]``."""
         neg = "not " if self.polarity == "negative" else ""
         extra = f", effect {self.effect:.2f}" if self.effect is not None else ""
+        status = self.status if self.trusted else f"{self.status}, not validated"
         return (f"{self.ref} {self.subject_label} {neg}{self.relation} {self.object_label} "
-                f"[{self.status} {self.confidence:.2f}{extra}]")
+                f"[{status} {self.confidence:.2f}{extra}]")
 
 
 @dataclass(frozen=True)
@@ -101,6 +172,15 @@ class CausalSubgraph:
     labels: dict[str, str] = field(default_factory=dict)
     """Concept IRI -> preferred label for every node of the subgraph."""
     truncated: bool = False
+    statuses: tuple[str, ...] = TRUSTED_STATUSES
+    """The claim statuses it was read with."""
+    scopes: tuple[str, ...] | None = CHEST_SCOPES
+    """The claim scopes it was read with (None: every scope)."""
+
+    @property
+    def signature(self) -> tuple[tuple[str, str, str, str], ...]:
+        """The edges as (subject, relation, object, polarity), sorted: equal for two cases with the same evidence."""
+        return tuple(sorted((e.subject, e.relation, e.object, e.polarity) for e in self.edges))
 
     @property
     def nodes(self) -> frozenset[str]:
@@ -128,6 +208,7 @@ class CausalSubgraph:
     def to_json(self) -> dict[str, Any]:
         return {
             "seeds": list(self.seeds), "hops": self.hops, "truncated": self.truncated,
+            "statuses": list(self.statuses), "scopes": None if self.scopes is None else list(self.scopes),
             "nodes": {iri: self.labels.get(iri, _local(iri)) for iri in sorted(self.nodes)},
             "edges": [e.to_json() for e in self.edges],
         }
@@ -146,15 +227,20 @@ class CausalSubgraph:
 
 
 def concept_iris_for(names: Iterable[str]) -> tuple[str, ...]:
-    """IRIs for finding names (``Effusion``) or concept keys; unknown names are skipped."""
+    """IRIs for finding names (``Effusion``), concept keys or ids, or preferred labels (``COVID-19``);
+    unknown names are skipped."""
     from kg.concepts import concept_for_finding
 
     out = []
+    table = default_table()
     for n in names:
         try:
             out.append(concept_for_finding(n).iri)
         except KeyError:
-            if n.startswith(("http://", "https://")):
+            c = table.resolve(n) if not n.startswith(("http://", "https://")) else None
+            if c is not None:
+                out.append(c.iri)
+            elif n.startswith(("http://", "https://")):
                 out.append(n)
     return tuple(dict.fromkeys(out))
 
@@ -186,10 +272,16 @@ class _Reached:
 
 
 def causal_subgraph(store: Store, seeds: Iterable[str], *, hops: int = 2,
-                    statuses: Sequence[str] = EVIDENCE_STATUSES, max_edges: int = 60,
+                    statuses: Sequence[str] | None = None, include_proposed: bool = False,
+                    scopes: Sequence[str] | None = CHEST_SCOPES, max_edges: int = 60,
                     max_frontier: int = 64, claim_ids_per_edge: int = 5,
-                    sources_per_edge: int = 3) -> CausalSubgraph:
+                    sources_per_edge: int = 3, table: ConceptTable | None = None) -> CausalSubgraph:
     """The claims within ``hops`` of the seed concept IRIs, in both directions (causes and effects).
+
+    By default only accepted and validated claims of the chest domain (``scopes``, see
+    :func:`claim_scope`; None reads every scope); ``include_proposed`` adds proposed claims, marked
+    as not trusted; ``statuses`` replaces the status set outright (a curator's view of refuted or
+    rejected claims).
 
     One read of claims per hop (the frontier's concepts) plus one for latest validations, one for
     labels and one for sources, so the cost grows with the subgraph, not the store. Claims stating the
@@ -202,10 +294,15 @@ def causal_subgraph(store: Store, seeds: Iterable[str], *, hops: int = 2,
     if hops < 0:
         raise ValueError(f"hops must be >= 0, got {hops}")
     seed_list = tuple(dict.fromkeys(seeds))
-    allowed = set(statuses)
+    chosen = tuple(statuses) if statuses is not None else (
+        TRUSTED_STATUSES + (PROPOSED_STATUSES if include_proposed else ()))
+    allowed = set(chosen)
     unknown = unknown_statuses(sorted(allowed))
     if unknown:
         raise ValueError(f"unknown claim status {unknown}; use {', '.join(STATUS_ORDER)}")
+    in_scope = None if scopes is None else set(scopes)
+    tbl = table or default_table()
+    scope_of: dict[str, str] = {}
     reached_claims: dict[str, _Reached] = {}
     seen: set[str] = set(seed_list)
     frontier = list(seed_list)
@@ -213,7 +310,13 @@ def causal_subgraph(store: Store, seeds: Iterable[str], *, hops: int = 2,
     for hop in range(1, hops + 1):
         if not frontier:
             break
-        found = [c for c in claims_touching(store, frontier) if c.claim not in reached_claims and c.status in allowed]
+        found = []
+        for c in claims_touching(store, frontier):
+            if c.claim in reached_claims or c.status not in allowed:
+                continue
+            scope_of[c.claim] = claim_scope(c, tbl)
+            if in_scope is None or scope_of[c.claim] in in_scope:
+                found.append(c)
         latest = latest_validations(store, [c.claim for c in found])
         reached: dict[str, tuple[int, float]] = {}
         for c in found:
@@ -258,13 +361,21 @@ def causal_subgraph(store: Store, seeds: Iterable[str], *, hops: int = 2,
             validation=v.result if v else None, hop=min(c.hop for c in group),
             claim_ids=tuple(c.record.claim_id for c in group[:claim_ids_per_edge]),
             n_claims=len(group), sources=tuple(dict.fromkeys(srcs))[:sources_per_edge],
+            scope=scope_of.get(lead.claim, OUTSIDE_SCOPE),
         ))
-    return CausalSubgraph(seed_list, hops, tuple(edges), labels, truncated)
+    return CausalSubgraph(seed_list, hops, tuple(edges), labels, truncated, chosen,
+                          None if scopes is None else tuple(scopes))
 
 
 __all__ = [
+    "CHEST_SCOPES",
+    "OUTSIDE_SCOPE",
+    "PROPOSED_STATUSES",
     "CausalSubgraph",
     "EvidenceEdge",
+    "SeedRule",
+    "case_seeds",
     "causal_subgraph",
+    "claim_scope",
     "concept_iris_for",
 ]

@@ -182,8 +182,9 @@ def test_run_on_tiny_fixture_returns_the_expected_keys(tmp_path: Path, monkeypat
     # the index carries the front end's scores: causal reads them against the view, traceably
     reading = out["front_end_reading"]
     assert reading["variant"] in covid.VARIANTS and set(reading["mean_val_auc"]) == set(covid.VARIANTS)
-    best = max(reading["mean_val_auc"].values())
-    assert reading["mean_val_auc"][reading["variant"]] == best, "the reading with the best mean val AUC is used"
+    worst = {k: (v if v is not None else -1.0) for k, v in reading["worst_view_val_auc"].items()}
+    assert set(worst) == set(covid.VARIANTS)
+    assert worst[reading["variant"]] == max(worst.values()), "the reading with the best worst-view val AUC is used"
     assert out["front_end_adjustment"]["method"] == reading["method"] == covid.VARIANTS[reading["variant"]][0]
     oof = out["adjustment_variants"]["stratum-finding (out-of-fold)"]
     assert set(oof["adjustment"]) == {"cxr_covid|AP|portable", "cxr_covid|PA|department"}
@@ -221,3 +222,29 @@ def test_real_data_counts(shared_data: Path) -> None:
     got = view_strength(part["train"])
     assert got["covid_on_ap"] == pytest.approx(0.8, abs=0.03) and got["not_covid_on_pa"] == pytest.approx(0.8, abs=0.03)
     assert covid.view_auc(part["test_shift"]) < 0.3
+
+
+def test_the_reading_is_chosen_by_the_worst_view_stratum_on_validation():
+    import numpy as np
+
+    from benchmarks.covid import VARIANTS, auc_by_view, choose_variant, worst_view_val_aucs
+
+    y = np.array([1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0])
+    s = np.array([0.9, 0.8, 0.7, 0.1, 0.2, 0.3, 0.4, 0.3, 0.2, 0.5, 0.6, 0.7])
+    views = ["AP"] * 6 + ["PA"] * 6
+    per = auc_by_view(y, s, views)
+    assert per == {"AP": 1.0, "PA": 0.0}
+    assert auc_by_view(y[:4], s[:4], views[:4]) == {"AP": None, "PA": None}, "too few of a class: no stratum AUC"
+
+    def row(ap: float | None, pa: float | None) -> dict:
+        return {"val": {"auc_by_view": {"AP": ap, "PA": pa}}}
+
+    names = list(VARIANTS)
+    # the first variant is best on average but worst in one stratum; the second is even everywhere
+    main = {v: {**row(0.95, 0.40), "shift": row(None, None)} for v in names}
+    main[names[1]] = {**row(0.70, 0.68), "shift": row(None, None)}
+    partial = {v: row(0.9, None) for v in names}
+    partial[names[1]] = row(0.69, None)
+    worst = worst_view_val_aucs(main, partial)
+    assert worst[names[0]] == 0.40 and worst[names[1]] == 0.68
+    assert choose_variant(main, partial) == names[1]

@@ -6,10 +6,19 @@ import json
 
 import pytest
 
-from kg.claims import CausalClaim, SourceSpan, write_claims
-from kg.concepts import concept_for_finding
+from kg.claim_reader import read_claims
+from kg.claims import CausalClaim, Concept, SourceSpan, write_claims
+from kg.concepts import concept_for_finding, default_table
 from kg.namespaces import NAMED_GRAPHS
-from reasoning.evidence import causal_subgraph, concept_iris_for
+from kg.statuses import EVIDENCE_STATUSES
+from reasoning.evidence import (
+    OUTSIDE_SCOPE,
+    SeedRule,
+    case_seeds,
+    causal_subgraph,
+    claim_scope,
+    concept_iris_for,
+)
 
 EFFUSION = concept_for_finding("Effusion").iri
 ATELECTASIS = concept_for_finding("Atelectasis").iri
@@ -73,7 +82,7 @@ def test_validated_effect_wins_refuted_is_flagged_and_rejected_is_left_out(boots
         <{validated}> mcrag:hasValidation <https://w3id.org/mcrag/id/validation/v1> .
         <https://w3id.org/mcrag/id/validation/v1> a mcrag:ValidationResult ; mcrag:effect 0.31 ;
             mcrag:ciLow 0.2 ; mcrag:ciHigh 0.4 . }} }}""")
-    g = causal_subgraph(store, [EFFUSION], hops=1)
+    g = causal_subgraph(store, [EFFUSION], hops=1, statuses=EVIDENCE_STATUSES)
     emph = [e for e in g.edges if e.subject_label == "pulmonary emphysema"]
     assert len(emph) == 1, "two claims of one edge are merged"
     edge = emph[0]
@@ -99,3 +108,76 @@ def test_limits_and_bad_arguments(bootstrapped_store):
     assert causal_subgraph(bootstrapped_store, [], hops=2).edges == ()
     assert concept_iris_for(["Effusion", "not-a-finding", "heart_failure"]) == (
         EFFUSION, concept_for_finding("heart_failure").iri)
+
+
+RIBAVIRIN = Concept("http://id.nlm.nih.gov/mesh/D012254", "ribavirin", "Drug", ("MESH:D012254",))
+COVID = default_table()["covid19"].iri
+PNEUMONIA = concept_for_finding("Pneumonia").iri
+
+
+def _drug_and_proposed_claims(store) -> None:
+    write_claims(store, [
+        CausalClaim(RIBAVIRIN, concept_for_finding("Pneumonia"), status="proposed", confidence=0.9,
+                    span=SourceSpan("pmid-1", "Ribavirin caused pneumonia.", 0, 26, source="bc5cdr"), extractor="t"),
+        CausalClaim(RIBAVIRIN, concept_for_finding("Effusion"), status="validated", confidence=0.9,
+                    span=SourceSpan("pmid-2", "Ribavirin caused effusion.", 0, 25, source="bc5cdr"), extractor="t"),
+        _claim("Emphysema", "Effusion", "proposed", "doc-9"),
+    ], NAMED_GRAPHS["literature"])
+
+
+def test_by_default_only_trusted_chest_edges_and_proposed_ones_only_when_asked_marked(bootstrapped_store):
+    _drug_and_proposed_claims(bootstrapped_store)
+    g = causal_subgraph(bootstrapped_store, [EFFUSION, PNEUMONIA], hops=2)
+    assert g.edges and all(e.status in ("accepted", "validated") and e.trusted for e in g.edges)
+    assert all(e.scope in ("chest", "cardiopulmonary") for e in g.edges)
+    assert not [e for e in g.edges if e.subject == RIBAVIRIN.iri], "a drug side effect is not chest evidence"
+    assert not [e for e in g.edges if e.subject_label == "pulmonary emphysema"], "proposed only when asked"
+    asked = causal_subgraph(bootstrapped_store, [EFFUSION, PNEUMONIA], hops=2, include_proposed=True)
+    proposed = [e for e in asked.edges if e.status == "proposed"]
+    assert [e.subject_label for e in proposed] == ["pulmonary emphysema"], "the drug claim stays out of scope"
+    assert not proposed[0].trusted and not proposed[0].supports and proposed[0].to_json()["trusted"] is False
+    assert "not validated" in proposed[0].text()
+    one_hop = causal_subgraph(bootstrapped_store, [EFFUSION], hops=1, include_proposed=True)
+    assert "Emphysema" not in one_hop.findings(), "a proposed edge supports nothing"
+    assert "Emphysema" in one_hop.findings(supporting_only=False)
+    every_scope = causal_subgraph(bootstrapped_store, [EFFUSION], hops=1, scopes=None)
+    assert [e.scope for e in every_scope.edges if e.subject == RIBAVIRIN.iri] == [OUTSIDE_SCOPE]
+
+
+def test_claim_scope_reads_the_claim_then_the_concept_table(bootstrapped_store):
+    _drug_and_proposed_claims(bootstrapped_store)
+    claims = read_claims(bootstrapped_store)
+    by_pair = {(c.subject, c.object): c for c in claims}
+    assert claim_scope(by_pair[(RIBAVIRIN.iri, PNEUMONIA)]) == OUTSIDE_SCOPE
+    assert claim_scope(by_pair[(COVID, PNEUMONIA)]) == "cardiopulmonary"
+    smoking = [c for c in claims if c.subject_label == "tobacco smoking"]
+    assert smoking and claim_scope(smoking[0]) == "cardiopulmonary", "general cause, cardiopulmonary effect"
+    from dataclasses import replace
+
+    assert claim_scope(replace(by_pair[(RIBAVIRIN.iri, PNEUMONIA)], scope="chest")) == "chest", "a stated scope wins"
+
+
+def test_case_seeds_take_asserted_then_possible_findings_up_to_the_cap():
+    rule = SeedRule(present=0.5, possible=0.3, max_seeds=3)
+    assert case_seeds({"a": 0.9, "b": 0.2, "c": 0.35, "d": 0.6}, rule) == ("a", "d", "c")
+    assert case_seeds({"a": 0.1, "b": 0.29}, rule) == (), "a normal film has no seed"
+    many = {k: 0.9 for k in "abcde"}
+    assert set(case_seeds(many, rule)) == set("abcde"), "every asserted finding keeps its evidence"
+    assert case_seeds({"a": 0.4, "b": 0.45, "c": 0.31, "d": 0.32}, rule) == ("b", "a", "d")
+
+
+def test_two_cases_with_different_findings_get_different_subgraphs(bootstrapped_store):
+    heart = causal_subgraph(bootstrapped_store, concept_iris_for(["Cardiomegaly"]), hops=2)
+    lung = causal_subgraph(bootstrapped_store, concept_iris_for(["Pneumothorax"]), hops=2)
+    assert heart.signature and lung.signature and heart.signature != lung.signature
+    assert causal_subgraph(bootstrapped_store, [], hops=2).signature == ()
+
+
+def test_covid19_is_its_own_concept_with_its_own_cited_edges(bootstrapped_store):
+    assert concept_iris_for(["COVID-19"]) == (COVID,)
+    g = causal_subgraph(bootstrapped_store, [COVID], hops=1)
+    pairs = {(e.subject_label, e.relation, e.object_label) for e in g.edges}
+    assert ("COVID-19", "causes", "pneumonia") in pairs
+    assert ("COVID-19", "manifestsAs", "consolidation") in pairs
+    assert all(e.sources and e.sources[0].citation for e in g.edges)
+    assert COVID != PNEUMONIA

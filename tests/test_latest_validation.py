@@ -14,6 +14,7 @@ from kg import curation
 from kg.claims import write_claims
 from kg.namespaces import NAMED_GRAPHS
 from kg.ontology import load_ontology
+from kg.statuses import EVIDENCE_STATUSES
 from kg.store import open_store
 from kg.validations import VALIDATED_EDGES_QUERY
 from reasoning.evidence import causal_subgraph
@@ -36,8 +37,14 @@ def revalidated() -> Any:
     store.close()
 
 
+def _edges(store: Any, c: Any, statuses: Any = EVIDENCE_STATUSES) -> list[Any]:
+    return [e for e in causal_subgraph(store, [c.subject.iri], hops=1, statuses=statuses).edges
+            if e.object == c.object.iri]
+
+
 def _edge(store: Any, c: Any) -> Any:
-    (edge,) = [e for e in causal_subgraph(store, [c.subject.iri], hops=1).edges if e.object == c.object.iri]
+    """The edge as a reader of every status but rejected sees it (the default reads trusted claims only)."""
+    (edge,) = _edges(store, c)
     return edge
 
 
@@ -46,6 +53,7 @@ def test_a_newer_verdict_without_an_effect_hides_the_older_effect(revalidated: A
     assert _edge(store, c).effect == pytest.approx(0.4, abs=0.06)
     second = validate_store(store, scenario_frame(30), **FAST)  # too few rows: not testable this time
     assert second.claims[0].verdict == "notTestable" and "too few samples" in second.claims[0].reason
+    assert not _edges(store, c, statuses=None), "a claim no longer validated leaves the default (trusted) evidence"
     edge = _edge(store, c)
     assert edge.status == "notTestable"
     assert edge.effect is None and edge.ci_low is None, "the prompt must not show the earlier run's effect"
@@ -90,7 +98,8 @@ def test_the_newest_run_wins_whatever_order_the_store_returns_results_in() -> No
                         f"mcrag:dataset \"d\" ; mcrag:effect {effect} ; mcrag:ciLow {effect - 0.05} ; "
                         f"mcrag:ciHigh {effect + 0.05} ; mcrag:sampleSize 100 .")
         store.update(f"INSERT DATA {{ GRAPH <{NAMED_GRAPHS['validation']}> {{ {' '.join(body)} }} }}")
-    edges = {e.subject: e for e in causal_subgraph(store, [claims[0].object.iri], hops=1).edges}
+    edges = {e.subject: e for e in causal_subgraph(store, [claims[0].object.iri], hops=1,
+                                                   statuses=EVIDENCE_STATUSES).edges}
     assert {edges[c.subject.iri].effect for c in claims} == {0.1}
     assert {curation.claim_detail(store, c.iri).latest_validation.effect for c in claims} == {0.1}  # type: ignore[union-attr]
     assert {float(r["effectSize"]) for r in store.select(VALIDATED_EDGES_QUERY)} == {0.1}

@@ -75,3 +75,19 @@ def test_the_rule_takes_the_best_worst_case_and_the_earlier_of_a_tie() -> None:
     assert chosen == b and worst[a.name()] == 0.70
     crit[f"semantic[{c.name()}]"] = [0.74, 0.75]
     assert choose([a, b, c], crit, "semantic")[0] == b
+
+
+def test_the_model_shortcut_is_a_shift_in_sd_units_of_the_simulated_front_end(tmp_path):
+    import json
+
+    from benchmarks.noise import separation_for_auc
+    from benchmarks.transport import model_shortcut
+
+    path = tmp_path / "view_shortcut.json"
+    path.write_text(json.dumps({"shortcut_sd": {"per_concept": {"pneumonia": -0.25}, "fallback": -0.1},
+                                "per_split": {}}), encoding="utf-8")
+    sc = model_shortcut(path)
+    assert sc.units == "sd"
+    assert sc.of("pneumonia", 0.8) == pytest.approx(-0.25 * separation_for_auc(0.8))
+    assert sc.of("pneumonia", 0.9) == pytest.approx(-0.25 * separation_for_auc(0.9))
+    assert sc.of("lung_nodule", 0.8) == pytest.approx(-0.1 * separation_for_auc(0.8))

@@ -76,6 +76,8 @@ CASES = [
     ("vqa without question", "post", "/api/infer", {"data": {"task": "vqa", "findings": "Effusion=0.9"}}, 422),
     # checked before the model is loaded, so a server without a model still calls it the caller's error
     ("malformed finding vector", "post", "/api/infer", {"data": {"task": "diagnose", "findings": "<input>"}}, 422),
+    ("unknown view", "post", "/api/infer", {"data": {"task": "diagnose", "findings": "Effusion=0.9",
+                                                     "view": "sideways"}}, 422),
 ]
 
 
@@ -95,3 +97,21 @@ def test_good_upload_goes_in_as_one_graph(env: tuple[TestClient, Store, list[str
                     headers={**AUTH, "Content-Type": "application/n-triples"})
     assert r.status_code == 204
     assert len(dump(store)) == len(before) + 1
+
+
+def test_evidence_route_gives_trusted_chest_edges_unless_asked(env: tuple[TestClient, Store, list[str]]) -> None:
+    from kg.claims import CausalClaim, SourceSpan, write_claims
+    from kg.concepts import concept_for_finding
+    from kg.namespaces import NAMED_GRAPHS
+
+    client, store, _ = env
+    write_claims(store, [CausalClaim(concept_for_finding("Emphysema"), concept_for_finding("Effusion"), status="proposed",
+                                     span=SourceSpan("d", "x", 0, 1, source="bc5cdr"), extractor="t")],
+                 NAMED_GRAPHS["literature"])
+    default = client.get("/api/evidence", params={"finding": "Effusion", "hops": 1}).json()
+    assert default["edges"] and all(e["trusted"] and e["status"] in ("accepted", "validated") for e in default["edges"])
+    asked = client.get("/api/evidence", params={"finding": "Effusion", "hops": 1, "include_proposed": True}).json()
+    proposed = [e for e in asked["edges"] if e["status"] == "proposed"]
+    assert len(proposed) == 1 and proposed[0]["trusted"] is False
+    covid = client.get("/api/evidence", params={"finding": "COVID-19", "hops": 1}).json()
+    assert any(e["subject_label"] == "COVID-19" for e in covid["edges"])

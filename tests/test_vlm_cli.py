@@ -61,6 +61,7 @@ def test_infer_prints_the_answer_with_its_evidence(env, capsys):
     (["--task", "vqa"], "non-empty --question"),
     (["--task", "vqa", "--question", "  "], "non-empty --question"),
     (["--findings", "Effusion=2"], r"\[0, 1\]"),
+    (["--view", "lateral"], "unknown view"),
 ])
 def test_bad_options_exit_2_and_write_nothing(env, capsys, args, match):
     img = write_png(env["tmp"] / "ok.png")

@@ -1,6 +1,8 @@
 """What the causal graph expects when a cause is switched off: the check behind counterfactual exemplars.
 
-When a findings table is at hand (the IU-Xray Open-i labels), ``reasoning.whatif``'s structural
+When the grounder holds a graph posterior (``vlm.posterior``), the check asks that same model,
+the one the answer reads: ``P(effect | do(cause = 0), the case's evidence)`` on the mutilated
+network, beside the factual ``P(effect | evidence)``. Otherwise, when a findings table is at hand (the IU-Xray Open-i labels), ``reasoning.whatif``'s structural
 model answers the single-case question "had this cause been absent, would the effect be present?" by
 abduction, action and prediction on the trusted edges. Otherwise, or when it cannot
 answer (a variable without data, an edge it does not trust), a noisy-OR over the evidence subgraph
@@ -14,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kg.store.base import Store
 from reasoning.evidence import CausalSubgraph, EvidenceEdge
@@ -31,6 +33,14 @@ class Expectation:
     probability: float
     factual: float
     engine: str
+
+
+class GraphQuery(Protocol):
+    """One case's graph posterior, asked what an effect would be under ``do(cause = 0)``."""
+
+    def expected(self, cause_iri: str, effect_iri: str) -> tuple[float, float] | None:
+        """(interventional, factual) probability of the effect; None when the model lacks either node."""
+        ...
 
 
 def _strength(edge: EvidenceEdge) -> float:
@@ -85,12 +95,17 @@ class WhatIfEngine:
 
 
 def expected_under_do(subgraph: CausalSubgraph, observed: Mapping[str, float], edge: EvidenceEdge,
-                      *, whatif: WhatIfEngine | None = None, case: Mapping[str, float] | None = None) -> Expectation:
+                      *, whatif: WhatIfEngine | None = None, case: Mapping[str, float] | None = None,
+                      graph: GraphQuery | None = None) -> Expectation:
     """``P(edge.object | do(edge.subject = absent))`` for the query, and the factual probability.
 
-    ``observed`` maps concept IRIs to the query's probabilities (for the noisy-OR); ``case`` maps
-    finding names to them (for the what-if model).
+    ``graph`` (the case's graph posterior) answers first; ``observed`` maps concept IRIs to the
+    query's probabilities (for the noisy-OR); ``case`` maps finding names to them (for the what-if model).
     """
+    if graph is not None:
+        got = graph.expected(edge.subject, edge.object)
+        if got is not None:
+            return Expectation(float(got[0]), float(got[1]), "graph-posterior")
     factual = float(observed.get(edge.object, noisy_or(subgraph, observed, edge.object, {})))
     if whatif is not None and case is not None:
         p = whatif.expected(case, edge.subject_finding or edge.subject, edge.object_finding or edge.object)

@@ -7,12 +7,17 @@ sentence of the answer back to the image evidence (finding probabilities, exempl
 claim ids and literature sources of the graph edges it relies on.
 
 Modes, as an ablation ladder: ``none`` is the model alone; ``semantic`` adds the nearest exemplars
-(their findings nudge the probabilities and the best one's text enters the prompt); ``causal`` keeps
-only causally consistent, confounder-adjusted exemplars, puts the causal evidence into the prompt
-and adds counterfactual exemplars. When the index holds the front end's scores of its exemplars,
-``causal`` also reads the front end relative to the query's confounder stratum (acquisition
-metadata, or inferred from the image) before anything else uses it; the shift is recorded in
-``InferenceResult.adjustment`` and in the notes.
+(their findings nudge the probabilities and the best one's text enters the prompt); ``causal`` reads
+the graph posterior (``vlm.posterior``) when the grounder has one: the front end's probabilities
+are soft evidence given the view (when known), the trusted chest graph fitted on the label tables
+combines them, and the answer, the report and the VQA read the posterior; counterfactual checks ask
+the same model under ``do()``, and where an edge's effect differs across label sources the answer
+says which sources the model used. ``causal`` also keeps only causally consistent,
+confounder-adjusted exemplars (shown, not voted into the posterior) and puts the case's own evidence
+subgraph (seeded by its posterior findings, chest scope, trusted edges) into the prompt. Without a
+graph posterior, ``causal`` reads the front end relative to the query's confounder stratum when the
+index holds the front end's scores of its exemplars (``InferenceResult.adjustment``) and fuses the
+exemplars' votes as ``semantic`` does; a note says so.
 """
 
 from __future__ import annotations
@@ -26,17 +31,24 @@ from typing import Any
 
 import numpy as np
 
-from kg.concepts import FINDING_CONCEPTS
 from kg.store.base import Store
-from reasoning.evidence import CausalSubgraph
+from reasoning.evidence import CausalSubgraph, SeedRule
 from vlm.backends import ImageEncoding, VLMBackend, load_backend
 from vlm.counterfactual import WhatIfEngine
 from vlm.encoders import TextEncoder, normalise
 from vlm.errors import IndexMissingError, InputError
-from vlm.grounding import SubgraphCache, prompt_evidence, starter_store
+from vlm.grounding import (
+    LABEL_CONCEPTS,
+    SubgraphCache,
+    label_for_iri,
+    prompt_evidence,
+    seed_iris,
+    starter_store,
+)
 from vlm.images import LoadedImage, load_image, preprocess
 from vlm.index import ExemplarIndex
 from vlm.labels import LABEL_INDEX, LABELS, findings_from_text, label_text, mentions, resolve_label, sentences
+from vlm.posterior import CaseReading, FrontEndPosterior, check_view
 from vlm.prompts import POSITIVE, POSSIBLE, TASKS, Prompt, findings_text, first_sentences
 from vlm.retrieval import (
     MODES,
@@ -120,6 +132,9 @@ class InferenceResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     adjustment: FrontEndAdjustment | None = None
     """How the front end's reading was moved for the query's confounder stratum (``causal`` only)."""
+    graph_posterior: CaseReading | None = None
+    """The case through the graph posterior (``causal`` with a posterior): what the answer reads."""
+    view: str | None = None
 
     def positive_findings(self, threshold: float = POSITIVE) -> tuple[str, ...]:
         return tuple(f.name for f in self.findings if f.posterior >= threshold and f.name != "normal")
@@ -139,6 +154,8 @@ class InferenceResult:
             "index": self.index, "store": self.store, "notes": list(self.notes),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "front_end_adjustment": self.adjustment.to_json() if self.adjustment is not None else None,
+            "view": self.view,
+            "graph_posterior": self.graph_posterior.to_json() if self.graph_posterior is not None else None,
         }
 
 
@@ -183,7 +200,9 @@ class Grounder:
                  text_encoder: TextEncoder | None = None, settings: RetrievalSettings | None = None,
                  hops: int = 2, prior_weight: float = 0.25, store_label: str | None = None,
                  embedder: VLMBackend | None = None, threads: int | None = None,
-                 whatif_table: Path | str | None = None, reconcile: bool = True) -> None:
+                 whatif_table: Path | str | None = None, reconcile: bool = True,
+                 posterior: FrontEndPosterior | None = None, include_proposed: bool = False,
+                 seed_rule: SeedRule | None = None) -> None:
         if threads:
             import faiss
             import torch
@@ -202,6 +221,11 @@ class Grounder:
         self.prior_weight = prior_weight
         self.reconcile = reconcile
         """Check generated reports against the calibrated findings (see :func:`reconcile_report`)."""
+        self.posterior = posterior
+        """The graph posterior ``causal`` reads (None: ``causal`` fuses exemplar votes instead)."""
+        self.include_proposed = include_proposed
+        """Default for showing proposed edges (marked) in the evidence subgraph."""
+        self.seed_rule = seed_rule or SeedRule()
         self.embedder = embedder if embedder is not None else (backend if backend.has_embeddings else None)
         if self.embedder is None and index is not None and index.info.encoder and Path(index.info.encoder).is_dir():
             self.embedder = load_backend(index.info.encoder)
@@ -227,9 +251,12 @@ class Grounder:
     @classmethod
     def load(cls, model: str | Path, index: str | Path | None = None, store: Store | None = None,
              **kwargs: Any) -> Grounder:
-        """From a model folder and, optionally, an index folder (both built by the ``mcrag`` commands)."""
+        """From a model folder and, optionally, an index folder (both built by the ``mcrag`` commands);
+        the graph posterior saved beside the index is loaded too, when there is one."""
         backend = load_backend(model)
         idx = ExemplarIndex.load(index) if index is not None else None
+        if index is not None and "posterior" not in kwargs:
+            kwargs["posterior"] = FrontEndPosterior.load(index)
         return cls(backend, idx, store, **kwargs)
 
     # -- the pipeline ------------------------------------------------------------------------------
@@ -237,13 +264,17 @@ class Grounder:
               question: str | None = None, retrieval: str = "causal", *,
               findings: Mapping[str, float] | str | np.ndarray | None = None, k: int | None = None,
               max_new_tokens: int = 96, stratum: str | None = None,
-              query_embedding: np.ndarray | None = None) -> InferenceResult:
+              query_embedding: np.ndarray | None = None, view: str | None = None,
+              include_proposed: bool | None = None) -> InferenceResult:
         """Answer ``task`` for ``image`` (or for an injected finding vector) in retrieval mode ``retrieval``.
 
+        ``view``: the film's projection (``AP``, ``PA``, ``AP supine``) when known; the graph posterior
+        reads the front end given it (else the pooled view mix).
         ``stratum``: the image's confounder stratum as the index names it (``source|view|device``),
         when the acquisition metadata tells it; ``causal`` infers it from the image otherwise.
         ``query_embedding``: the retrieval query, when another front end has already embedded the
         case in the index's space (batch evaluations); otherwise it is built from the image.
+        ``include_proposed``: show proposed edges (marked) in the evidence (default: the grounder's).
         """
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
@@ -255,6 +286,14 @@ class Grounder:
         if task != "vqa" and q_text:
             raise InputError(f"--question is only read by task vqa, not {task}")
         injected = parse_findings(findings)
+        try:
+            view = check_view(view)
+        except ValueError as err:
+            raise InputError(str(err)) from None
+        if view is None and stratum is not None:
+            parts = stratum.split("|")
+            view = check_view(parts[1]) if len(parts) > 1 and parts[1] in ("AP", "PA", "AP supine") else None
+        proposed = self.include_proposed if include_proposed is None else bool(include_proposed)
         if image is None and injected is None:
             raise InputError("give an image, or a finding-probability vector from another front end")
         if retrieval != "none" and self.index is None:
@@ -290,10 +329,20 @@ class Grounder:
             if flagged:
                 notes.append("image head not validated for " + ", ".join(label_text(n) for n in flagged)
                              + "; those probabilities are shown but not used")
-        # 2b. causal: the front end read relative to the query's confounder stratum
+        # 2b. causal: the graph posterior, or the front end read relative to the query's confounder stratum
         adjustment: FrontEndAdjustment | None = None
         query: np.ndarray | None = None
-        if retrieval == "causal" and self.retriever is not None and front in ("image-head", "injected") \
+        case: CaseReading | None = None
+        if retrieval == "causal" and self.posterior is not None and front in ("image-head", "injected"):
+            t = time.perf_counter()
+            case = self.posterior.read({n: p for n, p in probs.items() if n not in unchecked}, view)
+            probs = {**probs, **case.labels}
+            timings["graph_posterior"] = _ms(t)
+        elif retrieval == "causal" and self.posterior is None and front in ("image-head", "injected"):
+            notes.append("no graph posterior (build it with `mcrag index build`, which needs the cxr_labels tables): "
+                         "causal fuses exemplar votes instead")
+        if case is None and retrieval == "causal" and self.retriever is not None \
+                and front in ("image-head", "injected") \
                 and self.retriever.index.score_source(self.retriever.settings.front_end_scores) is not None:
             t = time.perf_counter()
             query = self._query_vector(encoding, pixels, probs, q_text, query_embedding)
@@ -302,7 +351,6 @@ class Grounder:
             if adjustment is not None:
                 notes.append(adjustment.note())
             timings["adjust"] = _ms(t)
-        positives = [n for n, p in probs.items() if p >= POSITIVE and n != "normal"]
 
         # 3. retrieval and causal evidence
         subgraph: CausalSubgraph | None = None
@@ -319,15 +367,21 @@ class Grounder:
                 timings["retrieval"] = _ms(t)
             else:
                 t = time.perf_counter()
-                subgraph = self.subgraphs.get(positives)
+                subgraph = self.subgraphs.get(seed_iris(probs, self.seed_rule), include_proposed=proposed)
                 timings["subgraph"] = _ms(t)
                 t = time.perf_counter()
-                result = self.retriever.causal(query, probs, subgraph, k, whatif=self.whatif)
+                graph = _CaseGraph(self.posterior, {n: p for n, p in raw.items() if n not in unchecked}, view) \
+                    if case is not None and self.posterior is not None else None
+                result = self.retriever.causal(query, probs, subgraph, k, whatif=self.whatif, graph=graph)
                 timings["retrieval"] = _ms(t)
             notes.extend(result.notes)
-        scores = self._fuse(probs, result.hits if retrieval != "none" else (), raw, unchecked)
-        if front == "none" and retrieval != "none":
-            positives = [f.name for f in scores if f.posterior >= POSITIVE and f.name != "normal"]
+        if subgraph is not None and case is not None and self.posterior is not None:
+            for e in subgraph.edges:
+                differs = self.posterior.edge_note(e.subject, e.object)
+                if differs:
+                    notes.append(f"{e.ref} {e.subject_label} -> {e.object_label}: {differs}")
+        scores = self._fuse(probs, result.hits if retrieval != "none" else (), raw, unchecked,
+                            vote=case is None)
 
         # 4. answer
         t = time.perf_counter()
@@ -336,7 +390,8 @@ class Grounder:
         similar = first_sentences(result.hits[0].exemplar.text, 200) if result.hits else None
         prompt = Prompt(task, findings_text(posterior), evidence or None, similar, q_text or None,
                         tuple(float(posterior.get(n, 0.0)) for n in LABELS))
-        answer, source = self._answer(task, q_text, posterior, subgraph, encoding, prompt, max_new_tokens)
+        answer, source = self._answer(task, q_text, posterior, subgraph, encoding, prompt, max_new_tokens,
+                                      differs=self.posterior if case is not None else None)
         origins: dict[str, str] = {}
         if task == "report" and source == "decoder" and self.reconcile:
             answer, origins, dropped = reconcile_report(answer, posterior)
@@ -352,7 +407,8 @@ class Grounder:
             exemplars=result.hits, subgraph=subgraph, counterfactuals=result.counterfactuals, sentences=traces,
             question=q_text or None, prompt=prompt.text() if source == "decoder" else None, front_end=front,
             model=self.backend.path, index=(self.index.location if self.index is not None else None),
-            store=str(self.store_label), notes=tuple(notes), timings_ms=timings, adjustment=adjustment)
+            store=str(self.store_label), notes=tuple(notes), timings_ms=timings, adjustment=adjustment,
+            graph_posterior=case, view=view)
 
     def _query_vector(self, encoding: ImageEncoding | None, pixels: np.ndarray | None, probs: Mapping[str, float],
                       question: str, given: np.ndarray | None = None) -> np.ndarray:
@@ -372,8 +428,12 @@ class Grounder:
         return normalise(np.sum(parts, axis=0))
 
     def _fuse(self, probs: Mapping[str, float], hits: tuple[Hit, ...], raw: Mapping[str, float] | None = None,
-              unchecked: set[str] | frozenset[str] = frozenset()) -> list[FindingScore]:
-        """Move each probability toward the exemplars' score-weighted vote, where they annotate it."""
+              unchecked: set[str] | frozenset[str] = frozenset(), vote: bool = True) -> list[FindingScore]:
+        """Move each probability toward the exemplars' score-weighted vote, where they annotate it.
+
+        With ``vote`` false (``causal`` with a graph posterior) the vote is shown as the prior, not fused:
+        the posterior already holds the label tables' prior, and the exemplars' own mix would count twice.
+        """
         out = []
         if hits and self.index is not None:
             rows = np.array([h.row for h in hits])
@@ -388,15 +448,16 @@ class Grounder:
                 ann = (known & b) != 0
                 if ann.any():
                     prior = float((w[ann] * ((bits[ann] & b) != 0)).sum() / w[ann].sum())
-            post = p if prior is None else (1 - self.prior_weight) * p + self.prior_weight * prior
+            post = p if prior is None or not vote else (1 - self.prior_weight) * p + self.prior_weight * prior
             shown = float(raw.get(name, p)) if raw is not None else p
             out.append(FindingScore(name, label_text(name), shown, prior, post, name not in unchecked))
         return out
 
     def _answer(self, task: str, question: str, posterior: Mapping[str, float], subgraph: CausalSubgraph | None,
-                encoding: ImageEncoding | None, prompt: Prompt, max_new_tokens: int) -> tuple[str, str]:
+                encoding: ImageEncoding | None, prompt: Prompt, max_new_tokens: int,
+                differs: FrontEndPosterior | None = None) -> tuple[str, str]:
         if task == "diagnose":
-            return diagnosis_text(posterior, subgraph), "diagnosis-head"
+            return diagnosis_text(posterior, subgraph, differs=differs), "diagnosis-head"
         if task == "vqa":
             asked = [n for n in findings_from_text(question) if n in posterior]
             if _YES_NO.match(question) and len(asked) == 1:
@@ -419,7 +480,8 @@ class Grounder:
             edges = []
             if subgraph is not None:
                 for e in subgraph.edges:
-                    if e.ref in refs or (e.supports and (e.subject_finding in named or e.object_finding in named)):
+                    if e.supports and (e.ref in refs or label_for_iri(e.subject) in named
+                                       or label_for_iri(e.object) in named):
                         edges.append(e)
             edges = edges[:6]
             ex = [h.exemplar.id for h in hits if set(h.exemplar.findings) & set(named)][:5]
@@ -468,8 +530,10 @@ def reconcile_report(text: str, posterior: Mapping[str, float], positive: float 
     return " ".join(added + kept), origins, dropped
 
 
-def diagnosis_text(posterior: Mapping[str, float], subgraph: CausalSubgraph | None, max_edges: int = 3) -> str:
-    """Findings read off the calibrated probabilities, with the causal edges that connect them."""
+def diagnosis_text(posterior: Mapping[str, float], subgraph: CausalSubgraph | None, max_edges: int = 3,
+                   differs: FrontEndPosterior | None = None) -> str:
+    """Findings read off the calibrated probabilities, with the trusted causal edges that connect them;
+    where the graph posterior's effect for such an edge differs across label sources, which sources it used."""
     named = sorted(((p, n) for n, p in posterior.items() if n != "normal" and p >= POSSIBLE), reverse=True)
     if not any(p >= POSITIVE for p, _ in named):
         top = max(((p, n) for n, p in posterior.items() if n != "normal"), default=(0.0, "none"))
@@ -479,11 +543,23 @@ def diagnosis_text(posterior: Mapping[str, float], subgraph: CausalSubgraph | No
         text = "Findings: " + "; ".join(parts) + "."
     if subgraph is not None:
         names = {n for p, n in named if p >= POSITIVE}
-        iris = {FINDING_CONCEPTS[n].iri for n in names if n in FINDING_CONCEPTS}
+        iris = {LABEL_CONCEPTS[n] for n in names if n in LABEL_CONCEPTS}
         edges = [e for e in subgraph.edges if e.supports and (e.subject in iris or e.object in iris)][:max_edges]
         for e in edges:
-            text += f" {e.ref}: {e.subject_label} {e.relation} {e.object_label} ({e.status})."
+            note = differs.edge_note(e.subject, e.object) if differs is not None else None
+            text += f" {e.ref}: {e.subject_label} {e.relation} {e.object_label} ({e.status}" + (
+                f"; {note}" if note else "") + ")."
     return text
+
+
+class _CaseGraph:
+    """One case's graph posterior as :class:`vlm.counterfactual.GraphQuery` (concept IRIs in)."""
+
+    def __init__(self, posterior: FrontEndPosterior, probs: Mapping[str, float], view: str | None) -> None:
+        self.posterior, self.probs, self.view = posterior, dict(probs), view
+
+    def expected(self, cause_iri: str, effect_iri: str) -> tuple[float, float] | None:
+        return self.posterior.expected_under_do(self.probs, self.view, cause_iri, effect_iri)
 
 
 def _ms(since: float) -> float:

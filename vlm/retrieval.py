@@ -12,7 +12,8 @@ around the query's predicted findings:
   (a backdoor adjustment over the index);
 * counterfactual exemplars: for a predicted finding that causes another in the graph, the nearest
   case without that cause, with what the graph expects of the effect under ``do(cause = absent)``
-  and what the case shows;
+  (asked of the graph posterior when the grounder has one, the same model the answer reads) and
+  what the case shows;
 * the front end's reading: when the index holds the front end's own scores of its exemplars, the
   query's logit is read relative to its stratum (:meth:`Retriever.adjust_front_end`): the offset
   of the stratum's mean exemplar logit from the stratum-weighted mean, the part of the score the
@@ -32,16 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from kg.concepts import FINDING_CONCEPTS, finding_for_concept_iri
 from reasoning.evidence import CausalSubgraph
-from vlm.counterfactual import WhatIfEngine, expected_under_do
+from vlm.counterfactual import GraphQuery, WhatIfEngine, expected_under_do
 from vlm.errors import InputError
+from vlm.grounding import LABEL_CONCEPTS, label_for_iri
 from vlm.index import Exemplar, ExemplarIndex, logit
 from vlm.labels import LABEL_INDEX, LABELS, NORMAL, label_text
 
 MODES: tuple[str, ...] = ("none", "semantic", "causal")
-_ALIAS = {"COVID-19": "Pneumonia"}
-"""Labels without a concept of their own, judged through the concept they imply."""
 _BIT_SHIFTS = np.arange(len(LABELS), dtype=np.uint32)
 
 
@@ -180,7 +179,7 @@ def consistency_weights(subgraph: CausalSubgraph | None, positives: Sequence[str
     if not pos:
         w[NORMAL] = 1.0
         return w
-    seeds = {FINDING_CONCEPTS[_ALIAS.get(p, p)].iri for p in pos if _ALIAS.get(p, p) in FINDING_CONCEPTS}
+    seeds = {LABEL_CONCEPTS[p] for p in pos if p in LABEL_CONCEPTS}
     dist: dict[str, int] = dict.fromkeys(seeds, 0)
     if subgraph is not None and seeds:
         adj: dict[str, set[str]] = {}
@@ -198,11 +197,9 @@ def consistency_weights(subgraph: CausalSubgraph | None, positives: Sequence[str
                     dist[m] = dist[n] + 1
                     queue.append(m)
     for iri, d in dist.items():
-        name = finding_for_concept_iri(iri)
-        if name is not None:
+        name = label_for_iri(iri)
+        if name is not None and name in LABEL_INDEX:
             w[LABEL_INDEX[name]] = max(w[LABEL_INDEX[name]], float(hop_weights[d]))
-    for alias, target in _ALIAS.items():
-        w[LABEL_INDEX[alias]] = max(w[LABEL_INDEX[alias]], w[LABEL_INDEX[target]])
     for p in pos:
         w[LABEL_INDEX[p]] = 1.0
     return w
@@ -222,8 +219,8 @@ class Retriever:
         hit = self._toggles.get(id(subgraph))
         if hit is not None and hit[0] is subgraph:
             return hit[1]
-        edges = [(e, e.subject_finding, e.object_finding) for e in subgraph.edges
-                 if e.supports and e.subject_finding is not None and e.object_finding is not None]
+        edges = [(e, label_for_iri(e.subject), label_for_iri(e.object)) for e in subgraph.edges
+                 if e.supports and label_for_iri(e.subject) in LABEL_INDEX and label_for_iri(e.object) in LABEL_INDEX]
         self._toggles[id(subgraph)] = (subgraph, edges)
         while len(self._toggles) > 4096:
             self._toggles.popitem(last=False)
@@ -267,7 +264,8 @@ class Retriever:
         return c
 
     def causal(self, query: np.ndarray, probs: Mapping[str, float], subgraph: CausalSubgraph | None,
-               k: int | None = None, *, positive: float = 0.5, whatif: WhatIfEngine | None = None) -> Retrieval:
+               k: int | None = None, *, positive: float = 0.5, whatif: WhatIfEngine | None = None,
+               graph: GraphQuery | None = None) -> Retrieval:
         s = self.settings
         k = k or s.k
         positives = [n for n, p in probs.items() if p >= positive and n != "normal" and n in LABEL_INDEX]
@@ -291,7 +289,8 @@ class Retriever:
         order = [i for i in np.argsort(-score, kind="stable") if ok[i]][:k]
         hits = tuple(Hit(int(rows[i]), self.index.exemplar(int(rows[i])), float(sims[i]), float(score[i]),
                          float(c[i]), float(weight[i]), float(stratum_sim[i])) for i in order)
-        cfs = self.counterfactuals(q, rows, sims, probs, positives, subgraph, whatif=whatif) if s.counterfactuals else ()
+        cfs = self.counterfactuals(q, rows, sims, probs, positives, subgraph, whatif=whatif,
+                                   graph=graph) if s.counterfactuals else ()
         notes = () if hits else (f"no candidate among {len(rows)} is consistent with the causal subgraph",)
         return Retrieval("causal", hits, cfs, int((~ok).sum()), notes)
 
@@ -369,14 +368,15 @@ class Retriever:
 
     def counterfactuals(self, query: np.ndarray, rows: np.ndarray, sims: np.ndarray, probs: Mapping[str, float],
                         positives: Sequence[str], subgraph: CausalSubgraph | None, *,
-                        whatif: WhatIfEngine | None = None) -> tuple[CounterfactualCheck, ...]:
+                        whatif: WhatIfEngine | None = None, graph: GraphQuery | None = None
+                        ) -> tuple[CounterfactualCheck, ...]:
         """Nearest cases that differ from the query in a cause, checked against the graph.
 
         For each supporting edge ``u -> v`` with ``u`` predicted: the nearest case annotated without
         ``u``, what the graph expects of ``v`` under ``do(u = absent)``, and what the case shows.
         Without such an edge: the nearest case without the most probable finding (a contrast case).
         """
-        observed = {FINDING_CONCEPTS[n].iri: float(p) for n, p in probs.items() if n in FINDING_CONCEPTS}
+        observed = {LABEL_CONCEPTS[n]: float(p) for n, p in probs.items() if n in LABEL_CONCEPTS}
         out: list[CounterfactualCheck] = []
         nearest: dict[str, tuple[int, float] | None] = {}
         if subgraph is not None:
@@ -393,7 +393,7 @@ class Retriever:
                 row, sim = found
                 vb = np.uint32(1 << LABEL_INDEX[v])
                 obs = bool(self.index.label_bits[row] & vb) if self.index.known_bits[row] & vb else None
-                exp = expected_under_do(subgraph, observed, e, whatif=whatif, case=probs)
+                exp = expected_under_do(subgraph, observed, e, whatif=whatif, case=probs, graph=graph)
                 agrees = None if obs is None else (exp.probability >= 0.5) == obs
                 out.append(CounterfactualCheck(
                     "toggle-cause", f"do({label_text(u)} = absent)", u, self.index.exemplar(row), sim, v, e.ref,

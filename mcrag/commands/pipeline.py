@@ -164,13 +164,22 @@ def step_train_vlm(ctx: PipelineContext) -> str:
 
 
 def step_index(ctx: PipelineContext) -> str:
+    """The exemplar index, then the graph posterior beside it (the store's trusted chest graph, as the earlier
+    steps left it, fitted on the label tables; a cached fit is reused when nothing it depends on changed)."""
     assert ctx.model_dir is not None and ctx.index_dir is not None
-    if (ctx.index_dir / "index.faiss").exists() and (ctx.index_dir / "meta.json").exists():
-        return f"exemplar index already at {ctx.index_dir}"
-    from vlm.index import build_index
+    from mcrag.commands.vlm import build_graph_posterior
+    from vlm.data import SOURCES
 
-    idx = build_index(ctx.settings.data_dir, ctx.index_dir, ctx.model_dir, cache_dir=ctx.settings.cache_dir)
-    return f"indexed {len(idx)} exemplars into {ctx.index_dir}"
+    if (ctx.index_dir / "index.faiss").exists() and (ctx.index_dir / "meta.json").exists():
+        head = f"exemplar index already at {ctx.index_dir}"
+    else:
+        from vlm.index import build_index
+
+        idx = build_index(ctx.settings.data_dir, ctx.index_dir, ctx.model_dir, cache_dir=ctx.settings.cache_dir)
+        head = f"indexed {len(idx)} exemplars into {ctx.index_dir}"
+    line = build_graph_posterior(ctx.settings, ctx.index_dir, ctx.model_dir, ctx.settings.data_dir, SOURCES,
+                                 store=ctx.store)
+    return f"{head}; {line}"
 
 
 def step_infer(ctx: PipelineContext) -> str:
@@ -179,6 +188,7 @@ def step_infer(ctx: PipelineContext) -> str:
     from vlm.backends import load_backend
     from vlm.index import ExemplarIndex
     from vlm.infer import Grounder
+    from vlm.posterior import VIEWS, FrontEndPosterior
 
     assert ctx.model_dir is not None and ctx.index_dir is not None
     meta = _located(ctx, "cxr_covid", "metadata.csv")
@@ -188,12 +198,17 @@ def step_infer(ctx: PipelineContext) -> str:
     image = meta.parent / "images" / row["image"]
     grounder = Grounder(load_backend(ctx.model_dir), ExemplarIndex.load(ctx.index_dir), ctx.store,
                         store_label=ctx.settings.store_location,
-                        whatif_table=ctx.matrix if ctx.matrix is not None and ctx.matrix.exists() else None)
-    result = grounder.infer(image, "diagnose", None, "causal")
+                        whatif_table=ctx.matrix if ctx.matrix is not None and ctx.matrix.exists() else None,
+                        posterior=FrontEndPosterior.load(ctx.index_dir))
+    view = (row.get("view") or "").strip().upper()
+    result = grounder.infer(image, "diagnose", None, "causal", view=view if view in VIEWS else None)
     console.print(f"    image {image.name} ({row.get('finding', '')}, view {row.get('view', '')})")
     console.print(f"    answer: {result.answer}")
     for f in sorted(result.findings, key=lambda f: -f.posterior)[:4]:
-        console.print(f"    finding {f.name}: p={f.posterior:.2f}")
+        console.print(f"    finding {f.name}: front end {f.probability:.2f}, graph posterior {f.posterior:.2f}")
+    if result.subgraph is not None:
+        console.print(f"    evidence seeded by this film's findings: "
+                      f"{', '.join(result.subgraph.labels.get(s, s) for s in result.subgraph.seeds) or 'none'}")
     for h in result.exemplars[:3]:
         console.print(f"    exemplar {h.to_json().get('id', '')} score {h.to_json().get('score', 0):.3f}")
     if result.subgraph is not None:
@@ -201,8 +216,9 @@ def step_infer(ctx: PipelineContext) -> str:
             console.print(f"    edge {e.text()} (claim {e.claim_id})")
     for c in result.counterfactuals[:3]:
         console.print(f"    counterfactual: {c.to_json()}")
-    return (f"answer with {len(result.exemplars)} exemplars, "
-            f"{len(result.subgraph.edges) if result.subgraph else 0} causal edges, "
+    how = "graph posterior" if result.graph_posterior is not None else "no graph posterior"
+    return (f"answer ({how}) with {len(result.exemplars)} exemplars, "
+            f"{len(result.subgraph.edges) if result.subgraph else 0} causal edges of this film, "
             f"{len(result.counterfactuals)} counterfactual checks")
 
 
@@ -243,7 +259,8 @@ STEPS: list[Step] = [
     Step("verdicts", "list data-validated edges with their sources and effects (SPARQL)", step_verdicts,
          after=("bootstrap",)),
     Step("train_vlm", "train the embedded default VLM (fast setting)", step_train_vlm, needs=VLM_SOURCES),
-    Step("index", "build the exemplar index", step_index, needs=VLM_SOURCES, after=("train_vlm",)),
+    Step("index", "build the exemplar index and the graph posterior", step_index, needs=VLM_SOURCES,
+         uses=("cxr_labels",), after=("train_vlm",)),
     Step("infer", "grounded inference on a shared chest radiograph (causal retrieval)", step_infer,
          needs=("cxr_covid",), after=("bootstrap", "train_vlm", "index")),
 ]

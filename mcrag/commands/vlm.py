@@ -80,12 +80,17 @@ def infer(image: Path | None = typer.Option(None, "--image", "-i", help="Image f
                                               "e.g. 'Effusion=0.9,Cardiomegaly=0.7' (replaces the image head)."),
           k: int = typer.Option(5, "--k", min=1, max=100, help="Exemplars to return."),
           hops: int = typer.Option(2, "--hops", min=0, max=4, help="Causal subgraph radius."),
+          view: str | None = typer.Option(None, "--view", help="The film's projection (AP, PA, AP supine) when known: "
+                                          "the graph posterior reads the front end given it."),
+          include_proposed: bool = typer.Option(False, "--include-proposed", help="Also show proposed edges in the "
+                                                "evidence (marked as not validated; never cited as support)."),
           max_new_tokens: int = typer.Option(96, "--max-new-tokens", min=1, max=512),
           store: str | None = StoreOption) -> None:
     """Answer a task for one image, with the exemplars, causal subgraph and counterfactual checks behind it."""
     from vlm.errors import InputError
     from vlm.images import ImageError, load_image
     from vlm.infer import check_task, parse_findings
+    from vlm.posterior import check_view
     from vlm.retrieval import check_mode
 
     settings = settings_for(store)
@@ -99,6 +104,10 @@ def infer(image: Path | None = typer.Option(None, "--image", "-i", help="Image f
         if task != "vqa" and question is not None:
             raise InputError(f"--question is only read by task vqa, not {task}")
         injected = parse_findings(findings)
+        try:
+            view = check_view(view)
+        except ValueError as err:
+            raise InputError(str(err)) from None
         if image is None and injected is None:
             raise InputError("give --image PATH (or --findings from another front end)")
         loaded = None
@@ -111,21 +120,24 @@ def infer(image: Path | None = typer.Option(None, "--image", "-i", help="Image f
     from vlm.backends import load_backend
     from vlm.index import ExemplarIndex
     from vlm.infer import Grounder
+    from vlm.posterior import FrontEndPosterior
     from vlm.retrieval import RetrievalSettings
 
     backend = load_backend(model_dir)
     idx = ExemplarIndex.load(index_dir) if mode != "none" else None
+    posterior = FrontEndPosterior.load(index_dir) if mode == "causal" else None
     st, store_label = _open_store_or_starter(settings)
     with st:
         table = settings.data("iu_xray", "openi_labels.csv")
         grounder = Grounder(backend, idx, st, settings=RetrievalSettings(k=k), hops=hops, store_label=store_label,
-                            threads=vs.threads, whatif_table=table if mode == "causal" and table.is_file() else None)
+                            threads=vs.threads, whatif_table=table if mode == "causal" and table.is_file() else None,
+                            posterior=posterior, include_proposed=include_proposed)
         from vlm.encoders import TextEncoder
 
         grounder.text_encoder = TextEncoder(cache_dir=vs.cache_dir)
         try:
             result = grounder.infer(image if loaded is not None else None, task, question, mode, findings=injected,
-                                    k=k, max_new_tokens=max_new_tokens)
+                                    k=k, max_new_tokens=max_new_tokens, view=view)
         except (InputError, ImageError) as err:
             raise UserInputError(str(err)) from None
     payload = result.to_json()
@@ -147,6 +159,16 @@ def _print_result(r: dict) -> None:
             t.add_row(f["label"], f"{f['probability']:.3f}", "" if f["prior"] is None else f"{f['prior']:.3f}",
                       f"{f['posterior']:.3f}", "yes" if f.get("validated", True) else "no (not used)")
     console.print(t)
+    gp = r.get("graph_posterior")
+    if gp:
+        console.print(f"[bold]Graph posterior[/bold] (view {gp['view'] or 'not given: pooled'}; front-end evidence, "
+                      "prior from the label tables, posterior)")
+        for f in gp["findings"]:
+            if f["posterior"] >= 0.05 or f.get("front_end", 0) >= 0.1:
+                fe = f"{f['front_end']:.3f}" if "front_end" in f else "-"
+                console.print(f"  {f['node']}: front end {fe}, prior {f['prior']:.3f}, posterior {f['posterior']:.3f}"
+                              + (f" (view offset of {f['stratum']})" if f.get("stratum") not in (None, "*") else ""),
+                              soft_wrap=True, markup=False)
     if r["exemplars"]:
         console.print("[bold]Exemplars[/bold]")
         for e in r["exemplars"]:
@@ -161,8 +183,9 @@ def _print_result(r: dict) -> None:
         for e in sg["edges"][:20]:
             src = (e["sources"][0].get("citation") or e["sources"][0].get("identifier", "")) if e["sources"] else ""
             eff = f", effect {e['effect']:.3f}" if e["effect"] is not None else ""
+            mark = "" if e.get("trusted", True) else ", not validated"
             console.print(f"  {e['ref']} {e['subject_label']} {e['relation']} {e['object_label']} "
-                          f"[{e['status']}, conf {e['confidence']:.2f}{eff}] claim {e['claim_id']}"
+                          f"[{e['status']}{mark}, conf {e['confidence']:.2f}{eff}] claim {e['claim_id']}"
                           + (f" | {src}" if src else ""), soft_wrap=True, markup=False)
         if len(sg["edges"]) > 20:
             console.print(f"  ... {len(sg['edges']) - 20} more edges (use --json)")
@@ -198,13 +221,17 @@ def index_build(data_dir: Path | None = typer.Option(None, "--data-dir", help="D
                 model: Path | None = typer.Option(None, "--model", "-m", help="mcrag-vlm model whose image encoder embeds the images."),
                 out: Path | None = typer.Option(None, "--out", "-o", help="Index folder (default var/index/exemplars)."),
                 hnsw_m: int = typer.Option(32, "--hnsw-m", min=4, max=128),
-                ef_construction: int = typer.Option(80, "--ef-construction", min=8, max=1024)) -> None:
-    """Embed the exemplars (images and reports) and build the FAISS HNSW index, next to the store."""
+                ef_construction: int = typer.Option(80, "--ef-construction", min=8, max=1024),
+                posterior: bool = typer.Option(True, "--posterior/--no-posterior", help="Also fit the graph posterior "
+                                               "causal mode reads (needs the cxr_labels tables; cached under MCRAG_HOME)."),
+                store: str | None = StoreOption) -> None:
+    """Embed the exemplars (images and reports) and build the FAISS HNSW index, next to the store; then fit the
+    graph posterior (the store's trusted chest graph on the label tables, read through the model's held-out films)."""
     from vlm.data import KNOWN_SOURCES, SOURCES
     from vlm.encoders import TextEncoder
     from vlm.index import build_index
 
-    settings = settings_for(None)
+    settings = settings_for(store)
     vs = _vlm_settings(settings)
     src = _split_list(sources, KNOWN_SOURCES, "source") or SOURCES
     spl = _split_list(splits, ("train", "val", "test"), "split") or ("train", "val")
@@ -236,6 +263,34 @@ def index_build(data_dir: Path | None = typer.Option(None, "--data-dir", help="D
     console.print(f"index {out_dir}: {len(index)} exemplars ({', '.join(f'{k} {v}' for k, v in sorted(by_source.items()))}), "
                   f"{index.dim}-d HNSW M={hnsw_m}, {len(index.stratum_names)} confounder strata, "
                   f"{time.perf_counter() - t0:.1f} s")
+    if posterior:
+        console.print(build_graph_posterior(settings, out_dir, model_dir, root, src))
+
+
+def build_graph_posterior(settings: Settings, index_dir: Path, model_dir: Path, data_dir: Path,
+                          sources: tuple[str, ...], store: object | None = None) -> str:
+    """Fit (or load from the cache) the graph posterior and save it beside the index; one line on what was done.
+
+    Its structure is the store's trusted chest graph (``store``, else the configured store read-only, else
+    the starter graph), its parameters come from the cxr_labels tables, its reading of the model from the
+    model's held-out validation films."""
+    from mcrag.datasets.locate import cxr_labels_dir
+    from vlm.backends import load_backend
+    from vlm.posterior import build_front_end_posterior
+
+    labels = cxr_labels_dir(settings)
+    if labels is None:
+        return ("graph posterior not built: the cxr_labels tables are absent (`mcrag data list`); causal mode will "
+                "fuse exemplar votes instead")
+    t0 = time.perf_counter()
+    if store is not None:
+        fp = build_front_end_posterior(store, labels, load_backend(model_dir), data_dir, sources, settings.cache_dir)
+    else:
+        st, _ = _open_store_or_starter(settings)
+        with st:
+            fp = build_front_end_posterior(st, labels, load_backend(model_dir), data_dir, sources, settings.cache_dir)
+    path = fp.save(index_dir, settings.cache_dir)
+    return f"graph posterior -> {path}: {fp.description} ({time.perf_counter() - t0:.1f} s)"
 
 
 # ---------------------------------------------------------------------------------------- train

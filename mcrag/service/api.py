@@ -38,8 +38,13 @@ async def evidence(request: Request,
                    finding: Annotated[list[str], Query(description="Open-i finding names, e.g. Effusion")] = [],  # noqa: B006
                    concept: Annotated[list[str], Query(description="Concept IRIs")] = [],  # noqa: B006
                    hops: Annotated[int, Query(ge=0, le=4)] = 2,
-                   max_edges: Annotated[int, Query(ge=1, le=500)] = 60) -> dict[str, Any]:
-    from reasoning.evidence import causal_subgraph, concept_iris_for
+                   max_edges: Annotated[int, Query(ge=1, le=500)] = 60,
+                   include_proposed: Annotated[bool, Query(description="Also proposed edges, marked as not "
+                                                                       "trusted")] = False,
+                   all_scopes: Annotated[bool, Query(description="Every claim scope, not only chest and "
+                                                                 "cardiopulmonary")] = False) -> dict[str, Any]:
+    """Accepted and validated chest edges by default; proposed ones (marked) and other scopes only when asked."""
+    from reasoning.evidence import CHEST_SCOPES, causal_subgraph, concept_iris_for
 
     store, _ = _ctx(request)
     seeds = list(concept_iris_for(finding)) + concept
@@ -51,7 +56,9 @@ async def evidence(request: Request,
     for c in concept:
         if not c.startswith(("http://", "https://", "urn:")) or any(ch in c for ch in "<>\"{}| \\^`"):
             raise HTTPException(422, f"not an IRI: {c!r}")
-    sub = await run_in_threadpool(causal_subgraph, store, seeds, hops=hops, max_edges=max_edges)
+    sub = await run_in_threadpool(lambda: causal_subgraph(store, seeds, hops=hops, max_edges=max_edges,
+                                                          include_proposed=include_proposed,
+                                                          scopes=None if all_scopes else CHEST_SCOPES))
     return sub.to_json()
 
 

@@ -48,6 +48,7 @@ def _grounder(request: Request, mode: str) -> Any:
     from vlm.backends import load_backend
     from vlm.index import ExemplarIndex
     from vlm.infer import Grounder
+    from vlm.posterior import FrontEndPosterior
 
     app = request.app
     cached = getattr(app.state, "grounder", None)
@@ -59,7 +60,8 @@ def _grounder(request: Request, mode: str) -> Any:
     index = ExemplarIndex.load(vs.index_dir) if mode != "none" else None
     table = settings.data("iu_xray", "openi_labels.csv")
     grounder = Grounder(backend, index, app.state.store, store_label=app.state.store.location,
-                        threads=vs.threads, whatif_table=table if table.is_file() else None)
+                        threads=vs.threads, whatif_table=table if table.is_file() else None,
+                        posterior=FrontEndPosterior.load(vs.index_dir) if index is not None else None)
     app.state.grounder = grounder
     return grounder
 
@@ -71,6 +73,9 @@ async def infer(request: Request,
                 question: Annotated[str | None, Form(max_length=2000)] = None,
                 findings: Annotated[str | None, Form(max_length=4000, description="e.g. Effusion=0.9,Edema=0.4")] = None,
                 k: Annotated[int, Form(ge=1, le=50)] = 5,
+                view: Annotated[Literal["AP", "PA", "AP supine"] | None,
+                                Form(description="The film's projection, when known")] = None,
+                include_proposed: Annotated[bool, Form(description="Also show proposed edges, marked")] = False,
                 image: Annotated[UploadFile | None, File(description="PNG or JPEG, any size and bit depth")] = None,
                 ) -> dict[str, Any]:
     from vlm.errors import IndexMissingError, InputError, ModelMissingError
@@ -109,7 +114,8 @@ async def infer(request: Request,
             parse_findings(findings)
         with _lock:
             grounder = _grounder(request, retrieval)
-            result = grounder.infer(data, task, question, retrieval, findings=findings, k=k)
+            result = grounder.infer(data, task, question, retrieval, findings=findings, k=k, view=view,
+                                    include_proposed=include_proposed)
         return result.to_json()
 
     try:
