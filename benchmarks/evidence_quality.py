@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         earlier = causal_subgraph(store, pneumonia, hops=2, statuses=EVIDENCE_STATUSES, scopes=None, max_edges=40)
     seconds = time.perf_counter() - t0
     default = subgraph_stats(subs)
-    result = {
+    result: dict[str, Any] = {
         "command": "nice -n 10 python -m benchmarks.evidence_quality " + " ".join(argv if argv is not None else sys.argv[1:]),
         "films": len(rows), "views": dict(Counter(views)), "store": str(store_path),
         "model": str(vs.model_dir), "index": str(vs.index_dir), "graph_posterior": grounder.posterior.summary(),

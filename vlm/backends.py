@@ -52,6 +52,15 @@ class VLMBackend(ABC):
     def generate(self, encoding: ImageEncoding | None, prompt: Prompt, max_new_tokens: int = 96) -> str:
         """Text for ``prompt`` (the task, findings, evidence, similar case and question)."""
 
+    def encode_batch(self, pixels: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities (N, labels) and embeddings (N, d) for a stack of images, one at a time unless a
+        backend reads batches itself; a backend without a diagnosis head or embeddings cannot answer."""
+        encodings = [self.encode(p) for p in pixels]
+        if any(e.probs is None or e.embedding is None for e in encodings):
+            raise ValueError(f"the {self.kind} backend at {self.path} gives no probabilities or embeddings per image")
+        return (np.stack([e.probs for e in encodings if e.probs is not None]),
+                np.stack([e.embedding for e in encodings if e.embedding is not None]))
+
     @property
     def fingerprint(self) -> str:
         return _fingerprint(Path(self.path))

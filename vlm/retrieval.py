@@ -219,8 +219,11 @@ class Retriever:
         hit = self._toggles.get(id(subgraph))
         if hit is not None and hit[0] is subgraph:
             return hit[1]
-        edges = [(e, label_for_iri(e.subject), label_for_iri(e.object)) for e in subgraph.edges
-                 if e.supports and label_for_iri(e.subject) in LABEL_INDEX and label_for_iri(e.object) in LABEL_INDEX]
+        edges: list[tuple[Any, str, str]] = []
+        for e in subgraph.edges:
+            cause, effect = label_for_iri(e.subject), label_for_iri(e.object)
+            if e.supports and cause is not None and effect is not None and cause in LABEL_INDEX and effect in LABEL_INDEX:
+                edges.append((e, cause, effect))
         self._toggles[id(subgraph)] = (subgraph, edges)
         while len(self._toggles) > 4096:
             self._toggles.popitem(last=False)
