@@ -147,14 +147,18 @@ def export_curated(store: Store, out: Path | BinaryIO, fmt: ExportFormat | str =
         else:
             buf.write(to_dot(g, colours).encode("utf-8"))
         count = g.number_of_edges()
-    data = buf.getvalue()
+    deliver(buf.getvalue(), out)
+    return count
+
+
+def deliver(data: bytes, out: Path | BinaryIO) -> None:
+    """Write an export to a stream, or to a file that appears whole or not at all (written beside, then renamed)."""
     if isinstance(out, Path):
         tmp = out.with_name(out.name + ".part")
         tmp.write_bytes(data)
         tmp.replace(out)
     else:
         out.write(data)
-    return count
 
 
 def _ox(term: Term) -> ox.NamedNode | ox.BlankNode | ox.Literal:

@@ -27,6 +27,7 @@ import networkx as nx
 import numpy as np
 import pyoxigraph as ox
 
+from kg.curation.export import deliver
 from kg.curation.index import CurationIndex, adopt_write, index_for
 from kg.errors import CurationConflictError, CurationError, UnknownClaimError
 from kg.namespaces import (
@@ -466,13 +467,7 @@ def export_release(store: Store, name: str, out: Path | BinaryIO, fmt: str = "tu
         rdf_format = ox.RdfFormat.TURTLE if fmt == "turtle" else ox.RdfFormat.JSON_LD
         ox.serialize(triples, buf, format=rdf_format, prefixes={**PREFIXES, "release": f"{GRAPH}release/"})
         count = len(triples)
-    data = buf.getvalue()
-    if isinstance(out, Path):
-        tmp = out.with_name(out.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(out)
-    else:
-        out.write(data)
+    deliver(buf.getvalue(), out)
     return count
 
 
