@@ -216,3 +216,53 @@ def test_scripted_curation_session(server: Any, browser: Any, tmp_path: Path) ->
     assert f"before → after: {len(added)} added, {len(removed)} removed" in summary, summary
     assert "+ bronchial stenosis causes lobar collapse" in d.find_element(By.ID, "diff-result").text
     d.save_screenshot(str(tmp_path / "workbench.png"))
+
+
+def test_concept_mapping_acts_in_the_browser(server: Any, browser: Any) -> None:
+    """Show a concept's SKOS matches, add one, withdraw it and undo the withdrawal; each step checked with SPARQL."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    root, _, _ = server
+    d = browser
+    wait = WebDriverWait(d, 40)
+    d.get(root + "/ui/")
+    d.find_element(By.ID, "curator").clear()
+    d.find_element(By.ID, "curator").send_keys("dr curator")
+    d.find_element(By.ID, "token").clear()
+    d.find_element(By.ID, "token").send_keys(TOKEN)
+    d.find_element(By.ID, "tab-concepts").click()
+    d.find_element(By.ID, "map-concept").send_keys("lung fibrosis")  # a synonym names the concept
+    d.find_element(By.ID, "map-show").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "map-current"), "exactMatch"))
+    shown = d.find_element(By.ID, "map-current").text
+    exact = sparql(root, f"SELECT DISTINCT ?t WHERE {{ <{FIBROSIS.iri}> skos:exactMatch ?t }}")
+    assert exact and len(d.find_elements(By.CSS_SELECTOR, '#map-current li[data-kind="exact"]')) == len(exact), shown
+
+    def close_match() -> bool:
+        return ask(root, f'ASK {{ <{FIBROSIS.iri}> skos:closeMatch ?t FILTER(STRENDS(STR(?t), "HP_0006530")) }}')
+
+    Select(d.find_element(By.ID, "map-kind")).select_by_value("close")
+    d.find_element(By.ID, "map-target").send_keys("HP:0006530")
+    d.find_element(By.ID, "map-reason").send_keys("interstitial abnormality is broader in use, close in meaning")
+    d.find_element(By.ID, "map-add").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "map-msg"), "added closeMatch HP:0006530"))
+    assert close_match()
+    wait.until(lambda drv: len(drv.find_elements(By.CSS_SELECTOR, '#map-current li[data-kind="close"]')) == 1)
+
+    d.find_element(By.ID, "map-remove").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "map-msg"), "withdrew closeMatch HP:0006530"))
+    assert not close_match()
+
+    d.find_element(By.ID, "map-undo").click()  # undoes the withdrawal: the match is back
+    wait.until(ec.text_to_be_present_in_element((By.ID, "map-msg"), "undone"))
+    assert close_match()
+    acts = sparql(root, f"""SELECT ?a WHERE {{ ?a prov:used <{FIBROSIS.iri}> ; prov:wasAssociatedWith/rdfs:label "dr curator" }}""")
+    assert len(acts) >= 3, acts
+
+    d.find_element(By.ID, "map-target").clear()
+    d.find_element(By.ID, "map-target").send_keys("XYZ:1")
+    d.find_element(By.ID, "map-add").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "map-msg"), "is not an HPO, DOID or MeSH id"))
+    assert "error" in (d.find_element(By.ID, "map-msg").get_attribute("class") or "")

@@ -118,6 +118,7 @@ function showTab(id) {
     $(tab.dataset.tab).hidden = !on;
   }
   if (id === "release-panel") loadReleases();
+  if (id === "concept-panel" && $("map-concept").value.trim()) loadMappings();
 }
 document.querySelectorAll("nav.tabs [role=tab]").forEach((t) => t.addEventListener("click", () => showTab(t.dataset.tab)));
 
@@ -531,6 +532,57 @@ async function diffReleases() {
 
 $("release-btn").addEventListener("click", cutRelease);
 $("diff-btn").addEventListener("click", diffReleases);
+
+// ------------------------------------------------------------------------------------------ concept mappings
+async function loadMappings() {
+  const out = $("map-current");
+  const concept = $("map-concept").value.trim();
+  if (!concept) { out.replaceChildren(text("p", "name a concept first", "hint")); return; }
+  loading(out, "mappings");
+  try {
+    const m = await get(`/api/curation/mappings?concept=${encodeURIComponent(concept)}`);
+    await prefixesReady;
+    loaded(out);
+    out.replaceChildren(text("p", compact(m.concept), "mapping-concept"));
+    const ul = document.createElement("ul");
+    for (const kind of ["exact", "close", "broad"]) {
+      for (const t of m[kind] || []) {
+        const li = text("li", `${kind}Match ${compact(t)}`, "mapping");
+        li.dataset.kind = kind;
+        li.title = t;
+        ul.append(li);
+      }
+    }
+    if (!ul.children.length) ul.append(text("li", "no mapping", "hint"));
+    out.append(ul);
+  } catch (e) { loaded(out); out.replaceChildren(text("p", e.message, "error")); }
+}
+
+async function mapConcept(remove) {
+  const msg = $("map-msg");
+  try {
+    const r = await post("/api/curation/mappings", { concept: $("map-concept").value.trim(), kind: $("map-kind").value,
+      target: $("map-target").value.trim(), curator: $("curator").value, reason: $("map-reason").value, remove });
+    showMessage(msg, `${remove ? "withdrew" : "added"} ${$("map-kind").value}Match ${$("map-target").value.trim()} (${compact(r.activity)})`, "ok");
+    await loadMappings();
+  } catch (e) { showMessage(msg, e.message, "error"); }
+}
+
+async function undoMapping() {
+  const msg = $("map-msg");
+  try {
+    const r = await post("/api/curation/mappings/undo", { concept: $("map-concept").value.trim(), curator: $("curator").value,
+      reason: $("map-reason").value });
+    showMessage(msg, `undone (${compact(r.activity)})`, "ok");
+    await loadMappings();
+  } catch (e) { showMessage(msg, e.message, "error"); }
+}
+
+$("map-show").addEventListener("click", loadMappings);
+$("map-concept").addEventListener("keydown", (e) => { if (e.key === "Enter") loadMappings(); });
+$("map-add").addEventListener("click", () => mapConcept(false));
+$("map-remove").addEventListener("click", () => mapConcept(true));
+$("map-undo").addEventListener("click", undoMapping);
 
 // ------------------------------------------------------------------------------------------ SPARQL
 async function runSparql() {
