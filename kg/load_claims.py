@@ -78,7 +78,8 @@ def _label(iri: str, staging: ox.Store, store: Store) -> str:
 
 
 def claims_for(edges: Iterable[BareEdge], staging: ox.Store, store: Store, source: str,
-               version: str, when: datetime | None = None) -> list[tuple[CausalClaim, str]]:
+               version: str, when: datetime | None = None, *,
+               extractor: str = LOAD_EXTRACTOR) -> list[tuple[CausalClaim, str]]:
     """A proposed claim per bare edge, citing the loaded file, with the graph it goes to."""
     when = when or datetime.now(UTC)
     out = []
@@ -89,42 +90,49 @@ def claims_for(edges: Iterable[BareEdge], staging: ox.Store, store: Store, sourc
         span = SourceSpan(document_id=source, sentence=sentence, start=0, end=len(sentence), source="kg-load",
                           citation=f"loaded from {source} without a claim of its own")
         claim = CausalClaim(subject=s, object=o, relation=e.relation, status="proposed",  # type: ignore[arg-type]
-                            certainty="possible", confidence=0.5, span=span, extractor=LOAD_EXTRACTOR,
+                            certainty="possible", confidence=0.5, span=span, extractor=extractor,
                             extractor_version=version, generated_at=when)
         out.append((claim, e.graph))
     return out
 
 
-def load_with_claims(store: Store, path: Path, fmt: str, graph: str | None, version: str) -> tuple[int, int, int]:
-    """Load one file and proposed claims for its bare causal edges in one transaction.
+def load_with_claims(store: Store, source: Path | bytes, fmt: str, graph: str | None, version: str, *,
+                     name: str | None = None, extractor: str = LOAD_EXTRACTOR) -> tuple[int, int, int]:
+    """Load one file (or document body) and proposed claims for its bare causal edges in one transaction.
 
-    Returns (quads the store gained, claims proposed, quads in the file).
+    ``name`` is what the claims cite as their source (default: the file's name). Returns (quads the store
+    gained, claims proposed, quads in the document).
     """
     from kg.store.oxigraph import _RDF as OX_FORMATS
 
+    name = name or (source.name if isinstance(source, Path) else "request body")
     if fmt == "rdfxml":
         from kg.store.xml_guard import check_rdfxml
 
-        check_rdfxml(path, str(path))
+        check_rdfxml(source, str(source) if isinstance(source, Path) else name)
     staging = ox.Store()
     kwargs: dict[str, object] = {"format": OX_FORMATS[fmt], "base_iri": "https://w3id.org/mcrag/base/"}
     if graph:
         kwargs["to_graph"] = ox.NamedNode(graph)
     try:
-        staging.load(path=str(path), **kwargs)  # type: ignore[arg-type]
+        if isinstance(source, Path):
+            staging.load(path=str(source), **kwargs)  # type: ignore[arg-type]
+        else:
+            staging.load(input=source, **kwargs)  # type: ignore[arg-type]
     except SyntaxError:
-        return _plain_load(store, path, fmt, graph)  # the store's own load names the line
+        return _plain_load(store, source, fmt, graph, name)  # the store's own load names the line
     file_quads = len(staging)
-    claims = claims_for(bare_edges(staging, store), staging, store, path.name, version)
+    claims = claims_for(bare_edges(staging, store), staging, store, name, version, extractor=extractor)
     for claim, g in claims:
         staging.extend(claim_quads(claim, g))
     before = store.count()
-    store.load(staging.dump(format=ox.RdfFormat.N_QUADS) or b"", "nquads", source_name=str(path))
+    store.load(staging.dump(format=ox.RdfFormat.N_QUADS) or b"", "nquads",
+               source_name=str(source) if isinstance(source, Path) else name)
     return store.count() - before, len(claims), file_quads
 
 
-def _plain_load(store: Store, path: Path, fmt: str, graph: str | None) -> tuple[int, int, int]:
-    rep = store.load(path, fmt, graph=graph)  # type: ignore[arg-type]
+def _plain_load(store: Store, source: Path | bytes, fmt: str, graph: str | None, name: str) -> tuple[int, int, int]:
+    rep = store.load(source, fmt, graph=graph, source_name=str(source) if isinstance(source, Path) else name)  # type: ignore[arg-type]
     return rep.added, 0, rep.added
 
 

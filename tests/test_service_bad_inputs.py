@@ -115,3 +115,20 @@ def test_evidence_route_gives_trusted_chest_edges_unless_asked(env: tuple[TestCl
     assert len(proposed) == 1 and proposed[0]["trusted"] is False
     covid = client.get("/api/evidence", params={"finding": "COVID-19", "hops": 1}).json()
     assert any(e["subject_label"] == "COVID-19" for e in covid["edges"])
+
+
+def test_uploaded_bare_edge_becomes_a_proposed_claim_citing_the_request(env: tuple[TestClient, Store, list[str]]) -> None:
+    """A causal edge stated alone over the Graph Store Protocol gets a proposed claim, as `kg load` gives one."""
+    from kg import curation
+
+    client, store, _ = env
+    body = (b"@prefix mcrag: <https://w3id.org/mcrag#> .\n"
+            b"<urn:x:smoking> mcrag:causes <urn:x:emphysema> .\n")
+    for _ in range(2):  # the second upload finds the edge backed and proposes nothing more
+        r = client.post("/store", params={"graph": "curated"}, content=body, headers={**AUTH, "Content-Type": "text/turtle"})
+        assert r.status_code == 204, r.text
+    rows = store.select("""SELECT ?c ?who WHERE { ?c a mcrag:CausalClaim ; rdf:subject <urn:x:smoking> ;
+        rdf:object <urn:x:emphysema> ; mcrag:status mcrag:proposed ; prov:wasGeneratedBy/prov:wasAssociatedWith/rdfs:label ?who }""")
+    assert [r["who"] for r in rows] == ["mcrag serve: POST /store"]
+    queued = curation.review_queue(store, 50, statuses=("proposed",))
+    assert rows[0]["c"] in {i.claim for i in queued}

@@ -215,7 +215,9 @@ async def sparql_post(request: Request) -> Response:
 async def gsp_post(request: Request, graph: str | None = None, default: str | None = None) -> Response:
     from kg.errors import MalformedRDFError, UnsupportedFormatError
     from kg.formats import rdf_format_from_media_type
+    from kg.load_claims import load_with_claims
     from kg.namespaces import graph_iri
+    from mcrag import __version__
 
     settings: Settings = request.app.state.settings
     require_write(request, settings)
@@ -228,7 +230,8 @@ async def gsp_post(request: Request, graph: str | None = None, default: str | No
     if target is not None and not target.startswith(("http://", "https://", "urn:")):
         raise HTTPException(400, f"graph must be an absolute IRI or a known graph name, got {graph!r}")
     try:
-        await run_in_threadpool(request.app.state.store.load, body, fmt, graph=target, source_name="request body")
+        await run_in_threadpool(load_with_claims, request.app.state.store, body, fmt, target, __version__,
+                                name="POST /store request body", extractor="mcrag serve: POST /store")
     except MalformedRDFError as err:
         raise HTTPException(400, str(err)) from None
     except KGError as err:
