@@ -237,3 +237,22 @@ def test_mining_into_the_store_and_the_cli(tiny_models: Path, tmp_path: Path, me
     with pytest.raises(SystemExit) as stop:
         main(["mine", "literature", str(FIX / "medquad_page.xml"), "--model-dir", str(tmp_path / "none"), "--dry-run"])
     assert stop.value.code == 2 and "train-relations" in capsys.readouterr().err
+
+
+def test_a_document_cause_takes_the_first_sentence_that_states_it_plainly() -> None:
+    """A cause stated plainly in one sentence and as a correlation in a likelier one stays a cause; with no
+    plain statement, the likeliest sentence's own reading (association, negation) stands."""
+    from kg.mining.classifiers.corpora import Mention
+    from kg.mining.literature.reading import Reading, _document_cause
+
+    drug, effect = Mention(0, 4, "drug", "Chemical", ("D1",)), Mention(20, 26, "injury", "Disease", ("D2",))
+
+    def reading(kind: str, negated: bool, strength: str, at: int) -> Reading:
+        return Reading("doc", drug, effect, kind, negated, strength, 0.9, (at, at + 10), document_level=True)
+
+    correlational = reading("associated", False, "correlational", 0)
+    negated = reading("causes", True, "direct", 50)
+    plain = reading("causes", False, "direct", 100)
+    assert _document_cause([correlational, negated, plain]) is plain
+    assert _document_cause([correlational, negated]) is correlational
+    assert _document_cause([negated]) is negated

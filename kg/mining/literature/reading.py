@@ -5,9 +5,11 @@ One pass per batch, each model called once for the whole batch:
 1. the relation-kind model reads every candidate pair (:mod:`.pairs`) of every document;
 2. the document scorer (:mod:`kg.mining.classifiers.document_relations`) scores every chemical -> disease
    pair of each document from those same kind predictions (so a drug named in the title and its adverse
-   effect named later still count), and decides which of them is a ``causes`` relation; its evidence is
-   the sentence most likely to state the cause, and a pair whose best such sentence reads as a treatment,
-   prevention or association gets no cause from it (the sentence's own reading stands);
+   effect named later still count), and decides which of them is a ``causes`` relation; a pair whose
+   likeliest stating sentence reads as a treatment, prevention or association gets no cause from it (the
+   sentence's own reading stands); otherwise up to three stating sentences, likeliest first, are read and
+   the first that states it as a plain cause (not negated, not merely correlational) is its evidence, else
+   the likeliest's own reading stands;
 3. a pair is read further only when it is related: a chemical -> disease pair the scorer accepts, or any
    other pair whose most likely kind is not ``none`` (a chemical -> disease pair whose sentence reads as a
    treatment, prevention or association keeps that kind); a pair the sentence only lists, exemplifies or
@@ -92,9 +94,10 @@ class LiteratureReader:
         kind_of = {id(p): k for p, k in zip(flat, kinds, strict=True)}
         accepted, doc_cands = self._document_causes(docs, pairs, kind_of)
         chosen: list[tuple[int, MentionPair, RelationPrediction, bool]] = []
+        group_of: list[tuple[int, tuple[str, str]] | None] = []  # a document-level cause's sentences share one
         cross: list[tuple[int, DocumentCandidate, float]] = []
         for i, ps in enumerate(pairs):
-            best_for: dict[tuple[str, str], tuple[float, MentionPair]] = {}
+            stating: dict[tuple[str, str], list[tuple[float, MentionPair]]] = defaultdict(list)
             for p in ps:
                 if listing_structure(p.first_span, p.second_span) is not None:
                     continue
@@ -103,9 +106,7 @@ class LiteratureReader:
                 if sp is not None and self.scorer is not None:
                     key = (sp.cause_id, sp.effect_id)
                     if key in accepted[i]:
-                        pc = k.kind_probability("causes", sp.cause_first)
-                        if key not in best_for or pc > best_for[key][0]:
-                            best_for[key] = (pc, p)
+                        stating[key].append((k.kind_probability("causes", sp.cause_first), p))
                     if k.kind == "causes" or k.kind == "none":
                         continue
                 elif k.kind == "none":
@@ -113,23 +114,33 @@ class LiteratureReader:
                 decided = sentence_kind(p, k)
                 if decided is not None:
                     chosen.append((i, p, decided, False))
+                    group_of.append(None)
             for key, score in accepted[i].items():
-                if key in best_for:
-                    p = best_for[key][1]
-                    sp = p.oriented()
-                    assert sp is not None
-                    if kind_of[id(p)].kind in ("causes", "none"):  # a sentence read as a treatment is none
+                if key in stating:
+                    ranked = sorted(stating[key], key=lambda t: -t[0])
+                    if kind_of[id(ranked[0][1])].kind not in ("causes", "none"):  # a treatment sentence is none
+                        continue
+                    for _, p in [r for r in ranked if kind_of[id(r[1])].kind in ("causes", "none")][:MAX_STATING]:
+                        sp = p.oriented()
+                        assert sp is not None
                         chosen.append((i, p, _forced_cause(sp.cause_first, score), True))
+                        group_of.append((i, key))
                 else:
                     cand = next((c for c in doc_cands[i] if (c.cause_id, c.effect_id) == key), None)
                     if cand is not None:
                         cross.append((i, cand, score))
         read = self.claims.read([(p.first_span, p.second_span) for _, p, _, _ in chosen], [k for _, _, k, _ in chosen])
         out: list[list[Reading]] = [[] for _ in docs]
-        for (i, p, _, from_doc), claim in zip(chosen, read, strict=True):
+        groups: dict[tuple[int, tuple[str, str]], list[Reading]] = defaultdict(list)
+        for (i, p, _, from_doc), claim, group in zip(chosen, read, group_of, strict=True):
             if claim.kind == "none":
                 continue
-            out[i].append(_reading(docs[i].doc_id, p, claim, from_doc))
+            if group is None:
+                out[i].append(_reading(docs[i].doc_id, p, claim, from_doc))
+            else:
+                groups[group].append(_reading(docs[i].doc_id, p, claim, from_doc))
+        for (i, _), readings in groups.items():
+            out[i].append(_document_cause(readings))
         for n, r in self._cross_sentence([(docs[i], cand, score) for i, cand, score in cross]):
             out[cross[n][0]].append(r)
         return out
@@ -229,6 +240,18 @@ def sentence_kind(p: MentionPair, k: RelationPrediction) -> RelationPrediction |
     if forward == k.subject_first:
         return k
     return RelationPrediction(k.kind, forward, k.confidence, k.probabilities)
+
+
+MAX_STATING = 3
+"""Sentences read for a document-level cause: the likeliest to state it first."""
+
+
+def _document_cause(readings: Sequence[Reading]) -> Reading:
+    """One reading of a document-level cause from its stating sentences, likeliest first: the first that
+    states it as a cause without negation, else the likeliest's own reading (so an abstract that states a
+    cause plainly in one sentence and as a correlation in another keeps the cause, while a negated or
+    correlational statement stands when no sentence states more)."""
+    return next((r for r in readings if r.kind == "causes" and not r.negated), readings[0])
 
 
 def _forced_cause(cause_first: bool, score: float) -> RelationPrediction:
