@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.registry import BenchmarkError
+from vlm.data import stratified_patients
 
 DROPPED_FINDINGS = ("todo", "unknown", "", "no finding")
 FRONTAL = {"PA": "PA", "AP": "AP", "AP SUPINE": "AP", "AP ERECT": "AP"}
@@ -102,37 +103,13 @@ def _patients(cases: Iterable[Case]) -> dict[str, list[Case]]:
     return out
 
 
-def _assign(patients: Sequence[str], labels: Sequence[int], fractions: Sequence[float], seed: int) -> list[int]:
-    """Split index per patient: shuffled within each class, cut at the cumulative fractions."""
-    rng = np.random.default_rng(seed)
-    out = [0] * len(patients)
-    cum = np.cumsum(fractions) / sum(fractions)
-    for cls in sorted(set(labels)):
-        members = sorted(i for i, y in enumerate(labels) if y == cls)
-        order = [members[j] for j in rng.permutation(len(members))]
-        n = len(order)
-        cuts = [int(round(c * n)) for c in cum]
-        # every split gets at least one patient of each class when there are enough
-        if n >= len(fractions):
-            for s in range(len(cuts) - 1):
-                lo = cuts[s - 1] if s else 0
-                cuts[s] = max(cuts[s], lo + 1)
-                cuts[s] = min(cuts[s], n - (len(fractions) - 1 - s))
-        start = 0
-        for s, end in enumerate(cuts):
-            for i in order[start:end]:
-                out[i] = s
-            start = end
-    return out
-
-
 def patient_split(cases: Sequence[Case], fractions: tuple[float, float, float] = (0.6, 0.2, 0.2),
                   seed: int = 0) -> dict[str, list[Case]]:
     """Train / val / test, no patient in two splits, stratified by the patient's class (any COVID image)."""
     groups = _patients(cases)
     names = sorted(groups)
     labels = [max(c.covid for c in groups[p]) for p in names]
-    where = _assign(names, labels, fractions, seed)
+    where = stratified_patients(names, labels, fractions, seed)
     out: dict[str, list[Case]] = {"train": [], "val": [], "test": []}
     split_names = list(out)
     for p, s in zip(names, where, strict=True):
@@ -169,7 +146,7 @@ def shift_split(cases: Sequence[Case], fractions: tuple[float, float, float] = (
         else:
             rest.append(p)
     labels = [max(c.covid for c in groups[p]) for p in rest]
-    where = _assign(rest, labels, fractions, seed)
+    where = stratified_patients(rest, labels, fractions, seed)
     out: dict[str, list[Case]] = {"train": [], "val": [], "test_id": [], "test_shift": []}
     split_names = ["train", "val", "test_id"]
     for p, s in zip(rest, where, strict=True):

@@ -212,11 +212,10 @@ def _cid_sets(pred: set, gold: set, candidates: set | None = None) -> dict[str, 
 
 
 def _documents(abstracts: list) -> list:
-    from kg.mining.core.documents import Document, GoldMention
+    from kg.mining.core.documents import Document
 
     return [Document(a.pmid, a.text, "bc5cdr", "abstract", title_end=a.title_end,
-                     mentions=tuple(GoldMention(m.start, m.end, m.text, m.kind, m.ids) for m in a.mentions
-                                    if m.kind in ("Chemical", "Disease"))) for a in abstracts]
+                     mentions=tuple(m for m in a.mentions if m.kind in ("Chemical", "Disease"))) for a in abstracts]
 
 
 def _cid_candidates(miner: Any, parsed: list) -> set[tuple[str, str, str]]:

@@ -79,3 +79,23 @@ def mcrag_server(store: Path, env: dict[str, str] | None = None, extra: list[str
         yield root
     finally:
         stop(proc)
+
+
+@contextmanager
+def headless_chromium(width: int, height: int) -> Iterator[object]:
+    """Debian's Chromium driven headless through its driver, cut off from the network's background calls."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--window-size={width},{height}"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -12,7 +12,7 @@ from kg.claims import CausalClaim, Concept, SourceSpan, write_claims
 from kg.namespaces import NAMED_GRAPHS
 from kg.ontology import bootstrap
 from kg.store import open_store
-from tests.servers import mcrag_server
+from tests.servers import headless_chromium, mcrag_server
 
 TOKEN = "ui-test-token"
 SENTENCE = "Amiodarone induces pulmonary fibrosis in a minority of patients."
@@ -37,19 +37,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1400,1000"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
+    with headless_chromium(1400, 1000) as driver:
+        yield driver
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ from kg.curation import edge_iri
 from kg.namespaces import MCRAG, NAMED_GRAPHS, release_graph
 from kg.ontology import bootstrap
 from kg.store import open_store
-from tests.servers import mcrag_server
+from tests.servers import headless_chromium, mcrag_server
 
 TOKEN = "workbench-ui-token"
 LIT = NAMED_GRAPHS["literature"]
@@ -69,19 +69,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1500,1100"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
+    with headless_chromium(1500, 1100) as driver:
+        yield driver
 
 
 def sparql(root: str, query: str) -> list[dict[str, str]]:

@@ -169,7 +169,7 @@ _COVID_UNDIAGNOSED = {"todo", "unknown", "", "no finding"}
 _FRONTAL = {"PA", "AP", "AP SUPINE", "AP ERECT"}
 
 
-def _stratified_patients(patients: Sequence[str], labels: Sequence[int], fractions: Sequence[float],
+def stratified_patients(patients: Sequence[str], labels: Sequence[int], fractions: Sequence[float],
                          seed: int) -> list[int]:
     """Split index per patient: shuffled within each class, cut at the cumulative fractions.
 
@@ -213,7 +213,7 @@ def covid_patient_splits(rows: Sequence[dict[str, str]], images: Path) -> dict[s
         covid = int("covid-19" in {p.strip().lower() for p in finding.split(",")})
         cases[patient] = max(cases.get(patient, 0), covid)
     names = sorted(cases)
-    where = _stratified_patients(names, [cases[p] for p in names], COVID_SPLIT_FRACTIONS, COVID_SPLIT_SEED)
+    where = stratified_patients(names, [cases[p] for p in names], COVID_SPLIT_FRACTIONS, COVID_SPLIT_SEED)
     split_names = ("train", "val", "test")
     out = {p: split_names[w] for p, w in zip(names, where, strict=True)}
     for row in rows:
@@ -313,7 +313,7 @@ def nih_held_out_parts(rows: Sequence[dict[str, str]]) -> dict[str, str]:
         strata[patient] = (max(abnormal, old[0]), old[1]) if old else (abnormal, view)
     names = sorted(strata)
     codes = sorted(set(strata.values()))
-    where = _stratified_patients(names, [codes.index(strata[p]) for p in names],
+    where = stratified_patients(names, [codes.index(strata[p]) for p in names],
                                  (NIH_621_DEV_FRACTION, 1 - NIH_621_DEV_FRACTION), NIH_621_SPLIT_SEED)
     return {p: ("dev", "test")[w] for p, w in zip(names, where, strict=True)}
 

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kg.mining.core.documents import Mention
+
 STRENGTH_LABELS: tuple[str, ...] = ("none", "direct", "conditional", "correlational")
 """Yu et al.'s classes 0-3: no relation, direct causal, conditional (hedged) causal, correlational."""
 
@@ -83,16 +85,6 @@ def stratified_split(labels: Sequence[object], test_fraction: float, seed: int) 
         held += idx[:k]
         train += idx[k:]
     return sorted(train), sorted(held)
-
-
-@dataclass(frozen=True)
-class Mention:
-    start: int
-    end: int
-    text: str
-    kind: str
-    """``Chemical``, ``Disease``, ``Gene``, ``Variant``, ``Species`` or ``CellLine``."""
-    ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)

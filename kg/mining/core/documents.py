@@ -18,16 +18,16 @@ MAX_DOCUMENT_CHARS = 200_000
 
 
 @dataclass(frozen=True)
-class GoldMention:
-    """An entity mention a corpus ships with its text (PubTator), used for gold-entity evaluation."""
+class Mention:
+    """An entity mention in a text: a corpus's gold mention (PubTator) or one the recogniser found."""
 
     start: int
     end: int
     text: str
     kind: str
-    """``Chemical`` or ``Disease``."""
+    """``Chemical``, ``Disease``, ``Gene``, ``Variant``, ``Species`` or ``CellLine``."""
     ids: tuple[str, ...]
-    """MeSH CURIEs (``MESH:D003000``); empty when the corpus gives ``-1``."""
+    """Normalised ids (MeSH CURIEs such as ``MESH:D003000``, or concept ids); empty when there are none."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Document:
     title_end: int = 0
     """Length of the title part of an abstract (0 for reports)."""
     meta: tuple[tuple[str, str], ...] = ()
-    mentions: tuple[GoldMention, ...] = ()
+    mentions: tuple[Mention, ...] = ()
     relations: tuple[tuple[str, str], ...] = ()
     """Gold (chemical id, disease id) pairs when the corpus ships them."""
     sections: tuple[tuple[str, int, int], ...] = ()

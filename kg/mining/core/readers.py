@@ -28,7 +28,7 @@ from kg.mining.core.documents import (
     MAX_DOCUMENT_CHARS,
     Document,
     DocumentKind,
-    GoldMention,
+    Mention,
     Skipped,
     check_text,
 )
@@ -439,7 +439,7 @@ def parse_pubtator(text: str, source: str, split: str = "") -> Iterator[Item]:
 def _pubtator_block(lines: list[str], source: str, split: str) -> Document:
     title = abstract = ""
     pmid = ""
-    mentions: list[GoldMention] = []
+    mentions: list[Mention] = []
     relations: list[tuple[str, str]] = []
     for ln in lines:
         if "|t|" in ln[:30]:
@@ -452,7 +452,7 @@ def _pubtator_block(lines: list[str], source: str, split: str) -> Document:
                 relations.append((_mesh(cols[2]), _mesh(cols[3])))
             elif len(cols) >= 5:
                 ids = tuple(_mesh(x) for x in (cols[5].split("|") if len(cols) > 5 else []) if x and x != "-1")
-                mentions.append(GoldMention(int(cols[1]), int(cols[2]), cols[3], cols[4], ids))
+                mentions.append(Mention(int(cols[1]), int(cols[2]), cols[3], cols[4], ids))
             else:
                 raise ValueError(f"unexpected line {ln[:60]!r}")
     if not pmid:
